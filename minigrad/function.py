@@ -1,0 +1,143 @@
+"""Function: one node of the computational graph.
+
+An op is a subclass of :class:`Function` with two static methods:
+
+* ``forward(ctx, *arrays, **params) -> array`` computes the result on raw arrays (NumPy or
+  CuPy, via ``xp = get_array_module(...)``). It may stash small things on ``ctx``
+  (shapes, axes, constant masks).
+* ``backward(ctx, grad) -> tuple`` receives the upstream gradient as a :class:`Tensor` and
+  returns one gradient (Tensor or None) per input, written with Tensor ops. Because backward is
+  itself made of differentiable ops, the engine can differentiate through it
+  (``create_graph=True``) to get second derivatives.
+
+Inside backward, ``ctx.inputs`` and ``ctx.output`` give the forward inputs and output as
+Tensors (only if the class sets ``save_inputs`` / ``save_output``), and ``ctx.input_shapes``
+always holds the input shapes. After a backward pass without ``retain_graph`` the node releases
+what it saved, so memory does not grow across iterations; a second backward through it raises.
+"""
+
+from __future__ import annotations
+
+from . import backend
+from .tensor import Tensor, is_grad_enabled
+
+__all__ = ["Function", "GraphFreedError"]
+
+
+class GraphFreedError(RuntimeError):
+    """Backward was asked through a graph whose saved arrays were already released."""
+
+
+def _pack(t: Tensor, owner):
+    """Remember a tensor for backward without keeping a reference cycle to ``owner``.
+
+    A leaf is kept as is. A non-leaf is remembered as (its data, the node that made it): that is
+    all a tensor is in the graph, and backward rebuilds an equivalent tensor from it.
+    """
+    if t._ctx is None:
+        return t
+    return (t.data, None if t._ctx is owner else t._ctx, t.requires_grad)
+
+
+def _unpack(saved, owner):
+    if isinstance(saved, Tensor):
+        return saved
+    data, ctx, requires_grad = saved
+    return Tensor._make(data, owner if ctx is None else ctx, requires_grad)
+
+
+class Function:
+    """Base class of every differentiable op (see the module docstring)."""
+
+    #: Keep the forward inputs for backward (ops whose derivative does not need them say no).
+    save_inputs = True
+    #: Keep the forward output for backward (tanh, sigmoid, exp, softmax ...).
+    save_output = False
+
+    # Subclasses implement these two (as @staticmethod).
+    def forward(ctx, *arrays, **params):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(ctx, grad):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **params) -> Tensor:
+        """Run forward on the inputs' arrays and, if needed, record a graph node."""
+        first = inputs[0]
+        for t in inputs[1:]:
+            if t.dtype != first.dtype or type(t.data) is not type(first.data):
+                _raise_mismatch(cls.__name__, inputs)
+        ctx = cls()
+        out = cls.forward(ctx, *[t.data for t in inputs], **params)
+        requires_grad = is_grad_enabled() and any(t.requires_grad for t in inputs)
+        if not requires_grad:
+            return Tensor._make(out)
+        result = Tensor._make(out, ctx, True)
+        ctx.next = tuple(
+            (t if t._ctx is None else t._ctx) if t.requires_grad else None for t in inputs
+        )
+        ctx.input_shapes = tuple(t.shape for t in inputs)
+        if cls.save_inputs:
+            ctx._saved_inputs = tuple(_pack(t, ctx) for t in inputs)
+        if cls.save_output:
+            ctx._saved_output = out
+        return result
+
+    @property
+    def inputs(self) -> tuple:
+        """The forward inputs as Tensors (connected to the graph)."""
+        try:
+            saved = self._saved_inputs
+        except AttributeError:
+            self._check_alive()
+            raise AttributeError(
+                f"{self.name} does not save its inputs (save_inputs=False)"
+            ) from None
+        return tuple(_unpack(s, self) for s in saved)
+
+    @property
+    def output(self) -> Tensor:
+        """The forward output as a Tensor (connected to the graph through this node)."""
+        try:
+            data = self._saved_output
+        except AttributeError:
+            self._check_alive()
+            raise AttributeError(
+                f"{self.name} does not save its output (save_output=False)"
+            ) from None
+        return Tensor._make(data, self, True)
+
+    def _check_alive(self):
+        if getattr(self, "_released", False):
+            raise GraphFreedError(
+                f"backward through {self.name} a second time: its saved arrays were freed after "
+                "the first backward. Pass retain_graph=True to the first backward/grad call if "
+                "you need to differentiate through the same graph again."
+            )
+
+    def release(self) -> None:
+        """Drop everything saved for backward (the node becomes unusable)."""
+        self.__dict__.clear()
+        self._released = True
+
+    def __repr__(self):
+        return f"<{self.name} node>"
+
+
+def _raise_mismatch(op, inputs):
+    desc = ", ".join(f"{backend.device_of(t.data)}/{t.dtype}" for t in inputs)
+    devices = {backend.device_of(t.data) for t in inputs}
+    if len(devices) > 1:
+        raise backend.BackendError(
+            f"{op}: inputs live on different devices ({desc}); move them to one device with "
+            ".to('cpu') or .to('cuda') first (minigrad never copies implicitly)"
+        )
+    raise TypeError(
+        f"{op}: inputs have different dtypes ({desc}); convert explicitly with "
+        ".astype('float32') or .astype('float64') (minigrad never casts implicitly)"
+    )

@@ -1,0 +1,41 @@
+"""Helpers shared by the op files: turning scalars into tensors."""
+
+from __future__ import annotations
+
+import numbers
+
+from ..backend import device_of
+from ..tensor import Tensor
+
+
+def lift(x, like: Tensor) -> Tensor:
+    """Return ``x`` as a Tensor on ``like``'s device and (for scalars) of ``like``'s dtype.
+
+    Python and NumPy scalars and integer arrays adopt ``like``'s dtype; float arrays and
+    Tensors must already match (checked by Function.apply), since minigrad never casts or
+    copies between devices implicitly.
+    """
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, numbers.Number) or getattr(x, "ndim", None) == 0 and device_of(x) == "cpu":
+        return Tensor._make(like.xp.asarray(x, dtype=like.dtype))
+    if hasattr(x, "dtype") and hasattr(x, "shape"):
+        if device_of(x) != like.device:
+            from ..backend import BackendError
+
+            raise BackendError(
+                f"cannot combine a {device_of(x)} array with a {like.device} tensor; move it "
+                "explicitly with Tensor(array).to(device)"
+            )
+        if x.dtype.kind != "f":
+            x = x.astype(like.dtype)
+        return Tensor._make(x)
+    if isinstance(x, (list, tuple)):
+        return Tensor(x, dtype=like.dtype, device=like.device)
+    raise TypeError(f"cannot use a {type(x).__name__} as a tensor operand")
+
+
+def lift_pair(a, b):
+    """Lift two operands, at least one of which is a Tensor."""
+    like = a if isinstance(a, Tensor) else b
+    return lift(a, like), lift(b, like)

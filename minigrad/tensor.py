@@ -1,0 +1,233 @@
+"""The Tensor: an array plus the information needed to differentiate through it.
+
+A Tensor wraps a NumPy (or CuPy) array in ``.data``. When it was produced by an op while
+gradients are being recorded, ``._ctx`` points at the :class:`~minigrad.function.Function`
+node that made it; that node remembers its inputs, so the tensors form a graph that
+:func:`minigrad.autograd.backward` walks in reverse.
+
+Leaves (tensors created by the user) have ``_ctx = None``; a leaf with ``requires_grad=True``
+receives its gradient in ``.grad`` after ``loss.backward()``.
+
+Operators (``+ - * / ** @``, indexing, ``.sum()``, ``.exp()`` ...) are attached to this class
+by :mod:`minigrad.ops`, which keeps this file about the data structure only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+import numpy as np
+
+from . import backend
+
+__all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "zeros", "ones"]
+
+_grad_mode = threading.local()
+
+
+def is_grad_enabled() -> bool:
+    """True unless inside :func:`no_grad` (ops then record no graph)."""
+    return getattr(_grad_mode, "enabled", True)
+
+
+@contextlib.contextmanager
+def _set_grad_enabled(flag: bool):
+    prev = is_grad_enabled()
+    _grad_mode.enabled = flag
+    try:
+        yield
+    finally:
+        _grad_mode.enabled = prev
+
+
+def no_grad():
+    """Context manager: ops inside it record no graph (evaluation, optimizer updates)."""
+    return _set_grad_enabled(False)
+
+
+def enable_grad():
+    """Context manager: record the graph again inside a :func:`no_grad` block."""
+    return _set_grad_enabled(True)
+
+
+def _to_array(data, dtype, device):
+    """Turn ``data`` (array, list, scalar) into a backend array of a float dtype."""
+    if isinstance(data, Tensor):
+        raise TypeError(
+            "Tensor(data): data is already a Tensor; use t.detach() for a graph-free copy "
+            "or t.to(device)/t.astype(dtype) to convert it"
+        )
+    src_device = backend.device_of(data)
+    if device is None:
+        device = src_device if src_device == "cuda" else None
+    device = backend.default_device() if device is None else device
+    if src_device != device:
+        if src_device == "cuda" or device == "cuda":
+            raise backend.BackendError(
+                f"Tensor(data): data lives on {src_device!r} but device={device!r} was asked; "
+                f"move it explicitly with Tensor(data).to({device!r})"
+            )
+    xp = backend.get_xp(device)
+    is_array = hasattr(data, "dtype") and hasattr(data, "shape")
+    arr = xp.asarray(data)
+    if dtype is None:
+        keep = is_array and arr.dtype in (np.float32, np.float64)
+        dt = arr.dtype if keep else backend.get_default_dtype()
+    else:
+        dt = backend.as_dtype(dtype)
+    if arr.dtype != dt:
+        if arr.dtype.kind not in "biuf":
+            raise TypeError(f"Tensor(data): cannot make a float tensor from dtype {arr.dtype}")
+        arr = arr.astype(dt)
+    return arr
+
+
+class Tensor:
+    """An n-dimensional array that can record the operations applied to it.
+
+    Parameters
+    ----------
+    data : array_like (NumPy or CuPy array, list, scalar)
+    requires_grad : bool
+        Whether gradients with respect to this tensor are wanted.
+    dtype : "float32" | "float64" | numpy dtype, optional
+        Float arrays keep their dtype; other data becomes the default dtype (float32).
+    device : "cpu" | "cuda", optional
+        Where the array lives; defaults to where ``data`` lives, else the default backend.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "__weakref__")
+    # Make ``numpy_scalar * tensor`` call Tensor.__rmul__ instead of NumPy broadcasting.
+    __array_priority__ = 1000
+
+    def __init__(self, data, requires_grad=False, dtype=None, device=None, name=None):
+        self.data = _to_array(data, dtype, device)
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self._ctx = None
+        self.name = name
+
+    @classmethod
+    def _make(cls, data, ctx=None, requires_grad=False):
+        """Fast constructor for arrays already validated by an op (no copies, no checks)."""
+        t = object.__new__(cls)
+        t.data = data
+        t.grad = None
+        t.requires_grad = requires_grad
+        t._ctx = ctx
+        t.name = None
+        return t
+
+    # ----- array-like properties -------------------------------------------------------------
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        return int(self.data.size)
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def device(self) -> str:
+        return backend.device_of(self.data)
+
+    @property
+    def xp(self):
+        """The array module (numpy or cupy) of this tensor's data."""
+        return backend.get_array_module(self.data)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    def __len__(self):
+        return len(self.data)
+
+    def __repr__(self):
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        dev = "" if self.device == "cpu" else f", device={self.device!r}"
+        body = np.array2string(backend.to_device(self.data, "cpu"), precision=4, separator=", ")
+        return f"Tensor({body}, dtype={self.dtype}{dev}{grad})"
+
+    __hash__ = object.__hash__  # == is elementwise (see ops), identity stays hashable
+
+    def __bool__(self):
+        if self.size != 1:
+            raise ValueError(
+                f"the truth value of a Tensor with shape {self.shape} is ambiguous; "
+                "use .item() on a one-element tensor or compare arrays explicitly"
+            )
+        return bool(self.data)
+
+    # ----- conversion ------------------------------------------------------------------------
+    def numpy(self) -> np.ndarray:
+        """The data as a NumPy array (copied from the GPU if needed)."""
+        return backend.to_device(self.data, "cpu")
+
+    def item(self) -> float:
+        if self.size != 1:
+            raise ValueError(f"item(): tensor has {self.size} elements, expected exactly 1")
+        return float(self.data.reshape(()))
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing this tensor's data, cut off from the graph."""
+        return Tensor._make(self.data)
+
+    def requires_grad_(self, flag: bool = True) -> Tensor:
+        if not self.is_leaf:
+            raise RuntimeError(
+                "requires_grad_(): only leaf tensors can change requires_grad; "
+                "use .detach().requires_grad_() for a new leaf"
+            )
+        self.requires_grad = bool(flag)
+        return self
+
+    def to(self, device: str) -> Tensor:
+        """Copy to ``"cpu"`` or ``"cuda"`` (a new leaf; no graph edge across devices)."""
+        return Tensor._make(backend.to_device(self.data, device), requires_grad=self.requires_grad)
+
+    def astype(self, dtype) -> Tensor:
+        """Copy with another float dtype (a new leaf)."""
+        dt = backend.as_dtype(dtype)
+        return Tensor._make(self.data.astype(dt), requires_grad=self.requires_grad)
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    # ----- differentiation -------------------------------------------------------------------
+    def backward(self, grad=None, retain_graph=False, create_graph=False) -> None:
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf requiring grad.
+
+        ``grad`` is the upstream gradient; it may be omitted only for a one-element tensor.
+        The graph's saved arrays are freed afterwards unless ``retain_graph=True``.
+        """
+        from .autograd import backward
+
+        backward([self], None if grad is None else [grad], retain_graph, create_graph)
+
+
+def tensor(data, requires_grad=False, dtype=None, device=None) -> Tensor:
+    """Create a Tensor (same arguments as :class:`Tensor`)."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
+
+
+def zeros(shape, dtype=None, device=None, requires_grad=False) -> Tensor:
+    xp = backend.get_xp(device)
+    return Tensor._make(xp.zeros(shape, backend.as_dtype(dtype)), requires_grad=requires_grad)
+
+
+def ones(shape, dtype=None, device=None, requires_grad=False) -> Tensor:
+    xp = backend.get_xp(device)
+    return Tensor._make(xp.ones(shape, backend.as_dtype(dtype)), requires_grad=requires_grad)

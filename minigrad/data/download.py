@@ -90,7 +90,8 @@ def download_file(urls, dest, *, sha256: str, md5: str | None = None, size: int 
     urls = [urls] if isinstance(urls, str) else list(urls)
     if not urls:
         raise DownloadError(f"no URL to download {dest.name} from. {hint}".strip())
-    failures: list[tuple[str, Exception]] = []
+    failures: list[Exception] = []
+    unreachable = 0  # URLs that could not be connected to at all (DNS, refused, timeout)
     for url in urls:
         if verbose:
             print(f"minigrad.data: downloading {url} -> {dest}", file=sys.stderr)
@@ -98,11 +99,17 @@ def download_file(urls, dest, *, sha256: str, md5: str | None = None, size: int 
             _fetch(url, dest, sha256, md5, size, timeout)
             return dest
         except (ChecksumError, DownloadError) as exc:
-            failures.append((url, exc))
+            failures.append(exc)
+        except urllib.error.HTTPError as exc:
+            failures.append(DownloadError(f"{url}: {exc}"))
         except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
-            reason = exc if isinstance(exc, urllib.error.HTTPError) else (
-                getattr(exc, "reason", None) or exc)
-            failures.append((url, DownloadError(f"{url}: {type(exc).__name__}: {reason}")))
-    lines = "\n".join(f"  - {exc}" for _, exc in failures)
-    cls = ChecksumError if all(isinstance(e, ChecksumError) for _, e in failures) else DownloadError
-    raise cls(f"could not download {dest.name} (no file was saved):\n{lines}\n{hint}".rstrip())
+            reason = getattr(exc, "reason", None) or exc
+            unreachable += isinstance(exc, (urllib.error.URLError, ConnectionError, TimeoutError))
+            failures.append(DownloadError(f"{url}: {type(exc).__name__}: {reason}"))
+    lines = "\n".join(f"  - {exc}" for exc in failures)
+    if all(isinstance(e, ChecksumError) for e in failures):
+        raise ChecksumError(f"could not download {dest.name}: every copy failed verification; "
+                            f"no file was saved:\n{lines}\n{hint}".rstrip())
+    note = " (is this machine offline?)" if unreachable == len(urls) else ""
+    raise DownloadError(f"could not download {dest.name} from {len(urls)} URL(s){note}; "
+                        f"no file was saved:\n{lines}\n{hint}".rstrip())

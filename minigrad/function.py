@@ -18,6 +18,8 @@ what it saved, so memory does not grow across iterations; a second backward thro
 
 from __future__ import annotations
 
+import numpy as np
+
 from . import backend
 from .tensor import Tensor, is_grad_enabled
 
@@ -70,10 +72,14 @@ class Function:
         """Run forward on the inputs' arrays and, if needed, record a graph node."""
         first = inputs[0]
         for t in inputs[1:]:
-            if t.dtype != first.dtype or type(t.data) is not type(first.data):
+            if t.dtype != first.dtype or (
+                type(t.data).__module__ != type(first.data).__module__
+            ):
                 _raise_mismatch(cls.__name__, inputs)
         ctx = cls()
         out = cls.forward(ctx, *[t.data for t in inputs], **params)
+        if isinstance(out, np.generic):  # NumPy returns scalars for 0-d results
+            out = np.asarray(out)
         requires_grad = is_grad_enabled() and any(t.requires_grad for t in inputs)
         if not requires_grad:
             return Tensor._make(out)

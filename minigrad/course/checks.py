@@ -158,8 +158,11 @@ class Exercise:
             got = _call_learner(fn, case, label)
             problem = compare(got, expected)
             if problem is None and self.compare_args:
-                problem = compare(list(case.args), list(ref_case.args))
-                problem = problem and f"arguments after the call: {problem}"
+                for i, (a, b) in enumerate(zip(case.args, ref_case.args)):
+                    problem = compare(a, b)
+                    if problem is not None:
+                        problem = f"argument {i} after the call: {problem}"
+                        break
             yield label, problem
 
 
@@ -357,7 +360,7 @@ def compare_values(
     Arrays, scalars and Tensors are compared with ``numpy.allclose(rtol, atol)`` after their
     shapes are checked; tuples, lists and dicts element by element; anything else with ``==``.
     """
-    where = f" at {path}" if path else ""
+    where = f" in {path}" if path else ""
     got, expected = _to_numpy(got), _to_numpy(expected)
     if isinstance(expected, dict):
         if not isinstance(got, dict):
@@ -365,7 +368,7 @@ def compare_values(
         if set(got) != set(expected):
             return f"keys{where} are {sorted(got, key=str)}, expected {sorted(expected, key=str)}"
         for k in expected:
-            p = compare_values(got[k], expected[k], rtol, atol, f"{path}[{k!r}]")
+            p = compare_values(got[k], expected[k], rtol, atol, f"{path or 'result'}[{k!r}]")
             if p:
                 return p
         return None
@@ -375,7 +378,7 @@ def compare_values(
         if len(got) != len(expected):
             return f"got {len(got)} values{where}, expected {len(expected)}"
         for i, (g, e) in enumerate(zip(got, expected)):
-            p = compare_values(g, e, rtol, atol, f"{path}[{i}]")
+            p = compare_values(g, e, rtol, atol, f"{path or 'result'}[{i}]")
             if p:
                 return p
         return None

@@ -269,6 +269,17 @@ def _read_pair(ds: IDXDataset, images_path: Path, labels_path: Path):
     return images, labels
 
 
+def _bad_files(paths) -> list[Path]:
+    """The files of an inconsistent pair that are unreadable by themselves (else both)."""
+    bad = []
+    for path, ndim in zip(paths, (3, 1)):
+        try:
+            read_idx(path, expected_dtype=np.uint8, expected_ndim=ndim)
+        except DataError:
+            bad.append(path)
+    return bad or list(paths)
+
+
 def _load_raw(ds: IDXDataset, split: str, root, download: bool, mirrors, timeout, verbose):
     try:
         paths = find_idx_files(ds.name, split, root)
@@ -282,11 +293,11 @@ def _load_raw(ds: IDXDataset, split: str, root, download: bool, mirrors, timeout
         return _read_pair(ds, *paths)
     except DataError as exc:
         target = _target_dir(ds, root).resolve()
-        bad = [p for p in paths if p.parent.resolve() == target]
-        if not (download and bad):
-            raise DataError(f"{exc}\nDelete the bad file (or pass download=True to replace "
-                            f"files in {target}).") from exc
-        for p in bad:  # a corrupt download target: replace it with a verified copy
+        bad = _bad_files(paths)
+        if not (download and all(p.parent.resolve() == target for p in bad)):
+            raise DataError(f"{exc}\nDelete or replace {' and '.join(map(str, bad))} (with "
+                            f"download=True, bad files in {target} are replaced).") from exc
+        for p in bad:  # a corrupt file where we download to: replace it with a verified copy
             p.unlink()
         download_idx_dataset(ds.name, split, root, mirrors=mirrors, timeout=timeout,
                              verbose=verbose)

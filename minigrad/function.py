@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
-from .tensor import Tensor, is_grad_enabled
+from .tensor import Tensor, _grad_mode
 
 __all__ = ["Function", "GraphFreedError"]
 
@@ -70,29 +70,29 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Tensor, **params) -> Tensor:
         """Run forward on the inputs' arrays and, if needed, record a graph node."""
-        first = inputs[0]
-        for t in inputs[1:]:
-            if t.dtype != first.dtype or (
-                type(t.data).__module__ != type(first.data).__module__
-            ):
+        arrays = [t.data for t in inputs]
+        first = arrays[0]
+        dtype, kind = first.dtype, type(first).__module__
+        track = False
+        for t, a in zip(inputs, arrays):
+            if a.dtype != dtype or type(a).__module__ != kind:
                 _raise_mismatch(cls.__name__, inputs)
+            track = track or t.requires_grad
         ctx = cls()
-        out = cls.forward(ctx, *[t.data for t in inputs], **params)
-        if isinstance(out, np.generic):  # NumPy returns scalars for 0-d results
-            out = np.asarray(out)
-        requires_grad = is_grad_enabled() and any(t.requires_grad for t in inputs)
-        if not requires_grad:
+        out = cls.forward(ctx, *arrays, **params)
+        if out.__class__ is not np.ndarray and isinstance(out, np.generic):
+            out = np.asarray(out)  # NumPy returns scalars for 0-d results
+        if not (track and _grad_mode.enabled):
             return Tensor._make(out)
-        result = Tensor._make(out, ctx, True)
         ctx.next = tuple(
             (t if t._ctx is None else t._ctx) if t.requires_grad else None for t in inputs
         )
-        ctx.input_shapes = tuple(t.shape for t in inputs)
+        ctx.input_shapes = tuple(a.shape for a in arrays)
         if cls.save_inputs:
             ctx._saved_inputs = tuple(_pack(t, ctx) for t in inputs)
         if cls.save_output:
             ctx._saved_output = out
-        return result
+        return Tensor._make(out, ctx, True)
 
     @property
     def inputs(self) -> tuple:

@@ -15,7 +15,6 @@ by :mod:`minigrad.ops`, which keeps this file about the data structure only.
 from __future__ import annotations
 
 import contextlib
-import threading
 
 import numpy as np
 
@@ -23,12 +22,18 @@ from . import backend
 
 __all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "zeros", "ones"]
 
-_grad_mode = threading.local()
+class _GradMode:
+    """Whether ops record the graph (one flag for the process; minigrad is single-threaded)."""
+
+    enabled = True
+
+
+_grad_mode = _GradMode()
 
 
 def is_grad_enabled() -> bool:
     """True unless inside :func:`no_grad` (ops then record no graph)."""
-    return getattr(_grad_mode, "enabled", True)
+    return _grad_mode.enabled
 
 
 @contextlib.contextmanager

@@ -15,8 +15,10 @@ def lift(x, like: Tensor) -> Tensor:
     Tensors must already match (checked by Function.apply), since minigrad never casts or
     copies between devices implicitly.
     """
-    if isinstance(x, Tensor):
+    if x.__class__ is Tensor or isinstance(x, Tensor):
         return x
+    if x.__class__ is float or x.__class__ is int:
+        return Tensor._make(like.xp.asarray(x, dtype=like.data.dtype))
     if isinstance(x, numbers.Number) or getattr(x, "ndim", None) == 0 and device_of(x) == "cpu":
         return Tensor._make(like.xp.asarray(x, dtype=like.dtype))
     if hasattr(x, "dtype") and hasattr(x, "shape"):

@@ -201,8 +201,8 @@ def _mirrors(ds: IDXDataset, mirrors) -> list[str]:
     return [m if m.endswith("/") else m + "/" for m in mirrors if m]
 
 
-def _manual_hint(ds: IDXDataset, split: str, mirrors) -> str:
-    target = _target_dir(ds, None)
+def _manual_hint(ds: IDXDataset, split: str, mirrors, root=None) -> str:
+    target = _target_dir(ds, root)
     lines = [f"To install {ds.name} by hand, put these files (gzipped or not) in {target} (or in "
              f"a folder you pass as root=..., or set MINIGRAD_DATA):"]
     for kind in KINDS:
@@ -230,7 +230,7 @@ def find_idx_files(name="mnist", split="train", root=None) -> tuple[Path, Path]:
     raise DataError(
         f"{ds.name} {split} files not found. Searched:\n" + "\n".join(searched) + "\n"
         + "Pass download=True to download them, or install them by hand.\n"
-        + _manual_hint(ds, split, None))
+        + _manual_hint(ds, split, None, root))
 
 
 def download_idx_dataset(name="mnist", splits=SPLITS, root=None, *, mirrors=None,
@@ -250,7 +250,7 @@ def download_idx_dataset(name="mnist", splits=SPLITS, root=None, *, mirrors=None
                 urls = [m + remote.filename for m in _mirrors(ds, mirrors)]
                 download_file(urls, target / remote.filename, sha256=remote.sha256,
                               md5=remote.md5, size=remote.size, timeout=timeout,
-                              verbose=verbose, hint=_manual_hint(ds, split, mirrors))
+                              verbose=verbose, hint=_manual_hint(ds, split, mirrors, root))
     return target
 
 

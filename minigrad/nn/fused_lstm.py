@@ -1,0 +1,224 @@
+"""The fused LSTM cell: one graph node whose forward and backward are written on arrays.
+
+This is the hot path of the course: the learned optimizer runs a 2-layer LSTM on a batch of
+about 16,000 coordinates at every step of every unroll. The composed cell
+(:func:`minigrad.nn.functional.lstm_cell`) records some 20 graph nodes per step and keeps every
+intermediate array alive for backward; this one records ONE node, keeps only what the
+hand-written backward needs, and runs every elementwise operation in place on large contiguous
+blocks.
+
+The math (PyTorch's LSTM, gates in the order i, f, g, o)::
+
+    a = [x, h] [W_ih, W_hh]^T + b_ih + b_hh            a = (a_i, a_f, a_g, a_o), each H wide
+    i = sigma(a_i)   f = sigma(a_f)   g = tanh(a_g)   o = sigma(a_o)
+    c' = f * c + i * g
+    h' = o * tanh(c')
+
+Backward, given dL/dh' and dL/dc' (and writing s' = s (1 - s) for a sigmoid s)::
+
+    dL/dc'_total = dL/dc' + dL/dh' * o * (1 - tanh(c')^2)
+    da_o = dL/dh' * tanh(c') * o (1 - o)
+    da_i = dL/dc'_total * g * i (1 - i)
+    da_f = dL/dc'_total * c * f (1 - f)
+    da_g = dL/dc'_total * i * (1 - g^2)
+    dL/dc = dL/dc'_total * f
+    dL/d[x, h] = da [W_ih, W_hh]      dL/dW_ih = da^T x     dL/dW_hh = da^T h
+    dL/db_ih = dL/db_hh = sum over the batch of da
+
+Layout. Internally everything is FEATURE-MAJOR: the gates are one (4H, B) array, so each gate
+is a contiguous (H, B) block and every elementwise pass runs over contiguous memory; the
+matrix products are ``(4H, K) @ (K, B)``, good shapes for BLAS. The cell's outputs h' and c'
+are the two halves of one (2, H, B) array, handed out as (B, H) *transposed views*: values and
+shapes are the ordinary ones, and when they come back in as the next step's h and c their
+transposes are contiguous again, so nothing is copied from step to step.
+
+What backward keeps (per step, B rows): the activated gates (4H), the new (h', c') (2H: the
+outputs themselves, alive anyway), and references to x, h and c (alive anyway). tanh(c') is
+recomputed in backward rather than stored.
+
+Only first derivatives: backward is written on arrays, so it cannot be differentiated again.
+With ``create_graph=True`` it raises; use the composed cell for second derivatives.
+"""
+
+from __future__ import annotations
+
+from ..backend import get_array_module
+from ..function import Function
+from ..ops import getitem, transpose
+from ..tensor import Tensor, is_grad_enabled
+
+__all__ = ["FusedLSTMCellFunction", "fused_lstm_cell", "zero_state_like"]
+
+
+def _sigmoid_(a, xp):
+    """sigma(a) = (1 + tanh(a/2)) / 2, in place (no overflow for any a)."""
+    a *= 0.5
+    xp.tanh(a, out=a)
+    a *= 0.5
+    a += 0.5
+    return a
+
+
+def _as_feature_major(a, xp):
+    """``a.T`` for a (B, n) array, made C-contiguous (a free view when ``a`` came from here)."""
+    t = a.T
+    return t if t.flags.c_contiguous else xp.ascontiguousarray(t)
+
+
+class FusedLSTMCellFunction(Function):
+    """One LSTM step as one graph node (see the module docstring for the math and layout).
+
+    Inputs: x (B, I), h (B, H), c (B, H), w_ih (4H, I), w_hh (4H, H) and, when ``bias`` is
+    True, b_ih (4H,), b_hh (4H,). Output: one (2, H, B) array holding h'^T and c'^T.
+    """
+
+    save_inputs = False
+
+    @staticmethod
+    def forward(ctx, x, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
+        xp = get_array_module(x)
+        B, In = x.shape
+        H = w_hh.shape[1]
+        K = In + H
+        bias = b_ih is not None
+        # One matrix product: [W_ih, W_hh, b_ih + b_hh] (4H, K+1) @ [x^T; h^T; 1] (K+1, B).
+        xh = xp.empty((K + bias, B), x.dtype)
+        xh[:In] = x.T
+        xh[In:K] = h.T
+        w = xp.empty((4 * H, K + bias), x.dtype)
+        w[:, :In] = w_ih
+        w[:, In:K] = w_hh
+        if bias:
+            xh[K] = 1
+            xp.add(b_ih, b_hh, out=w[:, K])
+        gates = xp.matmul(w, xh)  # (4H, B)
+        del xh
+        _sigmoid_(gates[: 2 * H], xp)  # i and f: one contiguous block
+        xp.tanh(gates[2 * H : 3 * H], out=gates[2 * H : 3 * H])
+        _sigmoid_(gates[3 * H :], xp)
+        i, f, g, o = gates[:H], gates[H : 2 * H], gates[2 * H : 3 * H], gates[3 * H :]
+        c_t = _as_feature_major(c, xp)
+        out = xp.empty((2, H, B), x.dtype)
+        h_new, c_new = out[0], out[1]
+        xp.multiply(f, c_t, out=c_new)
+        xp.multiply(i, g, out=h_new)  # h_new is scratch here
+        c_new += h_new
+        xp.tanh(c_new, out=h_new)
+        h_new *= o
+        ctx.x, ctx.h, ctx.c_t, ctx.w, ctx.gates, ctx.out = x, h, c_t, w[:, :K], gates, out
+        ctx.sizes = (In, H, bias)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        if is_grad_enabled():
+            raise RuntimeError(
+                "fused_lstm_cell: its backward is written on arrays and cannot be "
+                "differentiated again (create_graph=True was asked). Use the composed cell "
+                "instead: LSTM(..., fused=False) / LSTMCell(..., fused=False) or "
+                "minigrad.nn.functional.lstm_cell"
+            )
+        ctx._check_alive()
+        xp = get_array_module(grad.data)
+        In, H, bias = ctx.sizes
+        gates, c_t, out = ctx.gates, ctx.c_t, ctx.out
+        i, f, g, o = gates[:H], gates[H : 2 * H], gates[2 * H : 3 * H], gates[3 * H :]
+        dh = grad.data[0]  # dL/dh'^T (H, B)
+        dc_in = grad.data[1]  # dL/dc'^T (H, B)
+        da = xp.empty_like(gates)  # dL/d(pre-activation gates), (4H, B)
+        da_if, da_i, da_f = da[: 2 * H], da[:H], da[H : 2 * H]
+        da_g, da_o = da[2 * H : 3 * H], da[3 * H :]
+
+        dc = xp.tanh(out[1])  # tanh(c'), becomes dL/dc'_total, then dL/dc
+        # da_o = dh * tanh(c') * o (1 - o)
+        xp.multiply(o, o, out=da_o)
+        xp.subtract(o, da_o, out=da_o)
+        da_o *= dc
+        da_o *= dh
+        # dL/dc'_total = dc_in + dh * o * (1 - tanh(c')^2)
+        dc *= dc
+        xp.subtract(1, dc, out=dc)
+        dc *= o
+        dc *= dh
+        dc += dc_in
+        # da_i = dc * g * i (1 - i);  da_f = dc * c * f (1 - f)
+        if_ = gates[: 2 * H]
+        xp.multiply(if_, if_, out=da_if)
+        xp.subtract(if_, da_if, out=da_if)
+        da_i *= dc
+        da_i *= g
+        da_f *= dc
+        da_f *= c_t
+        # da_g = dc * i * (1 - g^2)
+        xp.multiply(g, g, out=da_g)
+        xp.subtract(1, da_g, out=da_g)
+        da_g *= dc
+        da_g *= i
+        # dL/dc = dc * f
+        dc *= f
+
+        need = [n is not None for n in ctx.next]
+        w = ctx.w  # (4H, K) = [W_ih, W_hh]
+        dx = dh_prev = None
+        if need[0] and need[1]:
+            dxh = xp.matmul(w.T, da)  # (K, B)
+            dx, dh_prev = dxh[:In].T, dxh[In:].T
+        elif need[0]:
+            dx = xp.matmul(w[:, :In].T, da).T
+        elif need[1]:
+            dh_prev = xp.matmul(w[:, In:].T, da).T
+        dw_ih = xp.matmul(da, ctx.x) if need[3] else None
+        dw_hh = xp.matmul(da, ctx.h) if need[4] else None
+        grads = [dx, dh_prev, dc.T if need[2] else None, dw_ih, dw_hh]
+        if bias:
+            db = da.sum(axis=1) if (need[5] or need[6]) else None
+            grads += [db if need[5] else None, db if need[6] else None]
+        return tuple(None if a is None else Tensor._make(a) for a in grads)
+
+
+def zero_state_like(x: Tensor, hidden_size: int) -> Tensor:
+    """A zero (B, H) state for input ``x`` (B, I), laid out as the fused cell likes it."""
+    return Tensor._make(x.xp.zeros((hidden_size, x.shape[0]), x.dtype).T)
+
+
+def fused_lstm_cell(x, h, c, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
+    """One LSTM step ``(h', c')`` computed by a single fused graph node (first derivatives).
+
+    Same signature, math and results (to float rounding) as
+    :func:`minigrad.nn.functional.lstm_cell`; ``h`` and ``c`` may be None for a zero state.
+    The returned h' and c' are (B, H) views of one (2, H, B) array (see the module docstring).
+    """
+    _check_shapes("fused_lstm_cell", x, h, c, weight_ih, weight_hh, bias_ih, bias_hh)
+    H = weight_hh.shape[1]
+    h = zero_state_like(x, H) if h is None else h
+    c = zero_state_like(x, H) if c is None else c
+    if (bias_ih is None) != (bias_hh is None):
+        raise ValueError("fused_lstm_cell: give both bias_ih and bias_hh, or neither")
+    inputs = [x, h, c, weight_ih, weight_hh]
+    if bias_ih is not None:
+        inputs += [bias_ih, bias_hh]
+    hc = FusedLSTMCellFunction.apply(*inputs)
+    return transpose(getitem(hc, 0)), transpose(getitem(hc, 1))
+
+
+def _check_shapes(op, x, h, c, w_ih, w_hh, b_ih, b_hh):
+    """Check the shapes of an LSTM step's arguments; raise naming the offending one."""
+    for name, t in (("x", x), ("weight_ih", w_ih), ("weight_hh", w_hh)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
+    if w_hh.ndim != 2 or w_hh.shape[0] != 4 * w_hh.shape[1]:
+        raise ValueError(f"{op}: weight_hh must have shape (4H, H), got {w_hh.shape}")
+    H = w_hh.shape[1]
+    if x.ndim != 2:
+        raise ValueError(f"{op}: x must have shape (batch, input_size), got {x.shape}")
+    B, In = x.shape
+    if w_ih.shape != (4 * H, In):
+        raise ValueError(
+            f"{op}: weight_ih has shape {w_ih.shape}, expected (4H, input_size) = {(4 * H, In)}"
+        )
+    for name, t in (("h", h), ("c", c)):
+        if t is not None and tuple(t.shape) != (B, H):
+            raise ValueError(f"{op}: {name} has shape {t.shape}, expected (batch, H) = {(B, H)}")
+    for name, t in (("bias_ih", b_ih), ("bias_hh", b_hh)):
+        if t is not None and tuple(t.shape) != (4 * H,):
+            raise ValueError(f"{op}: {name} has shape {t.shape}, expected (4H,) = {(4 * H,)}")

@@ -172,7 +172,9 @@ class FusedLSTMCellFunction(Function):
         grads = [dx, dh_prev, dc.T if need[2] else None, dw_ih, dw_hh]
         if bias:
             db = da.sum(axis=1) if (need[5] or need[6]) else None
-            grads += [db if need[5] else None, db if need[6] else None]
+            # Two arrays, not one shared: an in-place change to one .grad must not touch the other.
+            grads += [db if need[5] else None,
+                      (db.copy() if need[5] else db) if need[6] else None]
         return tuple(None if a is None else Tensor._make(a) for a in grads)
 
 

@@ -108,25 +108,35 @@ def load_checkpoint(path, into: Module | None = None, strict: bool = True):
         raise FileNotFoundError(f"load_checkpoint: no such file: {path}")
     arrays, name = {}, None
     try:
-        with np.load(path, allow_pickle=False) as z:
-            if not isinstance(z, np.lib.npyio.NpzFile):  # pragma: no cover - np.load gives
-                raise CheckpointError(f"load_checkpoint({path}): not an .npz archive")
+        z = np.load(path, allow_pickle=False)
+        if not isinstance(z, np.lib.npyio.NpzFile):  # a bare .npy array
+            raise CheckpointError(
+                f"load_checkpoint({path}): not an .npz checkpoint (it holds a single .npy "
+                "array, not an archive of named arrays)"
+            )
+        with z:
             for name in z.files:
-                arrays[name] = z[name]
+                value = z[name]
+                if not isinstance(value, np.ndarray):  # NumPy hands back raw bytes
+                    raise CheckpointError(
+                        f"load_checkpoint({path}): member '{name}' of the archive is not a "
+                        "NumPy array"
+                    )
+                arrays[name] = value
     except CheckpointError:
         raise
-    except AttributeError:
-        # np.load returned a bare array (a .npy file): it has no context manager protocol.
-        raise CheckpointError(
-            f"load_checkpoint({path}): not an .npz checkpoint (a single .npy array?)"
-        ) from None
     except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:
+        if name is None and isinstance(exc, ValueError) and "pickle" in str(exc):
+            # NumPy tried its last resort, unpickling, which allow_pickle=False forbids.
+            raise CheckpointError(
+                f"load_checkpoint({path}): not an .npz checkpoint (the file starts with neither "
+                "a zip nor a .npy header)"
+            ) from None
         what = f" while reading array '{name}'" if name is not None else ""
         hint = ""
         if isinstance(exc, ValueError) and "pickle" in str(exc):
             hint = (" (it holds pickled objects; checkpoints hold number arrays only and are "
-                    "never unpickled)" if name is not None else
-                    " (not an .npz archive: NumPy found neither a zip nor a .npy header)")
+                    "never unpickled)")
         raise CheckpointError(
             f"load_checkpoint({path}): corrupt or not an .npz checkpoint{what}: "
             f"{type(exc).__name__}: {exc}{hint}"

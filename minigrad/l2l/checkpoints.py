@@ -1,0 +1,113 @@
+"""Learned-optimizer checkpoints: weights, meta-optimizer state and the whole configuration.
+
+One ``.npz`` file (written atomically by :func:`minigrad.nn.save_checkpoint`, read with
+``allow_pickle=False``) holds
+
+* ``net.<name>``: the LSTM optimizer's weights phi at the end of the last complete
+  meta-iteration; ``best.<name>``: the weights that did best on validation problems (when
+  validation ran);
+* ``optimizer.<i>.<state>``: Adam's state for phi (so training resumes exactly);
+* metadata (JSON): ``format``, the problem family, the network and meta-training
+  configurations, ``iteration`` (meta-iterations completed), the training ``curve`` (mean
+  optimizee loss per meta-iteration), ``final_losses``, the validation history, the command
+  line, the data version (MNIST) and the minigrad version.
+
+Training is deterministic given the configuration and the iteration count: the problem of
+meta-iteration i is drawn from seed ``(seed, 1, i)`` and nothing else is random, so resuming
+from a checkpoint gives the same numbers as never stopping.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..nn import CheckpointError, load_checkpoint, save_checkpoint
+from ..optim import flatten_state_dict, unflatten_state_dict
+
+__all__ = [
+    "FORMAT", "PRETRAINED_DIR", "CheckpointMismatch", "read_checkpoint", "resolve_checkpoint",
+    "split_arrays", "write_checkpoint",
+]
+
+FORMAT = "minigrad.l2l/1"
+PRETRAINED_DIR = Path(__file__).with_name("pretrained")
+
+
+class CheckpointMismatch(ValueError):
+    """A checkpoint does not fit what was asked (the message says what differs)."""
+
+
+def resolve_checkpoint(spec, problem: str) -> Path:
+    """``"pretrained"`` -> the shipped file for ``problem``; otherwise the path itself.
+
+    Raises FileNotFoundError with a clear message when the file is not there.
+    """
+    if str(spec) == "pretrained":
+        path = PRETRAINED_DIR / f"{problem}.npz"
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"no pretrained checkpoint shipped yet for {problem} (looked for {path}); "
+                "train one with `python -m minigrad.l2l train` and pass --checkpoint PATH")
+        return path
+    path = Path(spec)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such checkpoint file: {path}")
+    return path
+
+
+def write_checkpoint(path, trainer, problem_config: dict, *, best=None, extra=None) -> Path:
+    """Save ``trainer`` (a :class:`~minigrad.l2l.meta.MetaTrainer`) to ``path`` atomically."""
+    arrays = {f"net.{k}": v for k, v in trainer.net.state_dict().items()}
+    if best is not None:
+        arrays.update({f"best.{k}": v for k, v in best.items()})
+    opt_arrays, opt_meta = flatten_state_dict(trainer.meta_opt.state_dict(), "optimizer.")
+    arrays.update(opt_arrays)
+    meta = {
+        "format": FORMAT,
+        "problem": problem_config,
+        "net": trainer.net.config(),
+        "meta": trainer.config.to_dict(),
+        "dtype": str(trainer.net.dtype),
+        "iteration": trainer.iteration,
+        "curve": list(trainer.curve),
+        "final_losses": list(trainer.final_losses),
+        "optimizer": opt_meta,
+    }
+    meta.update(extra or {})
+    return save_checkpoint(path, arrays, meta)
+
+
+def split_arrays(arrays: dict, prefix: str) -> dict:
+    """The entries ``prefix.<name>`` of a checkpoint as ``{name: array}``."""
+    n = len(prefix) + 1
+    return {k[n:]: v for k, v in arrays.items() if k.startswith(prefix + ".")}
+
+
+def read_checkpoint(path, problem: str | None = None):
+    """``(arrays, metadata)`` of an l2l checkpoint, checked to be one (and, if ``problem`` is
+    given, to be trained on that problem family)."""
+    try:
+        arrays, meta = load_checkpoint(path)
+    except CheckpointError as exc:
+        raise CheckpointMismatch(str(exc)) from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        found = meta.get("format") if isinstance(meta, dict) else None
+        raise CheckpointMismatch(
+            f"{path} is not a learned-optimizer checkpoint (format {found!r}, expected "
+            f"{FORMAT!r}); it must come from `python -m minigrad.l2l train`")
+    for key in ("problem", "net", "meta", "iteration"):
+        if key not in meta:
+            raise CheckpointMismatch(f"{path}: the metadata has no {key!r} entry")
+    if not split_arrays(arrays, "net"):
+        raise CheckpointMismatch(f"{path}: holds no network weights (net.*)")
+    trained_on = meta["problem"].get("name")
+    if problem is not None and trained_on != problem:
+        raise CheckpointMismatch(
+            f"{path} holds an optimizer trained on the {trained_on!r} problem, but "
+            f"--problem {problem} was asked")
+    return arrays, meta
+
+
+def optimizer_state(arrays: dict, meta: dict) -> dict:
+    """The Adam state dict stored in a checkpoint."""
+    return unflatten_state_dict(arrays, meta["optimizer"], "optimizer.")

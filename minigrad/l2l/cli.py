@@ -1,0 +1,448 @@
+"""``python -m minigrad.l2l``: meta-train a learned optimizer, or evaluate one.
+
+    python -m minigrad.l2l train --problem quadratic --meta-iters 1000 --out runs/quad.npz
+    python -m minigrad.l2l train --problem mnist --out runs/mnist.npz --val-every 50
+    python -m minigrad.l2l train --problem mnist --out runs/mnist.npz --resume --meta-iters 2000
+    python -m minigrad.l2l evaluate --problem mnist --checkpoint runs/mnist.npz \\
+        --optimizee sigmoid-20 --runs 20 --json results.json --plot curves.png
+
+``train`` shows a progress bar with the running meta-loss, saves a checkpoint every
+``--checkpoint-every`` seconds, at the end, and on Ctrl-C (then exits with status 130), always
+atomically; ``--resume`` continues it exactly. ``evaluate`` runs the protocol of
+:mod:`minigrad.l2l.evaluate` and writes the JSON (and optionally the figure).
+Every argument is checked, and every checkpoint read, before any work starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .baselines import lr_grid
+from .checkpoints import (
+    CheckpointMismatch,
+    optimizer_state,
+    read_checkpoint,
+    resolve_checkpoint,
+    split_arrays,
+    write_checkpoint,
+)
+from .evaluate import OPTIMIZERS, LearnedRule, evaluate_rule, problem_seeds, run_protocol
+from .meta import MetaConfig, MetaTrainer, MetaTrainingDiverged
+from .optimizer import INITS, LSTMOptimizer, net_defaults
+from .preprocess import PREPROCESSORS
+from .problems import OPTIMIZEE_HELP, PROBLEMS, make_problem, parse_optimizee
+
+__all__ = ["main"]
+
+
+class UsageError(Exception):
+    """A bad argument or checkpoint, found before any work (exit status 2)."""
+
+
+# ------------------------------------------------------------------------------ arguments ---
+def _positive_int(text):
+    v = int(text)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return v
+
+
+def _positive_float(text):
+    v = float(text)
+    if not v > 0 or not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text}")
+    return v
+
+
+def _add_problem_args(p):
+    p.add_argument("--problem", required=True, help=f"one of {', '.join(PROBLEMS)}")
+    p.add_argument("--optimizee", default=None,
+                   help=f"MNIST optimizee: {OPTIMIZEE_HELP} (default: sigmoid-20, or the "
+                        "checkpoint's)")
+    p.add_argument("--variant", choices=("paper", "official"), default=None,
+                   help="quadratic family: the paper's (Gaussian W, y; summed) or the official "
+                        "code's (uniform; batch mean) (default: paper, or the checkpoint's)")
+    p.add_argument("--seed", type=int, default=None, help="seed of every random draw (0)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m minigrad.l2l",
+        description="Learning to learn by gradient descent by gradient descent, on minigrad.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    t = sub.add_parser("train", help="meta-train a learned optimizer",
+                       description="Meta-train the coordinatewise LSTM optimizer. Options left "
+                                   "out take the paper's values (or, with --resume, the "
+                                   "checkpoint's).")
+    _add_problem_args(t)
+    t.add_argument("--steps", type=_positive_int, default=None, help="horizon T (100)")
+    t.add_argument("--unroll", type=_positive_int, default=None, help="unroll length K (20)")
+    t.add_argument("--meta-iters", type=_positive_int, default=1000,
+                   help="train until this many meta-iterations (horizons) are done (1000)")
+    t.add_argument("--meta-lr", type=_positive_float, default=None, help="Adam lr on phi (1e-3)")
+    t.add_argument("--out", default=None, help="checkpoint path (runs/l2l-PROBLEM.npz)")
+    t.add_argument("--resume", action="store_true", help="continue the checkpoint at --out")
+    t.add_argument("--force", action="store_true", help="overwrite an existing --out")
+    t.add_argument("--checkpoint-every", type=_positive_float, default=120.0,
+                   help="seconds between checkpoints (120)")
+    t.add_argument("--val-every", type=int, default=0,
+                   help="validate every N meta-iterations and keep the best weights (0: never)")
+    t.add_argument("--val-runs", type=_positive_int, default=8,
+                   help="validation runs (MNIST nets / quadratic functions) (8)")
+    t.add_argument("--second-order", action="store_true", default=None,
+                   help="keep second derivatives (exact meta-gradient; slow)")
+    t.add_argument("--loss-terms", choices=("paper", "official"), default=None,
+                   help="meta-loss terms per unroll: f(theta_1..K) (paper) or also f(theta_0) "
+                        "(official code; changes only the reported value)")
+    t.add_argument("--preprocess", choices=PREPROCESSORS, default=None,
+                   help="gradient preprocessing (MNIST: logsign; quadratic: identity)")
+    t.add_argument("--p", type=_positive_float, default=None, help="LogAndSign exponent (10)")
+    t.add_argument("--output-scale", type=_positive_float, default=None,
+                   help="update scale (MNIST 0.1, quadratic 1)")
+    t.add_argument("--hidden-size", type=_positive_int, default=None, help="LSTM units (20)")
+    t.add_argument("--layers", type=int, default=None, help="LSTM layers (2)")
+    t.add_argument("--init", choices=INITS, default=None, help="initialisation (l2l)")
+    t.add_argument("--forget-bias", type=float, default=None, help="forget-gate bias (+1)")
+    t.add_argument("--dtype", choices=("float32", "float64"), default=None, help="(float32)")
+    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    e = sub.add_parser("evaluate", help="compare a learned optimizer with tuned baselines",
+                       description="Tune each baseline's learning rate on validation problems, "
+                                   "then run every optimizer on the same test problems.")
+    _add_problem_args(e)
+    e.add_argument("--checkpoint", default=None,
+                   help="PATH of a trained optimizer, or 'pretrained' (the shipped one)")
+    e.add_argument("--weights", choices=("best", "last"), default="best",
+                   help="the best-on-validation weights if the checkpoint has them, or the last")
+    e.add_argument("--steps", type=_positive_int, default=100, help="optimizee steps (100)")
+    e.add_argument("--runs", type=_positive_int, default=20,
+                   help="test runs: MNIST nets or quadratic functions (20)")
+    e.add_argument("--val-runs", type=_positive_int, default=None,
+                   help="validation runs for tuning (default: --runs)")
+    e.add_argument("--optimizers", default=",".join(OPTIMIZERS),
+                   help=f"comma-separated subset of {','.join(OPTIMIZERS)}")
+    e.add_argument("--lr-min", type=_positive_float, default=1e-4, help="grid start (1e-4)")
+    e.add_argument("--lr-max", type=_positive_float, default=3.0, help="grid end (3)")
+    e.add_argument("--json", required=True, help="where to write the results (JSON)")
+    e.add_argument("--plot", default=None, help="where to draw the loss curves (PNG)")
+    e.add_argument("--no-progress", action="store_true", help="no progress messages")
+    return parser
+
+
+# ---------------------------------------------------------------------------------- train ---
+_NET_FLAGS = {"preprocess": "preprocess", "p": "p", "output_scale": "output_scale",
+              "hidden_size": "hidden_size", "num_layers": "layers", "init": "init",
+              "forget_bias": "forget_bias"}
+_META_FLAGS = {"steps": "steps", "unroll": "unroll", "meta_lr": "meta_lr",
+               "second_order": "second_order", "loss_terms": "loss_terms", "seed": "seed"}
+
+
+def _check_problem(args):
+    if args.problem not in PROBLEMS:
+        raise UsageError(f"unknown problem {args.problem!r}; expected one of {', '.join(PROBLEMS)}")
+    if args.optimizee is not None:
+        if args.problem != "mnist":
+            raise UsageError(f"--optimizee applies to the mnist problem only, not {args.problem}")
+        try:
+            parse_optimizee(args.optimizee)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
+    if args.variant is not None and args.problem != "quadratic":
+        raise UsageError(f"--variant applies to the quadratic problem only, not {args.problem}")
+
+
+def _problem_from_config(cfg: dict, *, split="train", optimizee=None, dtype=None):
+    cfg = dict(cfg)
+    name = cfg.pop("name")
+    if name == "mnist":
+        if optimizee is not None:
+            cfg["optimizee"] = optimizee
+        return make_problem("mnist", cfg.pop("optimizee"), split=split, dtype=dtype, **cfg)
+    if name == "quadratic":
+        return make_problem("quadratic", variant=cfg.pop("variant"), dtype=dtype, **cfg)
+    return make_problem(name, dtype=dtype, **cfg)
+
+
+def _resolve_train_config(args, meta_ckpt):
+    """Net/meta/problem configuration from the flags, the checkpoint (on resume) and the
+    paper's defaults, in that order; a flag that contradicts the checkpoint is an error."""
+    net = net_defaults(args.problem)
+    meta = MetaConfig().to_dict()
+    problem = {"variant": "paper", "optimizee": "sigmoid-20"}
+    dtype = "float32"
+    if meta_ckpt is not None:
+        net.update({k: v for k, v in meta_ckpt["net"].items() if k != "seed"})
+        meta.update(meta_ckpt["meta"])
+        problem.update(meta_ckpt["problem"])
+        dtype = meta_ckpt.get("dtype", dtype)
+    conflicts = []
+
+    def take(store, key, value, label):
+        if value is None:
+            return
+        if meta_ckpt is not None and store.get(key) != value:
+            conflicts.append(f"--{label.replace('_', '-')} {value} (checkpoint: {store.get(key)})")
+        store[key] = value
+
+    for key, flag in _NET_FLAGS.items():
+        take(net, key, getattr(args, flag), flag)
+    for key, flag in _META_FLAGS.items():
+        take(meta, key, getattr(args, flag), flag)
+    take(problem, "optimizee", args.optimizee, "optimizee")
+    take(problem, "variant", args.variant, "variant")
+    if args.dtype is not None:
+        if meta_ckpt is not None and args.dtype != dtype:
+            conflicts.append(f"--dtype {args.dtype} (checkpoint: {dtype})")
+        dtype = args.dtype
+    if conflicts:
+        raise UsageError(f"{args.out}: cannot resume with settings that differ from the "
+                         f"checkpoint's: {'; '.join(conflicts)}. Leave them out to continue "
+                         "with the checkpoint's, or train into a new --out")
+    if net["num_layers"] < 0:
+        raise UsageError(f"--layers must be >= 0, got {net['num_layers']}")
+    meta["seed"] = int(meta.get("seed") or 0)
+    net["seed"] = meta["seed"]
+    return net, meta, problem, dtype
+
+
+def _validation(trainer, val_problem, runs: int):
+    """Mean optimizee loss over steps 1..T on the validation problems (lower is better)."""
+    steps = trainer.config.steps
+    seeds = problem_seeds(val_problem, trainer.config.seed, "val", runs)
+    losses = evaluate_rule(lambda: LearnedRule(trainer.net), val_problem, seeds, steps, runs)
+    value = float(losses[:, 1:].mean())
+    return value if math.isfinite(value) else math.inf
+
+
+def cmd_train(args) -> int:
+    _check_problem(args)
+    out = Path(args.out or f"runs/l2l-{args.problem}.npz")
+    args.out = out
+    if args.val_every < 0:
+        raise UsageError(f"--val-every must be >= 0, got {args.val_every}")
+    ckpt_arrays = ckpt_meta = None
+    if args.resume:
+        if not out.is_file():
+            raise UsageError(f"--resume: there is no checkpoint at {out} to resume")
+        try:
+            ckpt_arrays, ckpt_meta = read_checkpoint(out, args.problem)
+        except CheckpointMismatch as exc:
+            raise UsageError(str(exc)) from None
+    elif out.exists() and not args.force:
+        raise UsageError(f"{out} already exists; pass --resume to continue it, --force to "
+                         "overwrite it, or choose another --out")
+    if not out.parent.is_dir():
+        out.parent.mkdir(parents=True, exist_ok=True)
+    net_cfg, meta_cfg, prob_cfg, dtype = _resolve_train_config(args, ckpt_meta)
+    try:
+        config = MetaConfig(**{k: (tuple(v) if k == "betas" else v) for k, v in meta_cfg.items()})
+        problem = make_problem(args.problem, prob_cfg.get("optimizee")
+                               if args.problem == "mnist" else None,
+                               variant=prob_cfg.get("variant", "paper"), dtype=dtype,
+                               **_extra_problem_kwargs(args.problem, prob_cfg))
+        net = LSTMOptimizer(**net_cfg, dtype=dtype)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    if config.second_order and args.problem == "mnist":
+        print("warning: second-order meta-gradients on MNIST are very slow", file=sys.stderr)
+    trainer = MetaTrainer(net, problem, config)
+    best, val_history = None, []
+    if ckpt_meta is not None:
+        try:
+            net.load_state_dict(split_arrays(ckpt_arrays, "net"))
+            trainer.meta_opt.load_state_dict(optimizer_state(ckpt_arrays, ckpt_meta))
+        except ValueError as exc:
+            raise UsageError(f"{out}: does not fit the configuration: {exc}") from None
+        trainer.iteration = int(ckpt_meta["iteration"])
+        trainer.curve = list(ckpt_meta.get("curve", []))
+        trainer.final_losses = list(ckpt_meta.get("final_losses", []))
+        best = split_arrays(ckpt_arrays, "best") or None
+        val_history = list(ckpt_meta.get("validation", {}).get("history", []))
+    val_problem = None
+    if args.val_every:
+        val_problem = _problem_from_config(problem.config(), split="val", dtype=dtype)
+    started = time.time()
+    elapsed0 = float(ckpt_meta.get("elapsed_s", 0.0)) if ckpt_meta else 0.0
+    command = " ".join(["python -m minigrad.l2l"] + sys.argv[1:]) if args._argv is None else \
+        " ".join(["python -m minigrad.l2l"] + list(args._argv))
+
+    def save(status: str):
+        extra = {
+            "command": command,
+            "status": status,
+            "elapsed_s": elapsed0 + (time.time() - started),
+            "validation": {"every": args.val_every, "runs": args.val_runs,
+                           "history": val_history,
+                           "best": min(val_history, key=lambda r: r[1]) if val_history else None},
+            "data": _data_version(args.problem),
+            "minigrad_version": _version(),
+        }
+        write_checkpoint(out, trainer, problem.config(), best=best, extra=extra)
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=args.meta_iters, initial=min(trainer.iteration, args.meta_iters),
+               desc=f"meta-train {args.problem}", unit="it", disable=args.no_progress,
+               file=sys.stderr, dynamic_ncols=True)
+    running = trainer.curve[-1] if trainer.curve else None
+    last_save = time.monotonic()
+    try:
+        while trainer.iteration < args.meta_iters:
+            value = trainer.train_iteration()
+            running = value if running is None else 0.9 * running + 0.1 * value
+            post = {"meta_loss": f"{value:.4g}", "running": f"{running:.4g}"}
+            if val_problem is not None and trainer.iteration % args.val_every == 0:
+                v = _validation(trainer, val_problem, args.val_runs)
+                if not val_history or v < min(r[1] for r in val_history):
+                    best = net.state_dict()
+                val_history.append([trainer.iteration, v])
+                post["val"] = f"{v:.4g}"
+            bar.set_postfix(post, refresh=False)
+            bar.update(1)
+            if time.monotonic() - last_save >= args.checkpoint_every:
+                save("running")
+                last_save = time.monotonic()
+    except KeyboardInterrupt:
+        bar.close()
+        save("interrupted")
+        print(f"\ninterrupted: saved {trainer.iteration} complete meta-iterations to {out}; "
+              f"continue with --resume", file=sys.stderr)
+        return 130
+    except MetaTrainingDiverged as exc:
+        bar.close()
+        save(f"diverged: {exc}")
+        print(f"error: {exc}. Saved the last good weights to {out}", file=sys.stderr)
+        return 1
+    bar.close()
+    save("done")
+    last = f"{trainer.curve[-1]:.4g}" if trainer.curve else "n/a"
+    print(f"trained {trainer.iteration} meta-iterations (last mean loss {last}); "
+          f"checkpoint: {out}", file=sys.stderr)
+    return 0
+
+
+def _extra_problem_kwargs(name, cfg):
+    keys = {"quadratic": ("dim", "batch", "init_std"),
+            "mnist": ("batch_size", "init_std", "data_seed"), "square": ("x0",)}[name]
+    return {k: cfg[k] for k in keys if k in cfg}
+
+
+def _data_version(problem):
+    if problem != "mnist":
+        return None
+    from ..data.mnist5k import MNIST_5K_CONTENT_SHA256
+
+    return {"mnist_5k_sha256": MNIST_5K_CONTENT_SHA256, "splits": "mnist_splits(seed=0)"}
+
+
+def _version():
+    from .. import __version__
+
+    return __version__
+
+
+# ------------------------------------------------------------------------------- evaluate ---
+def cmd_evaluate(args) -> int:
+    _check_problem(args)
+    names = [n.strip() for n in args.optimizers.split(",") if n.strip()]
+    unknown = [n for n in names if n not in OPTIMIZERS]
+    if unknown or not names:
+        raise UsageError(f"--optimizers: unknown {unknown or 'empty list'}; expected some of "
+                         f"{','.join(OPTIMIZERS)}")
+    if args.lr_min > args.lr_max:
+        raise UsageError(f"--lr-min {args.lr_min} is above --lr-max {args.lr_max}")
+    for target in (args.json, args.plot):
+        if target is not None and not Path(target).resolve().parent.is_dir():
+            raise UsageError(f"cannot write {target}: its folder does not exist")
+    net, meta = None, None
+    dtype = "float32"
+    prob_cfg = {"name": args.problem}
+    if "lstm" in names:
+        if args.checkpoint is None:
+            raise UsageError("--checkpoint PATH|pretrained is needed to evaluate the learned "
+                             "optimizer (or leave 'lstm' out of --optimizers)")
+        try:
+            path = resolve_checkpoint(args.checkpoint, args.problem)
+            arrays, meta = read_checkpoint(path, args.problem)
+        except (FileNotFoundError, CheckpointMismatch) as exc:
+            raise UsageError(str(exc)) from None
+        dtype = meta.get("dtype", "float32")
+        prob_cfg = dict(meta["problem"])
+        try:
+            net = LSTMOptimizer(**meta["net"], dtype=dtype)
+            weights = split_arrays(arrays, "best") if args.weights == "best" else {}
+            net.load_state_dict(weights or split_arrays(arrays, "net"))
+        except (ValueError, TypeError) as exc:
+            raise UsageError(f"{path}: does not fit its own configuration: {exc}") from None
+    if args.variant is not None:
+        prob_cfg["variant"] = args.variant
+    prob_cfg.setdefault("variant", "paper")
+    prob_cfg.setdefault("optimizee", "sigmoid-20")
+    if args.problem != "mnist":
+        prob_cfg.pop("optimizee", None)
+    if args.problem != "quadratic":
+        prob_cfg.pop("variant", None)
+    try:
+        val_problem = _problem_from_config(prob_cfg, split="val", optimizee=args.optimizee,
+                                           dtype=dtype)
+        test_problem = _problem_from_config(prob_cfg, split="test", optimizee=args.optimizee,
+                                            dtype=dtype)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    seed = 0 if args.seed is None else args.seed
+    log = (lambda msg: None) if args.no_progress else (lambda msg: print(msg, file=sys.stderr))
+    log(f"evaluating on {test_problem.describe()}: {', '.join(names)}")
+    result = run_protocol(net, val_problem, test_problem, steps=args.steps, runs=args.runs,
+                          val_runs=args.val_runs, seed=seed,
+                          grid=lr_grid(args.lr_min, args.lr_max), optimizers=names, log=log)
+    result = {"problem": args.problem,
+              "optimizee": getattr(test_problem, "optimizee", None),
+              "problem_config": test_problem.config(),
+              "checkpoint": None if meta is None else {
+                  "path": str(args.checkpoint), "iteration": meta.get("iteration"),
+                  "weights": args.weights}, **result}
+    _write_text(args.json, json.dumps(result, indent=1, allow_nan=False))
+    if args.plot:
+        from .plots import plot_curves
+
+        plot_curves(result, args.plot)
+    summary = ", ".join(f"{n} {result[n]['final_loss']:.4g}" if result[n]["final_loss"]
+                        is not None else f"{n} diverged" for n in names)
+    print(f"final loss (mean of {args.runs} test runs): {summary}; wrote {args.json}",
+          file=sys.stderr)
+    return 0
+
+
+def _write_text(path, text: str) -> None:
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+# ----------------------------------------------------------------------------------- main ---
+def main(argv=None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args._argv = None if argv is None else list(argv)
+    try:
+        if args.command == "train":
+            return cmd_train(args)
+        return cmd_evaluate(args)
+    except UsageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

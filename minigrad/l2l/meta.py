@@ -1,0 +1,265 @@
+"""Meta-training: learn phi by gradient descent on the optimizee's losses.
+
+One *horizon* (a meta-iteration) draws a fresh problem instance, starts from its theta_0 with
+a zero LSTM state, and runs T optimizee steps in unrolls of K (paper: T = 100, K = 20). In each
+unroll, starting from theta_0 (the previous unroll's end, cut from the graph)::
+
+    g_0 = grad f_0(theta_0)                                   a constant
+    for t = 0 .. K-1:
+        delta_t, state = m(preprocess(g_t), state; phi)       graph through phi
+        theta_{t+1}    = theta_t + delta_t
+        loss_{t+1}     = f_{t+1}(theta_{t+1})                 graph through theta, so phi
+        g_{t+1}        = grad loss_{t+1} wrt theta_{t+1}      a constant (first order)
+    L(phi) = sum_{t=1..K} w_t loss_t                          (the paper's meta-loss)
+
+then ``L.backward()`` and one Adam step on phi. theta_K and the LSTM state carry into the next
+unroll with the gradient cut (truncated backpropagation through time).
+
+First order (the paper's dashed edges): each g_t enters the LSTM as a constant, so no second
+derivatives of f are needed; dL/dphi still flows through every theta_t and LSTM state.
+``second_order=True`` keeps the graph of g_t (``create_graph=True``) and uses the composed LSTM
+cell, giving the exact gradient of L (expensive; meant for the quadratic and for checks).
+
+``loss_terms="official"`` adds f_0(theta_0) to L as the official code does (21 terms per
+unroll); it carries no gradient, so only the reported value changes. f_t is the loss at step t
+of the horizon (for MNIST, on minibatch t).
+
+A meta-loss or meta-gradient that is not finite stops training with
+:class:`MetaTrainingDiverged`; the trainer then holds the weights and Adam state from the end of
+the last complete meta-iteration (it restores them).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from .. import optim
+from ..autograd import grad
+from ..function import Function
+from ..nn import detach_state
+from ..tensor import Tensor
+from .evaluate import SEED_TAGS
+from .flat import Flattener
+
+__all__ = ["MetaConfig", "MetaTrainer", "MetaTrainingDiverged", "unroll"]
+
+
+class MetaTrainingDiverged(RuntimeError):
+    """The meta-loss or meta-gradient became NaN/inf (the message names the iteration)."""
+
+
+@dataclass
+class MetaConfig:
+    """Meta-training settings (defaults: the paper's)."""
+
+    steps: int = 100                  # horizon T
+    unroll: int = 20                  # unroll length K (one meta-update per unroll)
+    meta_lr: float = 1e-3             # Adam's learning rate on phi
+    betas: tuple = (0.9, 0.999)
+    eps: float = 1e-8
+    loss_terms: str = "paper"         # "paper": f(theta_1..K); "official": also f(theta_0)
+    step_weights: list | None = field(default=None)  # w_1..w_K (None: all 1)
+    second_order: bool = False
+    clip_grad_norm: float | None = None  # the paper and official code do not clip
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.steps < 1 or self.unroll < 1:
+            raise ValueError(f"MetaConfig: steps and unroll must be >= 1, got {self.steps}, "
+                             f"{self.unroll}")
+        if self.loss_terms not in ("paper", "official"):
+            raise ValueError(f"MetaConfig: loss_terms must be 'paper' or 'official', got "
+                             f"{self.loss_terms!r}")
+        if self.step_weights is not None:
+            self.step_weights = [float(w) for w in self.step_weights]
+            if len(self.step_weights) != self.unroll:
+                raise ValueError(f"MetaConfig: step_weights has {len(self.step_weights)} "
+                                 f"entries, expected unroll = {self.unroll}")
+        self.betas = tuple(float(b) for b in self.betas)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["betas"] = list(self.betas)
+        return d
+
+
+class LossWithGradient(Function):
+    """A scalar node with the value f(theta) and the gradient g = grad f(theta) given.
+
+    Forward returns ``value``; backward sends ``upstream * g`` to theta. Used as a meta-loss
+    term it has exactly the gradient of f(theta_t) with respect to everything theta_t depends
+    on (the chain rule needs only df/dtheta at theta_t, which is g_t), without keeping f's
+    graph or walking it twice. See :func:`unroll`.
+    """
+
+    save_inputs = False
+
+    @staticmethod
+    def forward(ctx, theta, value, g):
+        ctx.g = g
+        return value
+
+    @staticmethod
+    def backward(ctx, upstream):
+        return upstream * Tensor._make(ctx.g)
+
+
+def _loss_and_grad(instance, flat, theta, step, create_graph=False):
+    """f_step at ``theta`` (array) on a fresh leaf: ``(loss Tensor, gradient Tensor)``."""
+    leaf = Tensor._make(theta, requires_grad=True)
+    loss = instance.loss(flat.views(leaf), step)
+    return loss, grad(loss, leaf, create_graph=create_graph)
+
+
+def unroll(net, instance, flat: Flattener, theta, state, t0: int, length: int, *,
+           step_weights=None, second_order: bool = False, loss_terms: str = "paper",
+           method: str = "tangent", record=None):
+    """One unroll of ``length`` optimizee steps from ``theta`` (array (N,)) and ``state``.
+
+    Returns ``(meta_loss, theta_end, state_end, losses)``: the meta-loss Tensor (its graph
+    reaches phi), theta after the unroll (array), the LSTM state cut from the graph, and the
+    optimizee losses f(theta_1..theta_K) as floats. ``record``, if a list, receives each
+    gradient g_0..g_{K-1} fed to the optimizer (arrays), for checks.
+
+    Two ways to build the same first-order meta-loss (``method``):
+
+    * ``"graph"`` (the direct transcription): loss_t = f(theta_t) is built on the graph tensor
+      theta_t, and g_t = grad(loss_t, theta_t, retain_graph=True) is taken as a constant. Each
+      grad call walks the whole graph behind theta_t (every earlier LSTM step), so an unroll
+      of K steps costs O(K^2) graph visits.
+    * ``"tangent"`` (default): f is evaluated on a fresh leaf holding theta_t's values, giving
+      loss_t and g_t from a small graph; the meta-loss term is :class:`LossWithGradient`
+      (value loss_t, gradient g_t w.r.t. theta_t). Its gradient is identical: the chain rule
+      d f(theta_t)/d phi = g_t . d theta_t/d phi needs nothing of f but g_t.
+
+    ``second_order=True`` always uses ``"graph"`` with ``create_graph=True``.
+    """
+    if method not in ("tangent", "graph"):
+        raise ValueError(f"unroll: method must be 'tangent' or 'graph', got {method!r}")
+    if second_order:
+        method = "graph"
+    loss, g = _loss_and_grad(instance, flat, theta, t0, create_graph=second_order)
+    cur = Tensor._make(theta)  # theta_0: a constant for phi (the cut between unrolls)
+    terms, values = [], []
+    extra = loss.item() if loss_terms == "official" else 0.0
+    for k in range(length):
+        if record is not None:
+            record.append(np.array(g.data, copy=True))
+        delta, state = net.update(g if second_order else g.data, state,
+                                  create_graph=second_order)
+        cur = cur + delta
+        step = t0 + k + 1
+        if method == "tangent":
+            loss, g = _loss_and_grad(instance, flat, cur.data, step)
+            term = LossWithGradient.apply(cur, value=loss.data, g=g.data)
+        else:
+            loss = term = instance.loss(flat.views(cur), step)
+            if k < length - 1:
+                g = grad(loss, cur, retain_graph=True, create_graph=second_order)
+        values.append(loss.item())
+        w = 1.0 if step_weights is None else step_weights[k]
+        terms.append(term if w == 1.0 else term * w)
+    meta_loss = terms[0]
+    for term in terms[1:]:
+        meta_loss = meta_loss + term
+    if extra:
+        meta_loss = meta_loss + extra
+    return meta_loss, cur.data, detach_state(state), values
+
+
+class MetaTrainer:
+    """Meta-trains ``net`` on ``problem`` (a family with ``sample(seed)``).
+
+    ``train_iteration()`` runs one horizon (one meta-iteration: ceil(T/K) Adam steps) on the
+    problem drawn from seed ``(config.seed, 1, iteration)``, so the sequence of problems is a
+    function of the seed alone and resuming from a checkpoint continues it exactly.
+    """
+
+    def __init__(self, net, problem, config: MetaConfig | None = None):
+        self.net, self.problem = net, problem
+        self.config = config or MetaConfig()
+        c = self.config
+        self.params = net.parameters()
+        self.meta_opt = optim.Adam(self.params, lr=c.meta_lr, betas=c.betas, eps=c.eps)
+        self.iteration = 0
+        self.curve: list[float] = []  # mean optimizee loss over the horizon, per iteration
+        self.final_losses: list[float] = []  # f_T(theta_T) at the end of each horizon
+
+    def problem_seed(self, iteration: int) -> tuple:
+        return (int(self.config.seed), SEED_TAGS["train"], int(iteration))
+
+    # ----- snapshots (last good weights) ------------------------------------------------------
+    def snapshot(self) -> dict:
+        return {"net": self.net.state_dict(), "opt": self.meta_opt.state_dict(),
+                "iteration": self.iteration, "curve": list(self.curve),
+                "final_losses": list(self.final_losses)}
+
+    def restore(self, snap: dict) -> None:
+        self.net.load_state_dict(snap["net"])
+        self.meta_opt.load_state_dict(snap["opt"])
+        self.iteration, self.curve = snap["iteration"], list(snap["curve"])
+        self.final_losses = list(snap["final_losses"])
+
+    # ----- one meta-iteration -----------------------------------------------------------------
+    def train_iteration(self) -> float:
+        """One horizon; returns its mean optimizee loss (1/T) sum_{t=1..T} f_t(theta_t)."""
+        snap = self.snapshot()
+        try:
+            return self._horizon(snap)
+        except KeyboardInterrupt:
+            self.restore(snap)  # an interrupted horizon leaves no trace
+            raise
+
+    def _horizon(self, snap) -> float:
+        c = self.config
+        instance = self.problem.sample(self.problem_seed(self.iteration))
+        arrays = instance.init_params()
+        flat = Flattener.like(arrays)
+        theta, state = flat.flatten(arrays), None
+        total, t, u = 0.0, 0, 0
+        while t < c.steps:
+            k = min(c.unroll, c.steps - t)
+            weights = None if c.step_weights is None else c.step_weights[:k]
+            meta_loss, theta, state, values = unroll(
+                self.net, instance, flat, theta, state, t, k, step_weights=weights,
+                second_order=c.second_order, loss_terms=c.loss_terms)
+            value = meta_loss.item()
+            if not math.isfinite(value):
+                self.restore(snap)
+                raise MetaTrainingDiverged(
+                    f"meta-training stopped at iteration {snap['iteration'] + 1} (unroll "
+                    f"{u + 1}): the meta-loss is {value}; kept the weights from the end of "
+                    f"iteration {snap['iteration']}")
+            self.meta_opt.zero_grad()
+            meta_loss.backward()
+            del meta_loss
+            bad = [n for n, p in self.net.named_parameters()
+                   if p.grad is not None and not np.isfinite(p.grad.data).all()]
+            if bad:
+                self.restore(snap)
+                raise MetaTrainingDiverged(
+                    f"meta-training stopped at iteration {snap['iteration'] + 1} (unroll "
+                    f"{u + 1}): non-finite meta-gradient for {', '.join(bad)}; kept the weights "
+                    f"from the end of iteration {snap['iteration']}")
+            if c.clip_grad_norm:
+                optim.clip_grad_norm_(self.params, c.clip_grad_norm)
+            self.meta_opt.step()
+            total += sum(values)
+            t += k
+            u += 1
+        mean = total / c.steps
+        self.iteration += 1
+        self.curve.append(mean)
+        self.final_losses.append(values[-1])
+        return mean
+
+    def train(self, iterations: int, callback=None) -> list[float]:
+        """Run meta-iterations until ``self.iteration == iterations``; returns the curve."""
+        while self.iteration < iterations:
+            value = self.train_iteration()
+            if callback is not None:
+                callback(self, value)
+        return self.curve

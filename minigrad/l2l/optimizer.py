@@ -1,0 +1,137 @@
+"""The learned optimizer m(grad, h; phi): one small LSTM shared by every coordinate.
+
+For each coordinate j of the optimizee (all arrays flattened into one vector of N
+coordinates, see :mod:`minigrad.l2l.flat`)::
+
+    x_j           = preprocess(g_j)                     (2 numbers with LogAndSign, 1 without)
+    h_j', state_j = LSTM(x_j, state_j; phi)             2 layers of 20 units (the paper's)
+    delta_j       = scale * (w . h_j' + b)              linear head 20 -> 1, output scale
+    theta_j      <- theta_j + delta_j
+
+The LSTM's batch dimension is the coordinate index: the same weights phi for every
+coordinate, a separate (h, c) for each. With ``num_layers=0`` there is no LSTM and the head
+reads the preprocessed gradient directly (``delta = scale * (w . x + b)``), the official code's
+"no hidden layers" sanity network.
+
+Defaults follow the paper where it is specific: 2 layers of 20 units, LogAndSign with p = 10,
+output scale 0.1 (MNIST; the quadratic uses no preprocessing and scale 1, see
+:func:`net_defaults`). The paper does not state the initialisation; the default is the official
+code's (``init="l2l"``: truncated normal weights and biases with std 1/sqrt(fan in), forget-gate
+bias +1, zero initial state).
+
+First-order by default: ``update`` runs the fused LSTM cell (one graph node per layer and step).
+``create_graph=True`` switches to the composed cell, so the gradient's own graph can be
+differentiated through (second-order meta-gradients).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import ops
+from ..nn import LSTM, Linear, Module
+from ..tensor import Tensor, no_grad
+from .preprocess import make_preprocess
+
+__all__ = ["INITS", "LSTMOptimizer", "net_defaults"]
+
+INITS = ("l2l", "pytorch", "zeros")
+
+_DEFAULTS = {
+    # the paper: LogAndSign(p = 10) and scale 0.1 for MNIST; no pre/post-processing for the
+    # quadratic; the official sanity network (no hidden layers, zero init) for f(x) = x^2.
+    "mnist": {"preprocess": "logsign", "p": 10.0, "output_scale": 0.1},
+    "quadratic": {"preprocess": "identity", "p": 10.0, "output_scale": 1.0},
+    "square": {"preprocess": "identity", "p": 10.0, "output_scale": 1.0, "num_layers": 0,
+               "init": "zeros"},
+}
+
+
+def net_defaults(problem: str) -> dict:
+    """The paper's per-problem optimizer settings (everything else: :class:`LSTMOptimizer`)."""
+    base = {"preprocess": "logsign", "p": 10.0, "hidden_size": 20, "num_layers": 2,
+            "output_scale": 0.1, "init": "l2l", "forget_bias": 1.0}
+    base.update(_DEFAULTS.get(problem, {}))
+    return base
+
+
+class LSTMOptimizer(Module):
+    """The coordinatewise LSTM optimizer (see the module docstring).
+
+    Parameters are ``lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0,
+    ... , head.weight, head.bias`` (PyTorch's names).
+    """
+
+    def __init__(self, preprocess: str = "logsign", p: float = 10.0, hidden_size: int = 20,
+                 num_layers: int = 2, output_scale: float = 0.1, init: str = "l2l",
+                 forget_bias: float = 1.0, seed: int = 0, dtype=None, device=None):
+        super().__init__()
+        if init not in INITS:
+            raise ValueError(f"unknown optimizer init {init!r}; expected one of "
+                             f"{', '.join(INITS)}")
+        if int(num_layers) < 0 or (int(num_layers) > 0 and int(hidden_size) < 1):
+            raise ValueError(f"LSTMOptimizer: need num_layers >= 0 and hidden_size >= 1, got "
+                             f"{num_layers}, {hidden_size}")
+        self.pre = make_preprocess(preprocess, p)
+        self.hidden_size, self.num_layers = int(hidden_size), int(num_layers)
+        self.output_scale = float(output_scale)
+        self.init, self.forget_bias, self.seed = init, float(forget_bias), int(seed)
+        rng = np.random.default_rng(self.seed)
+        n_in = self.pre.input_size
+        if self.num_layers > 0:
+            self.lstm = LSTM(n_in, self.hidden_size, self.num_layers, forget_bias=self.forget_bias,
+                             fused=True, init=init, rng=rng, dtype=dtype, device=device)
+            n_in = self.hidden_size
+        else:
+            self.lstm = None
+        self.head = Linear(n_in, 1, init=init, rng=rng, dtype=dtype, device=device)
+
+    # ----- configuration ---------------------------------------------------------------------
+    def config(self) -> dict:
+        """Everything needed to rebuild this network (stored in checkpoints)."""
+        return {"preprocess": self.pre.name, "p": getattr(self.pre, "p", 10.0),
+                "hidden_size": self.hidden_size, "num_layers": self.num_layers,
+                "output_scale": self.output_scale, "init": self.init,
+                "forget_bias": self.forget_bias, "seed": self.seed}
+
+    @property
+    def dtype(self):
+        return self.head.weight.dtype
+
+    # ----- one step --------------------------------------------------------------------------
+    def init_state(self, n: int, dtype=None):
+        """The zero state for ``n`` coordinates (None stands for zeros; a list per layer)."""
+        return None
+
+    def forward(self, x: Tensor, state=None, create_graph: bool = False):
+        """From preprocessed inputs x (N, input_size) to ``(delta (N,), new_state)``."""
+        if self.lstm is not None:
+            self.lstm.fused = not create_graph
+            h, state = self.lstm.step(x, state)
+        else:
+            h, state = x, None
+        out = self.head(h)
+        n = out.shape[0]
+        delta = ops.reshape(out, (n,))
+        if self.output_scale != 1.0:
+            delta = delta * self.output_scale
+        return delta, state
+
+    def update(self, g, state=None, create_graph: bool = False):
+        """The update delta (N,) for gradient ``g`` (N,): an array (first order, a constant),
+        or a Tensor with a graph when ``create_graph`` (second order). Returns a Tensor that
+        depends on phi, and the new state."""
+        x = self.pre(g)
+        if not isinstance(x, Tensor):
+            x = Tensor._make(x)
+        return self.forward(x, state, create_graph=create_graph)
+
+    def update_array(self, g, state=None):
+        """Evaluation: ``(delta array (N,), new_state)`` without recording any graph."""
+        with no_grad():
+            delta, state = self.update(g, state)
+        return delta.data, state
+
+    def extra_repr(self) -> str:
+        return (f"preprocess={self.pre!r}, output_scale={self.output_scale:g}, "
+                f"init={self.init!r}")

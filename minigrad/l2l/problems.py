@@ -1,0 +1,349 @@
+"""Optimizee problems, written functionally so theta can be a graph tensor.
+
+A *problem* is a family of functions; ``problem.sample(seed)`` draws one *instance* from it
+(fresh data / W, y, and a fresh initial theta), the way each meta-training horizon starts
+from a fresh problem. An instance offers
+
+* ``init_params() -> list[array]``: the initial optimizee arrays theta_0 (fresh copies);
+* ``loss(params, step) -> Tensor``: the scalar loss at optimizee step ``step`` for the given
+  arrays (Tensors, possibly functions of the optimizer's weights phi);
+* ``loss_and_runs(params, step) -> (Tensor, array)``: the same loss and, for reports, the
+  loss of each independent run it contains, shape (R,). ``sample`` gives one run except for
+  the quadratic, where every one of the B functions in the batch is a run (their loss
+  ||W_b theta_b - y_b||^2 each). ``sample_runs(seeds)`` may stack several instances into one:
+  the quadratic does, because every optimizer here acts coordinatewise, so optimizing a sum of
+  independent problems is exactly optimizing each on its own.
+
+Families
+--------
+:class:`QuadraticProblem`
+    ``f(theta) = sum_b ||W_b theta_b - y_b||^2`` over a batch of B = 128 functions of
+    dimension 10 (paper: W, y with IID N(0, 1) entries, the batch SUMMED). The official code's
+    variant (``variant="official"``): W, y ~ U[0, 1) and the batch MEAN (so each function's
+    gradient carries 1/B). theta_0 ~ N(0, 0.01^2) in both (the paper does not say; this is the
+    official code's choice).
+:class:`MnistProblem`
+    An MLP 784 -> H1 -> ... -> 10 (sigmoid or relu hidden units), mean cross-entropy on a
+    minibatch of 128 digits drawn WITH replacement, a new minibatch at every step (seeded by
+    the instance seed and the step, so every optimizer sees the same batches). Weights and
+    biases ~ N(0, 0.01^2). ``split`` picks the digits: ``train`` for meta-training, ``val``
+    for tuning, ``test`` (held-out digits) for reported results.
+:class:`SquareProblem`
+    ``f(x) = x^2`` from x = 1: the official code's sanity check.
+
+Seeds are ints or tuples of ints; ``numpy.random.default_rng`` makes every draw from them,
+so an instance is a pure function of (problem configuration, seed).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+import numpy as np
+
+from .. import ops
+from ..backend import as_dtype, get_default_dtype
+from ..tensor import Tensor
+
+__all__ = [
+    "MnistProblem", "OPTIMIZEE_HELP", "PROBLEMS", "QuadraticProblem", "SquareProblem",
+    "make_problem", "parse_optimizee",
+]
+
+PROBLEMS = ("quadratic", "mnist", "square")
+OPTIMIZEE_HELP = ("sigmoid-20 (the paper's), sigmoid-40, sigmoid-20x2 (two hidden layers of 20), "
+                  "relu-20; in general ACT-W (one hidden layer of W units), ACT-WxL (L layers "
+                  "of W) or ACT-W1-W2-... (explicit widths), ACT in {sigmoid, relu}")
+_TAG_INIT, _TAG_BATCH = 1, 2
+
+
+def _entropy(seed) -> list[int]:
+    """A seed (int or tuple of ints) as a list of non-negative ints for SeedSequence."""
+    if isinstance(seed, (int, np.integer)):
+        seed = (seed,)
+    out = [int(s) for s in seed]
+    if not out or any(s < 0 for s in out):
+        raise ValueError(f"seed must be a non-negative int or tuple of them, got {seed!r}")
+    return out
+
+
+def np_prod(shape) -> int:
+    return int(np.prod(shape, dtype=np.int64))
+
+
+def _rng(seed, *tags) -> np.random.Generator:
+    return np.random.default_rng(_entropy(seed) + [int(t) for t in tags])
+
+
+# ----------------------------------------------------------------------------- quadratic ---
+class QuadraticProblem:
+    """The paper's quadratic family (see the module docstring)."""
+
+    name = "quadratic"
+    VARIANTS = ("paper", "official")
+
+    def __init__(self, dim: int = 10, batch: int = 128, variant: str = "paper",
+                 init_std: float = 0.01, dtype=None):
+        if variant not in self.VARIANTS:
+            raise ValueError(f"quadratic: unknown variant {variant!r}; expected one of "
+                             f"{', '.join(self.VARIANTS)}")
+        if dim < 1 or batch < 1:
+            raise ValueError(f"quadratic: dim and batch must be >= 1, got {dim}, {batch}")
+        self.dim, self.batch, self.variant = int(dim), int(batch), variant
+        self.init_std = float(init_std)
+        self.dtype = as_dtype(dtype) if dtype is not None else get_default_dtype()
+
+    @property
+    def runs_per_sample(self) -> int:
+        """Each function of the batch is one run in reports."""
+        return self.batch
+
+    @property
+    def reduction(self) -> str:
+        return "sum" if self.variant == "paper" else "mean"
+
+    def _draw(self, seed):
+        rng = _rng(seed, _TAG_INIT)
+        d, b = self.dim, self.batch
+        if self.variant == "paper":
+            w = rng.standard_normal((b, d, d))
+            y = rng.standard_normal((b, d))
+        else:
+            w = rng.random((b, d, d))
+            y = rng.random((b, d))
+        theta = rng.normal(0.0, self.init_std, (b, d))
+        return w, y, theta
+
+    def sample(self, seed) -> QuadraticInstance:
+        """One instance: B functions, theta of shape (B, dim)."""
+        w, y, theta = self._draw(seed)
+        return QuadraticInstance(w, y, theta, self.reduction, self.dtype, stacked=False)
+
+    def sample_runs(self, seeds) -> list:
+        """Independent instances for the given seeds, stacked into ONE instance (theta of shape
+        (S, B, dim) for S seeds, S * B runs); part s equals ``sample(seeds[s])`` exactly."""
+        draws = [self._draw(s) for s in seeds]
+        w, y, theta = (np.stack(parts) for parts in zip(*draws))
+        return [QuadraticInstance(w, y, theta, self.reduction, self.dtype, stacked=True)]
+
+    def config(self) -> dict:
+        return {"name": self.name, "dim": self.dim, "batch": self.batch,
+                "variant": self.variant, "init_std": self.init_std}
+
+    def describe(self) -> str:
+        return f"{self.batch} x {self.dim}-dim quadratics ({self.variant} variant)"
+
+
+class QuadraticInstance:
+    """``sum over runs of [sum or mean over b] ||W_b theta_b - y_b||^2``."""
+
+    def __init__(self, w, y, theta0, reduction, dtype, stacked):
+        self.w = np.asarray(w, dtype=dtype)
+        self.y = np.asarray(y, dtype=dtype)[..., None]  # (..., d, 1) for matmul
+        self.theta0 = np.asarray(theta0, dtype=dtype)
+        self.reduction = reduction
+        self.stacked = stacked
+        self.num_runs = int(np_prod(self.w.shape[:-2]))
+
+    def init_params(self) -> list:
+        return [self.theta0.copy()]
+
+    def _per_function(self, theta):
+        r = ops.matmul(self.w, ops.reshape(theta, theta.shape + (1,))) - self.y  # (..., B, d, 1)
+        return ops.sum(r * r, axis=(-2, -1))                                    # (..., B)
+
+    def _reduce(self, per_fn):
+        per_batch = ops.sum(per_fn, axis=-1) if self.reduction == "sum" else ops.mean(per_fn, -1)
+        return ops.sum(per_batch) if self.stacked else per_batch
+
+    def loss(self, params, step=0) -> Tensor:
+        per_fn = self._per_function(params[0])
+        return self._reduce(per_fn)
+
+    def loss_and_runs(self, params, step=0):
+        """The loss and each function's own ||W_b theta_b - y_b||^2 (runs = functions)."""
+        per_fn = self._per_function(params[0])
+        return self._reduce(per_fn), per_fn.data.reshape(-1)
+
+    def grad_arrays(self, theta):
+        """The analytic gradient 2 W^T (W theta - y) (times 1/B for the mean), for checks."""
+        r = self.w @ theta[..., None] - self.y
+        g = 2.0 * np.swapaxes(self.w, -1, -2) @ r
+        if self.reduction == "mean":
+            g = g / self.w.shape[-3]
+        return g[..., 0]
+
+
+# --------------------------------------------------------------------------------- square ---
+class SquareProblem:
+    """``f(x) = x^2`` from ``x_0 = 1`` (a scalar): the official code's sanity problem."""
+
+    name = "square"
+    runs_per_sample = 1
+
+    def __init__(self, x0: float = 1.0, dtype=None):
+        self.x0 = float(x0)
+        self.dtype = as_dtype(dtype) if dtype is not None else get_default_dtype()
+
+    def sample(self, seed=0) -> SquareInstance:
+        return SquareInstance(self.x0, self.dtype)
+
+    def sample_runs(self, seeds) -> list:
+        return [self.sample(s) for s in seeds]
+
+    def config(self) -> dict:
+        return {"name": self.name, "x0": self.x0}
+
+    def describe(self) -> str:
+        return f"f(x) = x^2 from x = {self.x0:g}"
+
+
+class SquareInstance:
+    num_runs = 1
+
+    def __init__(self, x0, dtype):
+        self.x0 = np.asarray(x0, dtype=dtype)
+
+    def init_params(self) -> list:
+        return [self.x0.copy()]
+
+    def loss_and_runs(self, params, step=0):
+        loss = self.loss(params, step)
+        return loss, loss.data.reshape(1)
+
+    def loss(self, params, step=0) -> Tensor:
+        (x,) = params
+        return x * x
+
+
+# ---------------------------------------------------------------------------------- MNIST ---
+_OPTIMIZEE_RE = re.compile(r"^(sigmoid|relu)-(\d+)(?:x(\d+)|((?:-\d+)*))$")
+
+
+def parse_optimizee(spec: str) -> tuple[str, tuple[int, ...]]:
+    """``"sigmoid-20"`` -> ("sigmoid", (20,)); ``"sigmoid-20x2"`` -> ("sigmoid", (20, 20));
+    ``"relu-40-20"`` -> ("relu", (40, 20)). See :data:`OPTIMIZEE_HELP`."""
+    m = _OPTIMIZEE_RE.match(str(spec).strip().lower())
+    if not m:
+        raise ValueError(f"unknown optimizee {spec!r}; expected {OPTIMIZEE_HELP}")
+    act, first, layers, rest = m.groups()
+    if layers is not None:
+        widths = [int(first)] * int(layers)
+    else:
+        widths = [int(first)] + [int(w) for w in rest.split("-") if w]
+    if not widths or any(w < 1 for w in widths):
+        raise ValueError(f"optimizee {spec!r}: needs at least one hidden layer of >= 1 unit")
+    return act, tuple(widths)
+
+
+@functools.lru_cache(maxsize=4)
+def _splits(data_seed: int, dtype_name: str):
+    from ..data import mnist_splits
+
+    return mnist_splits(seed=data_seed, dtype=dtype_name)
+
+
+class MnistProblem:
+    """The MNIST MLP family (see the module docstring)."""
+
+    name = "mnist"
+    SPLITS = ("train", "val", "test")
+    runs_per_sample = 1
+
+    def __init__(self, optimizee: str = "sigmoid-20", split: str = "train",
+                 batch_size: int = 128, init_std: float = 0.01, data_seed: int = 0, dtype=None):
+        self.activation, self.hidden = parse_optimizee(optimizee)
+        if split not in self.SPLITS:
+            raise ValueError(f"mnist: unknown split {split!r}; expected one of "
+                             f"{', '.join(self.SPLITS)}")
+        self.optimizee = optimizee
+        self.split = split
+        self.batch_size = int(batch_size)
+        self.init_std = float(init_std)
+        self.data_seed = int(data_seed)
+        self.dtype = as_dtype(dtype) if dtype is not None else get_default_dtype()
+        self.sizes = (784,) + self.hidden + (10,)
+
+    def data(self):
+        """(images, labels) of this problem's split (float images in [0, 1])."""
+        part = getattr(_splits(self.data_seed, self.dtype.name), self.split)
+        return part.images, part.labels
+
+    def sample(self, seed) -> MnistInstance:
+        rng = _rng(seed, _TAG_INIT)
+        params = []
+        for fan_in, fan_out in zip(self.sizes[:-1], self.sizes[1:]):
+            params.append(rng.normal(0.0, self.init_std, (fan_in, fan_out)).astype(self.dtype))
+            params.append(rng.normal(0.0, self.init_std, (fan_out,)).astype(self.dtype))
+        images, labels = self.data()
+        return MnistInstance(params, images, labels, self.activation, self.batch_size, seed)
+
+    def sample_runs(self, seeds) -> list:
+        return [self.sample(s) for s in seeds]
+
+    def config(self) -> dict:
+        return {"name": self.name, "optimizee": self.optimizee, "batch_size": self.batch_size,
+                "init_std": self.init_std, "data_seed": self.data_seed}
+
+    def describe(self) -> str:
+        arch = "-".join(str(s) for s in self.sizes)
+        return f"MNIST MLP {arch} ({self.activation}), {self.split} digits"
+
+
+class MnistInstance:
+    """One MLP with its initial weights; minibatch ``step`` is a pure function of the seed."""
+
+    num_runs = 1
+
+    def __init__(self, params, images, labels, activation, batch_size, seed):
+        self.params0 = params
+        self.images, self.labels = images, labels
+        self.act = ops.sigmoid if activation == "sigmoid" else ops.relu
+        self.batch_size = batch_size
+        self.seed = seed
+        self._cache = (None, None)
+
+    def init_params(self) -> list:
+        return [p.copy() for p in self.params0]
+
+    def batch(self, step: int):
+        """The minibatch (x, y) at optimizee step ``step`` (drawn with replacement)."""
+        if self._cache[0] != step:
+            idx = _rng(self.seed, _TAG_BATCH, step).integers(0, len(self.labels), self.batch_size)
+            self._cache = (step, (self.images[idx], self.labels[idx]))
+        return self._cache[1]
+
+    def loss(self, params, step=0) -> Tensor:
+        x, y = self.batch(step)
+        h = Tensor._make(x)
+        n_layers = len(params) // 2
+        for k in range(n_layers):
+            h = ops.matmul(h, params[2 * k]) + params[2 * k + 1]
+            if k < n_layers - 1:
+                h = self.act(h)
+        return ops.cross_entropy(h, y)
+
+    def loss_and_runs(self, params, step=0):
+        loss = self.loss(params, step)
+        return loss, loss.data.reshape(1)
+
+
+# ------------------------------------------------------------------------------- registry ---
+def make_problem(name: str, optimizee: str | None = None, *, split: str = "train",
+                 variant: str = "paper", dtype=None, **kwargs):
+    """Build a problem family by name: ``quadratic``, ``mnist`` or ``square``.
+
+    ``optimizee`` applies to MNIST only (default ``sigmoid-20``); ``variant`` to the quadratic;
+    ``split`` to MNIST (``train``/``val``/``test``; the quadratic draws its val/test problems
+    from different seeds instead). Extra keyword arguments go to the problem's constructor.
+    """
+    if name == "quadratic":
+        if optimizee not in (None, "", "quadratic"):
+            raise ValueError(f"the quadratic problem has no optimizee choice (got {optimizee!r})")
+        return QuadraticProblem(variant=variant, dtype=dtype, **kwargs)
+    if name == "mnist":
+        return MnistProblem(optimizee or "sigmoid-20", split=split, dtype=dtype, **kwargs)
+    if name == "square":
+        return SquareProblem(dtype=dtype, **kwargs)
+    raise ValueError(f"unknown problem {name!r}; expected one of {', '.join(PROBLEMS)}")

@@ -1,0 +1,167 @@
+"""The meta-gradient equals central differences of the unrolled meta-loss.
+
+First order (the default, the paper's dashed edges). The first-order meta-gradient is, by
+definition, the derivative of the meta-loss in which each optimizee gradient g_t enters the
+LSTM as a constant: d/dphi sum_t w_t f(theta_t(phi; g_0..g_{K-1})) with the g's held fixed.
+Recomputing g_t inside a finite-difference loop would NOT give that function (g_t would move
+with phi), so we cannot finite-difference the engine's training loop as it runs. Instead:
+
+1. run the engine's unroll at phi_0 and record the gradients g_0..g_{K-1} it fed the LSTM;
+2. write the same unroll in plain NumPy (an independent LSTM, LogAndSign, quadratic) as a
+   function L_ref(phi; G) in which the gradients are the recorded constants G;
+3. at phi_0 the forward passes agree (same values), so the first-order meta-gradient of the
+   engine must equal dL_ref/dphi at phi_0 with G fixed, which central differences of L_ref in
+   float64 approximate to O(eps^2).
+
+Second order (``second_order=True``): the exact gradient of the FULL meta-loss, where g_t is
+recomputed from theta_t; the NumPy reference then computes g_t = 2 W^T (W theta_t - y)
+itself, and central differences of that function are the target.
+
+The tested unroll is the SECOND of a horizon: it starts from a theta and an LSTM state
+carried over (cut) from a first unroll, so the truncation is exercised too.
+"""
+
+import numpy as np
+import pytest
+
+from minigrad.l2l.flat import Flattener
+from minigrad.l2l.meta import unroll
+from minigrad.l2l.optimizer import LSTMOptimizer
+from minigrad.l2l.problems import QuadraticProblem
+
+P = 10.0
+SCALE = 0.3
+HIDDEN, LAYERS = 3, 2
+K = 4
+WEIGHTS = [0.5, 1.0, 2.0, 1.5]
+
+
+def sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+def logsign(g):
+    mag = np.abs(g)
+    big = mag >= np.exp(-P)
+    first = np.where(big, np.log(np.where(big, mag, 1.0)) / P, -1.0)
+    second = np.where(big, np.sign(g), np.exp(P) * g)
+    return np.stack([first, second], axis=1)
+
+
+def ref_meta_loss(phi, theta0, state0, inst, recorded=None):
+    """sum_k w_k f(theta_{k+1}) in plain NumPy; g_k from ``recorded`` or recomputed."""
+    w, y = inst.w, inst.y[..., 0]
+
+    def f(theta):
+        r = np.einsum("bij,bj->bi", w, theta.reshape(y.shape)) - y
+        return np.sum(r * r)
+
+    def grad_f(theta):
+        r = np.einsum("bij,bj->bi", w, theta.reshape(y.shape)) - y
+        return (2 * np.einsum("bji,bj->bi", w, r)).ravel()
+
+    theta = theta0.copy()
+    state = [(h.copy(), c.copy()) for h, c in state0]
+    total = 0.0
+    H = HIDDEN
+    g = recorded[0] if recorded is not None else grad_f(theta)
+    for k in range(K):
+        x = logsign(g)
+        new_state = []
+        for layer, (h, c) in enumerate(state):
+            a = (x @ phi[f"lstm.weight_ih_l{layer}"].T + phi[f"lstm.bias_ih_l{layer}"]
+                 + h @ phi[f"lstm.weight_hh_l{layer}"].T + phi[f"lstm.bias_hh_l{layer}"])
+            i, fg = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H])
+            gg, o = np.tanh(a[:, 2 * H:3 * H]), sigmoid(a[:, 3 * H:])
+            c = fg * c + i * gg
+            h = o * np.tanh(c)
+            new_state.append((h, c))
+            x = h
+        state = new_state
+        delta = (x @ phi["head.weight"].T + phi["head.bias"])[:, 0] * SCALE
+        theta = theta + delta
+        total += WEIGHTS[k] * f(theta)
+        if k < K - 1:
+            g = recorded[k + 1] if recorded is not None else grad_f(theta)
+    return total
+
+
+def central_differences(fn, phi, eps=1e-6):
+    grads = {}
+    for name, value in phi.items():
+        g = np.zeros_like(value)
+        flat, gflat = value.reshape(-1), g.reshape(-1)
+        for j in range(flat.size):
+            old = flat[j]
+            flat[j] = old + eps
+            plus = fn(phi)
+            flat[j] = old - eps
+            minus = fn(phi)
+            flat[j] = old
+            gflat[j] = (plus - minus) / (2 * eps)
+        grads[name] = g
+    return grads
+
+
+def setup(second_order):
+    net = LSTMOptimizer(preprocess="logsign", p=P, hidden_size=HIDDEN, num_layers=LAYERS,
+                        output_scale=SCALE, seed=3).double()
+    inst = QuadraticProblem(dim=3, batch=2, dtype="float64").sample(11)
+    arrays = inst.init_params()
+    flat = Flattener.like(arrays)
+    # a first unroll, whose end (theta and LSTM state) the tested unroll starts from
+    _, theta, state, _ = unroll(net, inst, flat, flat.flatten(arrays), None, 0, 3)
+    net.zero_grad()
+    state0 = [(h.numpy().copy(), c.numpy().copy()) for h, c in state]
+    return net, inst, flat, theta.copy(), state, state0
+
+
+def engine_grads(net, inst, flat, theta, state, **kw):
+    record = []
+    net.zero_grad()
+    meta_loss, *_ = unroll(net, inst, flat, theta, state, 3, K, step_weights=WEIGHTS,
+                           record=record, **kw)
+    meta_loss.backward()
+    return meta_loss.item(), {n: p.grad.numpy().copy() for n, p in net.named_parameters()}, record
+
+
+def assert_close(got, want):
+    for name in want:
+        np.testing.assert_allclose(got[name], want[name], rtol=2e-6, atol=1e-6 *
+                                   max(1.0, np.abs(want[name]).max()), err_msg=name)
+
+
+@pytest.mark.parametrize("method", ["tangent", "graph"])
+def test_first_order_meta_gradient_matches_central_differences(method):
+    net, inst, flat, theta, state, state0 = setup(False)
+    value, grads, record = engine_grads(net, inst, flat, theta, state, method=method)
+    phi = {n: v.astype(np.float64) for n, v in net.state_dict().items()}
+    assert np.isclose(ref_meta_loss(phi, theta, state0, inst, record), value, rtol=1e-12)
+    numeric = central_differences(lambda ph: ref_meta_loss(ph, theta, state0, inst, record), phi)
+    assert_close(grads, numeric)
+
+
+def test_second_order_meta_gradient_matches_central_differences_of_the_full_loss():
+    net, inst, flat, theta, state, state0 = setup(True)
+    value, grads, _ = engine_grads(net, inst, flat, theta, state, second_order=True)
+    phi = {n: v.astype(np.float64) for n, v in net.state_dict().items()}
+    assert np.isclose(ref_meta_loss(phi, theta, state0, inst), value, rtol=1e-12)
+    numeric = central_differences(lambda ph: ref_meta_loss(ph, theta, state0, inst), phi)
+    assert_close(grads, numeric)
+    # and it is a different gradient from the first-order one (the switch does something)
+    _, first, _ = engine_grads(net, inst, flat, theta, state)
+    assert not np.allclose(first["lstm.weight_ih_l0"], grads["lstm.weight_ih_l0"], rtol=1e-3)
+
+
+def test_tangent_and_graph_methods_agree_and_official_terms_change_only_the_value():
+    net, inst, flat, theta, state, _ = setup(False)
+    v1, g1, _ = engine_grads(net, inst, flat, theta, state, method="tangent")
+    v2, g2, _ = engine_grads(net, inst, flat, theta, state, method="graph")
+    v3, g3, _ = engine_grads(net, inst, flat, theta, state, loss_terms="official")
+    assert v1 == pytest.approx(v2, rel=1e-14)
+    (theta_leaf,) = flat.views(theta)
+    f0 = inst.loss_and_runs([__import__("minigrad").tensor(theta_leaf)], 3)[0].item()
+    assert v3 == pytest.approx(v1 + f0, rel=1e-13)
+    for name in g1:
+        np.testing.assert_allclose(g1[name], g2[name], rtol=1e-12, atol=1e-14)
+        np.testing.assert_array_equal(g1[name], g3[name])

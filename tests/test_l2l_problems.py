@@ -1,0 +1,131 @@
+"""Optimizee problems: the quadratic family (both variants), MNIST MLPs, f(x) = x^2."""
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad.l2l.flat import Flattener
+from minigrad.l2l.problems import (
+    MnistProblem,
+    QuadraticProblem,
+    make_problem,
+    parse_optimizee,
+)
+
+
+def leaf(a):
+    return mg.tensor(a, requires_grad=True)
+
+
+def test_quadratic_paper_loss_and_gradient():
+    prob = QuadraticProblem(dim=4, batch=3, dtype="float64")
+    inst = prob.sample(7)
+    (theta,) = inst.init_params()
+    assert theta.shape == (3, 4)
+    assert inst.w.shape == (3, 4, 4) and (inst.w < 0).any()  # Gaussian, not uniform
+    t = leaf(theta)
+    loss = inst.loss([t])
+    want = sum(np.sum((inst.w[b] @ theta[b] - inst.y[b, :, 0]) ** 2) for b in range(3))
+    np.testing.assert_allclose(loss.item(), want, rtol=1e-12)  # the SUM over functions
+    g = mg.grad(loss, t).numpy()
+    np.testing.assert_allclose(g, inst.grad_arrays(theta), rtol=1e-12)
+    loss2, runs = inst.loss_and_runs([t])
+    assert runs.shape == (3,) and np.isclose(runs.sum(), want)
+    assert np.std(theta) < 0.05  # theta_0 ~ N(0, 0.01^2)
+
+
+def test_quadratic_official_variant():
+    prob = make_problem("quadratic", variant="official", dim=5, batch=8, dtype="float64")
+    inst = prob.sample(1)
+    assert ((inst.w >= 0) & (inst.w < 1)).all() and ((inst.y >= 0) & (inst.y < 1)).all()
+    (theta,) = inst.init_params()
+    loss, runs = inst.loss_and_runs([leaf(theta)])
+    np.testing.assert_allclose(loss.item(), runs.mean(), rtol=1e-12)  # the batch MEAN
+    g = mg.grad(inst.loss([t := leaf(theta)]), t).numpy()
+    np.testing.assert_allclose(g, inst.grad_arrays(theta), rtol=1e-12)  # carries 1/B
+    with pytest.raises(ValueError, match="unknown variant"):
+        QuadraticProblem(variant="torch")
+
+
+def test_quadratic_seeds_and_stacking():
+    prob = QuadraticProblem(dim=3, batch=4, dtype="float64")
+    a, b = prob.sample((0, 3, 1)), prob.sample((0, 3, 1))
+    np.testing.assert_array_equal(a.w, b.w)
+    assert not np.array_equal(prob.sample((0, 3, 2)).w, a.w)
+    (stacked,) = prob.sample_runs([(0, 3, 1), (0, 3, 2)])
+    (theta,) = stacked.init_params()
+    assert theta.shape == (2, 4, 3) and stacked.num_runs == 8
+    loss, runs = stacked.loss_and_runs([leaf(theta)])
+    parts = [prob.sample(s) for s in [(0, 3, 1), (0, 3, 2)]]
+    want = [p.loss_and_runs([leaf(p.init_params()[0])])[1] for p in parts]
+    np.testing.assert_allclose(runs, np.concatenate(want), rtol=1e-12)
+    np.testing.assert_allclose(loss.item(), sum(w.sum() for w in want), rtol=1e-12)
+
+
+def test_parse_optimizee():
+    assert parse_optimizee("sigmoid-20") == ("sigmoid", (20,))
+    assert parse_optimizee("sigmoid-40") == ("sigmoid", (40,))
+    assert parse_optimizee("sigmoid-20x2") == ("sigmoid", (20, 20))
+    assert parse_optimizee("relu-20") == ("relu", (20,))
+    assert parse_optimizee("relu-40-20") == ("relu", (40, 20))
+    for bad in ("tanh-20", "sigmoid", "sigmoid-20x0", "relu-"):
+        with pytest.raises(ValueError, match="optimizee"):
+            parse_optimizee(bad)
+
+
+def test_mnist_instance_shapes_init_and_loss():
+    prob = MnistProblem("sigmoid-20x2", split="train", dtype="float64")
+    inst = prob.sample(3)
+    shapes = [p.shape for p in inst.init_params()]
+    assert shapes == [(784, 20), (20,), (20, 20), (20,), (20, 10), (10,)]
+    w1 = inst.init_params()[0]
+    assert abs(w1.std() - 0.01) < 0.001 and abs(w1.mean()) < 0.001
+    params = [leaf(p) for p in inst.init_params()]
+    x, y = inst.batch(5)
+    assert x.shape == (128, 784) and y.shape == (128,)
+    # the loss is the mean cross-entropy of the MLP on minibatch 5
+    h = 1 / (1 + np.exp(-(x @ params[0].data + params[1].data)))
+    h = 1 / (1 + np.exp(-(h @ params[2].data + params[3].data)))
+    z = h @ params[4].data + params[5].data
+    z = z - z.max(1, keepdims=True)
+    want = -(z[np.arange(128), y] - np.log(np.exp(z).sum(1))).mean()
+    np.testing.assert_allclose(inst.loss(params, 5).item(), want, rtol=1e-10)
+    assert abs(want - np.log(10)) < 0.01  # tiny initial weights: chance level
+
+
+def test_mnist_batches_are_seeded_per_step_and_come_from_the_split():
+    train = MnistProblem("relu-20", split="train")
+    test = MnistProblem("relu-20", split="test")
+    a, b = train.sample(1), train.sample(1)
+    np.testing.assert_array_equal(a.batch(7)[0], b.batch(7)[0])  # same seed and step
+    assert not np.array_equal(a.batch(7)[0], a.batch(8)[0])      # a new batch every step
+    assert not np.array_equal(a.batch(7)[0], train.sample(2).batch(7)[0])
+    images, _ = test.data()
+    rows = {r.tobytes() for r in images}
+    x, _ = test.sample(1).batch(0)
+    assert all(r.tobytes() in rows for r in x)  # test instances draw held-out digits
+    assert len(test.data()[0]) == 1000 and len(train.data()[0]) == 3000
+
+
+def test_flattener_roundtrip():
+    arrays = [np.arange(6.0).reshape(2, 3), np.array(7.0), np.arange(4.0)]
+    flat = Flattener.like(arrays)
+    v = flat.flatten(arrays)
+    assert v.shape == (11,) and flat.size == 11
+    for a, b in zip(flat.views(v), arrays):
+        np.testing.assert_array_equal(a, b)
+    t = mg.tensor(v, requires_grad=True, dtype="float64")
+    total = sum((p * p).sum() for p in flat.views(t))
+    np.testing.assert_allclose(mg.grad(total, t).numpy(), 2 * v)
+
+
+def test_make_problem_errors():
+    with pytest.raises(ValueError, match="unknown problem 'cifar'"):
+        make_problem("cifar")
+    with pytest.raises(ValueError, match="no optimizee choice"):
+        make_problem("quadratic", "sigmoid-20")
+    with pytest.raises(ValueError, match="unknown split"):
+        make_problem("mnist", split="validation")
+    inst = make_problem("square").sample(0)
+    x = leaf(inst.init_params()[0])
+    assert inst.loss([x]).item() == 1.0

@@ -279,8 +279,9 @@ class LabServer:
         ws = re.sub(r"[^A-Za-z0-9_-]", "-", workspace)
         return self.url(f"lab/workspaces/{ws}/tree/{quote(relpath)}?reset")
 
-    def api(self, method: str, path: str) -> object:
-        req = urllib.request.Request(self.url(path), method=method)
+    def api(self, method: str, path: str, body: object = None) -> object:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.url(path), data=data, method=method)
         with urllib.request.urlopen(req, timeout=30) as r:
             body = r.read()
         return json.loads(body) if body else None
@@ -796,13 +797,12 @@ def _await_change(page, relpath, area, before, t_action, timeout):
 def _take_screenshot(page, expect: WidgetExpectations, path: Path) -> None:
     """Screenshot with the first widget cell (else the top of the notebook) in view."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    target = expect.widget_cells[0] if expect.widget_cells else None
-    if target is not None:
-        page.evaluate(
-            "(i) => { const n = document.querySelector(`[data-mg-cell=\"${i}\"]`);"
-            " if (n) n.scrollIntoView({block: 'start'}); }",
-            target,
-        )
+    target = expect.widget_cells[0] if expect.widget_cells else 0
+    page.evaluate(
+        "(i) => { const n = document.querySelector(`[data-mg-cell=\"${i}\"]`);"
+        " if (n) n.scrollIntoView({block: 'start'}); }",
+        target,
+    )
     page.wait_for_timeout(500)
     tmp = path.with_name(path.name + ".tmp.png")
     page.screenshot(path=str(tmp))

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import urllib.error
 from pathlib import Path
 
 import nbformat
@@ -255,6 +256,17 @@ def test_checker_passes_a_notebook_with_working_explorers(scratch_server, page, 
     assert "cell 3" in checked and "slider" in checked and "dropdown" in checked, checked
     assert report.widget_views >= 4, report.widget_views  # 3 explorers + the tqdm bar
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+
+@pytest.mark.browser
+def test_server_refuses_to_write_notebooks(scratch_server):
+    nb_path = scratch_server.root_dir / "good.ipynb"
+    original = nb_path.read_bytes()
+    model = {"type": "file", "format": "text", "content": "overwritten"}
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        scratch_server.api("PUT", "api/contents/good.ipynb", model)
+    assert refused.value.code == 403
+    assert nb_path.read_bytes() == original
 
 
 @pytest.mark.browser

@@ -458,12 +458,14 @@ def draw_dag(
     highlight: Callable | None = None,
     x_gap: float = 2.6,
     y_gap: float = 1.25,
+    op_style: str = "circle,pad=0.25",
 ):
     """Draw a DAG left to right: a box per node (``text(node)``), a circle per operation.
 
     ``op(node)`` is the operation's symbol (``""`` for a leaf, which gets no circle);
     ``parents(node)`` lists the inputs; ``nodes`` is in topological order. ``highlight(node)``
-    may return a box colour. Returns the figure.
+    may return a box colour; ``op_style`` is the matplotlib box style of the operations (a
+    circle for short symbols, ``"round,pad=0.3"`` for names). Returns the figure.
     """
     import matplotlib.pyplot as plt
 
@@ -507,7 +509,7 @@ def draw_dag(
             )
         ax.text(
             ox, y, op(n), ha="center", va="center", fontsize=8, zorder=3,
-            bbox=dict(boxstyle="circle,pad=0.25", fc="#fde9c9", ec="#c58a2c"),
+            bbox=dict(boxstyle=op_style, fc="#fde9c9", ec="#c58a2c"),
         )
     for n in nodes:
         x, y = xy(n)

@@ -1,0 +1,122 @@
+"""The evaluation protocol: rollouts, learning-rate tuning on validation problems, statistics,
+and the figure."""
+
+import math
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad.l2l import (
+    BaselineRule,
+    LearnedRule,
+    LSTMOptimizer,
+    QuadraticProblem,
+    evaluate_rule,
+    lr_grid,
+    make_problem,
+    net_defaults,
+    rollout,
+    run_protocol,
+    tune_lr,
+)
+from minigrad.l2l.evaluate import problem_seeds, summarize
+from minigrad.l2l.flat import Flattener
+from minigrad.l2l.meta import unroll
+from minigrad.l2l.plots import plot_curves
+from minigrad.l2l.stats import mean_ci95, t_quantile_975
+
+
+def test_t_quantiles_and_ci():
+    for df, want in [(1, 12.706), (9, 2.262), (30, 2.042), (40, 2.021), (60, 2.000),
+                     (120, 1.980), (1000, 1.962)]:
+        assert t_quantile_975(df) == pytest.approx(want, abs=1.5e-3)
+    x = np.array([[1.0, 2.0], [3.0, 2.0], [5.0, 2.0]])
+    mean, half = mean_ci95(x)
+    np.testing.assert_allclose(mean, [3.0, 2.0])
+    np.testing.assert_allclose(half, [4.3027 * 2.0 / math.sqrt(3), 0.0])
+    _, one = mean_ci95(np.array([[1.0]]))
+    assert np.isnan(one).all()
+
+
+def test_sgd_rollout_is_plain_gradient_descent():
+    prob = QuadraticProblem(dim=4, batch=3, dtype="float64")
+    inst = prob.sample(0)
+    losses = rollout(BaselineRule("sgd", 0.01), inst, 5)
+    assert losses.shape == (6, 3)  # steps + 1 rows, one column per function
+    theta = inst.init_params()[0]
+    for t in range(6):
+        r = np.einsum("bij,bj->bi", inst.w, theta) - inst.y[..., 0]
+        np.testing.assert_allclose(losses[t], (r * r).sum(1), rtol=1e-12)
+        theta = theta - 0.01 * inst.grad_arrays(theta)
+
+
+def test_learned_rule_without_graph_matches_meta_training_forward():
+    net = LSTMOptimizer(**net_defaults("mnist"), seed=2).double()
+    inst = QuadraticProblem(dim=3, batch=4, dtype="float64").sample(5)
+    losses = rollout(LearnedRule(net), inst, 6)
+    arrays = inst.init_params()
+    flat = Flattener.like(arrays)
+    _, _, _, values = unroll(net, inst, flat, flat.flatten(arrays), None, 0, 6)
+    np.testing.assert_allclose(losses[1:].sum(axis=1), values, rtol=1e-12)
+
+
+def test_stacked_quadratic_runs_equal_separate_runs():
+    prob = QuadraticProblem(dim=3, batch=4, variant="official", dtype="float64")
+    seeds = [(0, 3, 0), (0, 3, 1)]
+    together = evaluate_rule(lambda: BaselineRule("adam", 0.1), prob, seeds, 7, 8)
+    alone = [rollout(BaselineRule("adam", 0.1), prob.sample(s), 7) for s in seeds]
+    np.testing.assert_allclose(together, np.concatenate(alone, axis=1).T, rtol=1e-12)
+    assert len(problem_seeds(prob, 0, "test", 9)) == 3  # ceil(9 / batch 4) instances
+
+
+def test_tune_lr_picks_the_best_final_validation_loss_and_rejects_divergence():
+    prob = QuadraticProblem(dim=5, batch=8)  # float32: a blow-up overflows to inf
+    seeds = problem_seeds(prob, 0, "val", 8)
+    best, table = tune_lr("sgd", prob, seeds, 40, 8, grid=(1e-3, 1e-2, 1e-1, 1.0))
+    assert set(table) == {1e-3, 1e-2, 1e-1, 1.0}
+    assert table[1.0] == math.inf  # SGD with lr 1 blows up on these quadratics
+    assert best == min(table, key=table.get) and math.isfinite(table[best])
+
+
+def test_run_protocol_on_quadratics(tmp_path):
+    net = LSTMOptimizer(**net_defaults("quadratic"))
+    prob = QuadraticProblem(batch=16)
+    result = run_protocol(net, prob, prob, steps=5, runs=20, val_runs=16, seed=1,
+                          grid=lr_grid(1e-2, 1.0))
+    for name in ("lstm", "sgd", "nag", "rmsprop", "adam"):
+        entry = result[name]
+        assert len(entry["curve"]) == 6 and len(entry["ci95"]) == 6
+        assert set(entry) >= {"curve", "ci95", "final_loss", "summed_loss"}
+        if name != "lstm":
+            assert entry["lr"] in lr_grid(1e-2, 1.0)
+            assert entry["val_final_loss"][f"{entry['lr']:g}"] == min(
+                v for v in entry["val_final_loss"].values() if v is not None)
+    adam = result["adam"]
+    assert adam["summed_loss"] == pytest.approx(sum(adam["curve"][1:]), rel=1e-9)
+    assert adam["curve"][-1] == pytest.approx(adam["final_loss"], rel=1e-12)
+    assert result["runs"] == 20 and result["steps"] == 5
+    # validation and test problems are different draws
+    val = prob.sample(problem_seeds(prob, 1, "val", 1)[0])
+    test = prob.sample(problem_seeds(prob, 1, "test", 1)[0])
+    assert not np.array_equal(val.w, test.w)
+    png = plot_curves(dict(result, problem="quadratic"), tmp_path / "curves.png")
+    assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
+    with pytest.raises(ValueError, match="unknown optimizer 'lbfgs'"):
+        run_protocol(net, prob, prob, optimizers=("lbfgs",))
+
+
+def test_summary_marks_diverged_runs_as_null():
+    losses = np.array([[1.0, 0.5, 0.2], [1.0, np.inf, np.inf]])
+    s = summarize(losses)
+    assert s["final_loss"] is None and s["diverged_runs"] == 1
+    assert s["curve"][0] == 1.0 and s["curve"][2] is None
+
+
+def test_mnist_rollout_uses_the_problem_minibatches():
+    prob = make_problem("mnist", "sigmoid-20", split="val")
+    inst = prob.sample((0, 2, 0))
+    losses = rollout(BaselineRule("adam", 0.03), inst, 3)
+    params = [mg.tensor(p) for p in inst.init_params()]
+    assert losses[0, 0] == pytest.approx(inst.loss(params, 0).item(), rel=1e-6)
+    assert losses.shape == (4, 1) and losses[-1, 0] < losses[0, 0]

@@ -1,0 +1,174 @@
+"""``python -m minigrad.l2l`` end to end in a small configuration: train, interrupt, resume
+(bit-identical to an uninterrupted run), evaluate, and the errors raised before any work."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import minigrad.l2l.checkpoints as ckpt_module
+import minigrad.l2l.cli as cli
+import minigrad.l2l.meta as meta_module
+from minigrad.nn import load_checkpoint, save_checkpoint
+
+SMALL = ["--problem", "quadratic", "--steps", "4", "--unroll", "2", "--no-progress"]
+
+
+def train(out, *extra):
+    return cli.main(["train", *SMALL, "--out", str(out), *extra])
+
+
+def same_training_state(a, b):
+    arrays_a, meta_a = load_checkpoint(a)
+    arrays_b, meta_b = load_checkpoint(b)
+    assert sorted(arrays_a) == sorted(arrays_b)
+    for name in arrays_a:
+        np.testing.assert_array_equal(arrays_a[name], arrays_b[name], err_msg=name)
+    for key in ("iteration", "curve", "final_losses", "net", "meta", "problem", "optimizer"):
+        assert meta_a[key] == meta_b[key], key
+
+
+def test_train_interrupt_resume_equals_uninterrupted(tmp_path, monkeypatch, capsys):
+    full, part = tmp_path / "full.npz", tmp_path / "part.npz"
+    assert train(full, "--meta-iters", "4") == 0
+
+    calls = {"n": 0}
+    real = meta_module.unroll
+
+    def interrupt_in_third_iteration(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 6:  # 2 unrolls per iteration: the second unroll of iteration 3
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(meta_module, "unroll", interrupt_in_third_iteration)
+    assert train(part, "--meta-iters", "4") == 130
+    assert "continue with --resume" in capsys.readouterr().err
+    _, meta = load_checkpoint(part)
+    assert meta["iteration"] == 2 and meta["status"] == "interrupted"
+    monkeypatch.setattr(meta_module, "unroll", real)
+
+    assert train(part, "--meta-iters", "4", "--resume") == 0
+    same_training_state(full, part)
+    arrays, meta = load_checkpoint(part)
+    assert meta["status"] == "done" and len(meta["curve"]) == 4
+    assert meta["net"]["preprocess"] == "identity" and meta["net"]["output_scale"] == 1.0
+    assert "optimizer.0.exp_avg" in arrays and "net.lstm.weight_ih_l0" in arrays
+    assert meta["command"].startswith("python -m minigrad.l2l train")
+
+
+def test_periodic_checkpoints_validation_and_evaluate(tmp_path, monkeypatch):
+    out = tmp_path / "q.npz"
+    saves = []
+    real_write = cli.write_checkpoint
+    monkeypatch.setattr(cli, "write_checkpoint",
+                        lambda *a, **k: saves.append(1) or real_write(*a, **k))
+    assert train(out, "--meta-iters", "3", "--checkpoint-every", "1e-9", "--val-every", "1",
+                 "--val-runs", "16") == 0
+    assert len(saves) == 4  # after every iteration, then the final one
+    arrays, meta = load_checkpoint(out)
+    history = meta["validation"]["history"]
+    assert [h[0] for h in history] == [1, 2, 3]
+    assert "best.lstm.weight_ih_l0" in arrays
+    assert meta["validation"]["best"] == min(history, key=lambda h: h[1])
+
+    js, png = tmp_path / "r.json", tmp_path / "r.png"
+    rc = cli.main(["evaluate", "--problem", "quadratic", "--checkpoint", str(out), "--steps",
+                   "5", "--runs", "20", "--val-runs", "16", "--lr-min", "0.01", "--lr-max",
+                   "1", "--seed", "3", "--json", str(js), "--plot", str(png), "--no-progress"])
+    assert rc == 0
+    result = json.loads(js.read_text())
+    assert {k: result[k] for k in ("problem", "optimizee", "steps", "runs", "seed")} == {
+        "problem": "quadratic", "optimizee": None, "steps": 5, "runs": 20, "seed": 3}
+    for name in ("lstm", "sgd", "nag", "rmsprop", "adam"):
+        entry = result[name]
+        assert len(entry["curve"]) == 6 and len(entry["ci95"]) == 6
+        assert entry["final_loss"] is not None and entry["summed_loss"] is not None
+        assert ("lr" in entry) == (name != "lstm")
+    assert result["checkpoint"]["iteration"] == 3
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_divergence_saves_the_last_good_weights(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "d.npz"
+    real = meta_module.MetaTrainer.train_iteration
+
+    def diverge_at_third(self):
+        if self.iteration == 2:
+            raise meta_module.MetaTrainingDiverged("meta-training stopped at iteration 3")
+        return real(self)
+
+    monkeypatch.setattr(meta_module.MetaTrainer, "train_iteration", diverge_at_third)
+    assert train(out, "--meta-iters", "5") == 1
+    assert "iteration 3" in capsys.readouterr().err
+    _, meta = load_checkpoint(out)
+    assert meta["iteration"] == 2 and meta["status"].startswith("diverged")
+
+
+def expect_error(capsys, argv, message):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err, err
+
+
+def test_errors_before_any_work(tmp_path, monkeypatch, capsys):
+    js = str(tmp_path / "r.json")
+    expect_error(capsys, ["train", "--problem", "cifar", "--out", str(tmp_path / "x.npz")],
+                 "unknown problem 'cifar'")
+    expect_error(capsys, ["evaluate", "--problem", "mnist", "--optimizee", "tanh-20",
+                          "--optimizers", "adam", "--json", js], "unknown optimizee 'tanh-20'")
+    expect_error(capsys, ["evaluate", "--problem", "quadratic", "--checkpoint",
+                          str(tmp_path / "missing.npz"), "--json", js], "no such checkpoint")
+    monkeypatch.setattr(ckpt_module, "PRETRAINED_DIR", tmp_path / "none")
+    expect_error(capsys, ["evaluate", "--problem", "quadratic", "--checkpoint", "pretrained",
+                          "--json", js], "no pretrained checkpoint shipped yet for quadratic")
+    expect_error(capsys, ["evaluate", "--problem", "quadratic", "--json", js],
+                 "--checkpoint PATH|pretrained is needed")
+
+    out = tmp_path / "q.npz"
+    assert train(out, "--meta-iters", "1") == 0
+    expect_error(capsys, ["evaluate", "--problem", "mnist", "--checkpoint", str(out),
+                          "--json", js], "trained on the 'quadratic' problem")
+    expect_error(capsys, ["train", *SMALL, "--out", str(out)], "already exists")
+    expect_error(capsys, ["train", *SMALL, "--out", str(out), "--resume", "--hidden-size",
+                          "10"], "--hidden-size 10 (checkpoint: 20)")
+    expect_error(capsys, ["train", *SMALL, "--out", str(tmp_path / "new.npz"), "--resume"],
+                 "no checkpoint at")
+    arrays, meta = load_checkpoint(out)
+    meta["net"]["hidden_size"] = 10  # a file whose weights do not fit its configuration
+    save_checkpoint(tmp_path / "bad.npz", arrays, meta)
+    expect_error(capsys, ["evaluate", "--problem", "quadratic", "--checkpoint",
+                          str(tmp_path / "bad.npz"), "--json", js], "does not fit")
+    save_checkpoint(tmp_path / "other.npz", {"w": np.zeros(2)}, {"hello": 1})
+    expect_error(capsys, ["evaluate", "--problem", "quadratic", "--checkpoint",
+                          str(tmp_path / "other.npz"), "--json", js],
+                 "not a learned-optimizer checkpoint")
+    assert not (tmp_path / "r.json").exists()
+
+
+def test_python_dash_m_entry_point(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "minigrad.l2l", "train", "--problem", "nope"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert run.returncode == 2 and "unknown problem 'nope'" in run.stderr
+    run = subprocess.run([sys.executable, "-m", "minigrad.l2l", "evaluate", "--help"],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert run.returncode == 0 and "--checkpoint" in run.stdout
+
+
+@pytest.mark.slow
+def test_mnist_train_and_evaluate_tiny(tmp_path):
+    out, js = tmp_path / "m.npz", tmp_path / "m.json"
+    assert cli.main(["train", "--problem", "mnist", "--steps", "2", "--unroll", "1",
+                     "--meta-iters", "1", "--out", str(out), "--no-progress"]) == 0
+    _, meta = load_checkpoint(out)
+    assert meta["net"]["preprocess"] == "logsign" and meta["net"]["output_scale"] == 0.1
+    assert meta["data"]["mnist_5k_sha256"]
+    assert cli.main(["evaluate", "--problem", "mnist", "--checkpoint", str(out), "--optimizee",
+                     "relu-20", "--steps", "2", "--runs", "2", "--optimizers", "lstm,adam",
+                     "--lr-min", "0.01", "--lr-max", "0.03", "--json", str(js),
+                     "--no-progress"]) == 0
+    result = json.loads(js.read_text())
+    assert result["optimizee"] == "relu-20" and result["problem_config"]["optimizee"] == "relu-20"
+    assert set(result["optimizers"]) == {"lstm", "adam"} and result["adam"]["lr"] in (0.01, 0.03)

@@ -312,3 +312,19 @@ def test_fused_cell_on_gpu_matches_cpu():
         assert device == "cpu" or isinstance(h.data, cupy.ndarray)
     for a, b in zip(*results):
         np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
+
+
+def test_fused_cell_keeping_tanh_c_gives_the_same_gradients(monkeypatch):
+    from minigrad.nn.fused_lstm import FusedLSTMCellFunction
+
+    rng = np.random.default_rng(13)
+    xs = _tensor(rng.standard_normal((3, 20, 2)), "float64", True)
+    states = [_tensor(rng.standard_normal((20, 4)), "float64", True) for _ in range(4)]
+    w_out = _tensor(rng.standard_normal((3, 20, 4)), "float64")
+    w_c = _tensor(rng.standard_normal((20, 4)), "float64")
+    lstm = nn.LSTM(2, 4, num_layers=2, seed=14, dtype="float64")
+    recomputed = _loss_and_grads(lstm, xs, states, w_out, w_c)
+    monkeypatch.setattr(FusedLSTMCellFunction, "keep_tanh_c", True)
+    kept = _loss_and_grads(lstm, xs, states, w_out, w_c)
+    for a, b in zip(kept[3], recomputed[3]):
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)

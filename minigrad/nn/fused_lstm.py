@@ -42,6 +42,8 @@ With ``create_graph=True`` it raises; use the composed cell for second derivativ
 
 from __future__ import annotations
 
+import contextlib
+
 from ..backend import get_array_module
 from ..function import Function
 from ..ops import getitem, transpose
@@ -50,13 +52,24 @@ from ..tensor import Tensor, is_grad_enabled
 __all__ = ["FusedLSTMCellFunction", "fused_lstm_cell", "zero_state_like"]
 
 
-def _sigmoid_(a, xp):
-    """sigma(a) = (1 + tanh(a/2)) / 2, in place (no overflow for any a)."""
-    a *= 0.5
-    xp.tanh(a, out=a)
-    a *= 0.5
-    a += 0.5
-    return a
+def _errstate(xp):
+    """Silence NumPy's overflow warning for exp(large) = inf, which is intended here:
+    1 / (1 + inf) = 0 is the correct limit of the sigmoid. (CuPy never warns.)"""
+    if hasattr(xp, "errstate"):
+        return xp.errstate(over="ignore")
+    return contextlib.nullcontext()
+
+
+def _tanh_into(c, out, xp):
+    """out = tanh(c) = 2 / (1 + exp(-2c)) - 1 (exp is NumPy's cheapest transcendental)."""
+    xp.multiply(c, -2.0, out=out)
+    with _errstate(xp):
+        xp.exp(out, out=out)
+    out += 1.0
+    xp.reciprocal(out, out=out)
+    out *= 2.0
+    out -= 1.0
+    return out
 
 
 def _as_feature_major(a, xp):
@@ -70,9 +83,17 @@ class FusedLSTMCellFunction(Function):
 
     Inputs: x (B, I), h (B, H), c (B, H), w_ih (4H, I), w_hh (4H, H) and, when ``bias`` is
     True, b_ih (4H,), b_hh (4H,). Output: one (2, H, B) array holding h'^T and c'^T.
+
+    Activations. Every gate is computed from ONE exponential per entry: sigma(a) =
+    1 / (1 + e^-a), and tanh(a) = 2 sigma(2a) - 1. The signs and the factor 2 are folded into
+    the (small) stacked weight matrix, so the matrix product yields the exponent directly and
+    the whole (4H, B) block goes through a single exp, +1, 1/x.
     """
 
     save_inputs = False
+    #: Keep tanh(c') for backward (H more floats per row) instead of recomputing it (one more
+    #: exp per entry in backward). Off: the fused cell then keeps 6H floats per row and step.
+    keep_tanh_c = False
 
     @staticmethod
     def forward(ctx, x, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
@@ -81,7 +102,8 @@ class FusedLSTMCellFunction(Function):
         H = w_hh.shape[1]
         K = In + H
         bias = b_ih is not None
-        # One matrix product: [W_ih, W_hh, b_ih + b_hh] (4H, K+1) @ [x^T; h^T; 1] (K+1, B).
+        # One matrix product: s * [W_ih, W_hh, b_ih + b_hh] (4H, K+1) @ [x^T; h^T; 1] (K+1, B)
+        # with s = -1 on the rows of i, f, o and -2 on the rows of g: the exponents.
         xh = xp.empty((K + bias, B), x.dtype)
         xh[:In] = x.T
         xh[In:K] = h.T
@@ -89,24 +111,33 @@ class FusedLSTMCellFunction(Function):
         w[:, :In] = w_ih
         w[:, In:K] = w_hh
         if bias:
-            xh[K] = 1
+            xh[K] = 1.0
             xp.add(b_ih, b_hh, out=w[:, K])
+        w *= -1.0
+        w[2 * H : 3 * H] *= 2.0
         gates = xp.matmul(w, xh)  # (4H, B)
-        del xh
-        _sigmoid_(gates[: 2 * H], xp)  # i and f: one contiguous block
-        xp.tanh(gates[2 * H : 3 * H], out=gates[2 * H : 3 * H])
-        _sigmoid_(gates[3 * H :], xp)
+        del xh, w
+        with _errstate(xp):
+            xp.exp(gates, out=gates)
+        gates += 1.0
+        xp.reciprocal(gates, out=gates)  # sigma(a) for i, f, o; sigma(2 a_g) in the g rows
         i, f, g, o = gates[:H], gates[H : 2 * H], gates[2 * H : 3 * H], gates[3 * H :]
+        g *= 2.0
+        g -= 1.0  # tanh(a_g)
         c_t = _as_feature_major(c, xp)
         out = xp.empty((2, H, B), x.dtype)
         h_new, c_new = out[0], out[1]
         xp.multiply(f, c_t, out=c_new)
         xp.multiply(i, g, out=h_new)  # h_new is scratch here
         c_new += h_new
-        xp.tanh(c_new, out=h_new)
-        h_new *= o
-        ctx.x, ctx.h, ctx.c_t, ctx.w, ctx.gates, ctx.out = x, h, c_t, w[:, :K], gates, out
-        ctx.sizes = (In, H, bias)
+        if FusedLSTMCellFunction.keep_tanh_c:
+            ctx.tanh_c = _tanh_into(c_new, xp.empty_like(c_new), xp)
+            xp.multiply(o, ctx.tanh_c, out=h_new)
+        else:
+            _tanh_into(c_new, h_new, xp)
+            h_new *= o
+        ctx.x, ctx.h, ctx.c_t, ctx.w_ih, ctx.w_hh = x, h, c_t, w_ih, w_hh
+        ctx.gates, ctx.out, ctx.bias = gates, out, bias
         return out
 
     @staticmethod
@@ -120,8 +151,8 @@ class FusedLSTMCellFunction(Function):
             )
         ctx._check_alive()
         xp = get_array_module(grad.data)
-        In, H, bias = ctx.sizes
         gates, c_t, out = ctx.gates, ctx.c_t, ctx.out
+        H = out.shape[1]
         i, f, g, o = gates[:H], gates[H : 2 * H], gates[2 * H : 3 * H], gates[3 * H :]
         dh = grad.data[0]  # dL/dh'^T (H, B)
         dc_in = grad.data[1]  # dL/dc'^T (H, B)
@@ -129,15 +160,20 @@ class FusedLSTMCellFunction(Function):
         da_if, da_i, da_f = da[: 2 * H], da[:H], da[H : 2 * H]
         da_g, da_o = da[2 * H : 3 * H], da[3 * H :]
 
-        dc = xp.tanh(out[1])  # tanh(c'), becomes dL/dc'_total, then dL/dc
+        tanh_c = getattr(ctx, "tanh_c", None)
+        if tanh_c is None:
+            tanh_c = _tanh_into(out[1], xp.empty_like(dh), xp)
+            dc = tanh_c  # recomputed: free to overwrite once da_o is done
+        else:
+            dc = xp.empty_like(tanh_c)
         # da_o = dh * tanh(c') * o (1 - o)
         xp.multiply(o, o, out=da_o)
         xp.subtract(o, da_o, out=da_o)
-        da_o *= dc
+        da_o *= tanh_c
         da_o *= dh
-        # dL/dc'_total = dc_in + dh * o * (1 - tanh(c')^2)
-        dc *= dc
-        xp.subtract(1, dc, out=dc)
+        # dc = dL/dc'_total = dc_in + dh * o * (1 - tanh(c')^2)
+        xp.multiply(tanh_c, tanh_c, out=dc)
+        xp.subtract(1.0, dc, out=dc)
         dc *= o
         dc *= dh
         dc += dc_in
@@ -145,32 +181,35 @@ class FusedLSTMCellFunction(Function):
         if_ = gates[: 2 * H]
         xp.multiply(if_, if_, out=da_if)
         xp.subtract(if_, da_if, out=da_if)
-        da_i *= dc
+        da_if.reshape(2, H, -1)[...] *= dc
         da_i *= g
-        da_f *= dc
         da_f *= c_t
         # da_g = dc * i * (1 - g^2)
         xp.multiply(g, g, out=da_g)
-        xp.subtract(1, da_g, out=da_g)
+        xp.subtract(1.0, da_g, out=da_g)
         da_g *= dc
         da_g *= i
         # dL/dc = dc * f
         dc *= f
 
         need = [n is not None for n in ctx.next]
-        w = ctx.w  # (4H, K) = [W_ih, W_hh]
+        w_ih, w_hh = ctx.w_ih, ctx.w_hh
+        In = w_ih.shape[1]
         dx = dh_prev = None
         if need[0] and need[1]:
+            w = xp.concatenate([w_ih, w_hh], axis=1)  # (4H, K), small
             dxh = xp.matmul(w.T, da)  # (K, B)
             dx, dh_prev = dxh[:In].T, dxh[In:].T
         elif need[0]:
-            dx = xp.matmul(w[:, :In].T, da).T
+            dx = xp.matmul(w_ih.T, da).T
         elif need[1]:
-            dh_prev = xp.matmul(w[:, In:].T, da).T
+            dh_prev = xp.matmul(w_hh.T, da).T
+        # Two products rather than one against [x, h]: OpenBLAS is much faster on these
+        # (4H, B) @ (B, 20) shapes than on (4H, B) @ (B, 40), and no concatenation is kept.
         dw_ih = xp.matmul(da, ctx.x) if need[3] else None
         dw_hh = xp.matmul(da, ctx.h) if need[4] else None
         grads = [dx, dh_prev, dc.T if need[2] else None, dw_ih, dw_hh]
-        if bias:
+        if ctx.bias:
             db = da.sum(axis=1) if (need[5] or need[6]) else None
             # Two arrays, not one shared: an in-place change to one .grad must not touch the other.
             grads += [db if need[5] else None,

@@ -695,7 +695,7 @@ def _check_widgets(page, cells, expect: WidgetExpectations, report: NotebookRepo
         if not rendered(i):
             text = _output_area(page, i).inner_text()[:300] if _output_area(page, i).count() else ""
             report.problems.append(
-                f"{_cell_label(cells, i)} should show a widget ({expect.source} say so) but "
+                f"{_cell_label(cells, i)} should show a widget (according to {expect.source}) but "
                 f"rendered none; its output: {text!r}"
             )
     notebook = page.locator(".jp-Notebook")
@@ -753,9 +753,29 @@ def _move_one_control(page, relpath, i, response_timeout) -> str:
             t_action = time.monotonic()
             _act(control, kind, how)
             after = _await_change(page, relpath, area, before, t_action, response_timeout)
-            if after is not None:
-                return f"changed after {kind} {how} ({time.monotonic() - t_action:.1f} s)"
+            if after is None:
+                continue
+            # A first difference may be a cleared output about to be redrawn: let the kernel
+            # finish, then judge the final state.
+            _await_idle(page, relpath, response_timeout)
+            final = area.evaluate(_SNAPSHOT_JS)
+            seconds = time.monotonic() - t_action
+            if final != before and final.strip():
+                return f"changed after {kind} {how} ({seconds:.1f} s)"
+            tried[-1] += " (output emptied)" if not final.strip() else " (changed back)"
     return "tried " + ", ".join(tried) if tried else "no control found"
+
+
+def _await_idle(page, relpath, timeout: float, settle: float = 1.0) -> None:
+    idle_since, deadline = None, time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _kernel_status(page, relpath) == "idle":
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since >= settle:
+                return
+        else:
+            idle_since = None
+        time.sleep(0.2)
 
 
 def _actions(kind: str) -> list[str]:

@@ -183,8 +183,16 @@ GOOD_CELLS = [
         "code",
         "choice = widgets.Dropdown(options=['sgd', 'adam', 'lstm'], value='sgd')\n"
         "shown = widgets.Output()\n"
-        "choice.observe(lambda c: (shown.clear_output(), shown.append_stdout(c['new'])), 'value')\n"
-        "shown.append_stdout('sgd')\n"
+        "\n"
+        "\n"
+        "def show_choice(change):\n"
+        "    shown.clear_output(wait=True)\n"
+        "    with shown:\n"
+        "        print('optimizer:', change['new'])\n"
+        "\n"
+        "\n"
+        "choice.observe(show_choice, 'value')\n"
+        "shown.append_stdout('optimizer: sgd')\n"
         "display(widgets.HBox([choice, shown]))",
     ),
     ("code", "from tqdm.auto import tqdm\n\nfor _ in tqdm(range(3)):\n    pass"),
@@ -205,10 +213,19 @@ BAD_CELLS = [
         "\n"
         "\n"
         "def make_missing_explorer():\n"
-        "    return None",
+        "    return None\n"
+        "\n"
+        "\n"
+        "def make_emptying_explorer():\n"
+        "    slider = widgets.IntSlider(value=3, max=9)\n"
+        "    out = widgets.Output()\n"
+        "    out.append_stdout('shown until the slider moves')\n"
+        "    slider.observe(lambda change: out.clear_output(), 'value')\n"
+        "    return widgets.VBox([slider, out])",
     ),
     ("code", "make_dead_explorer()"),
     ("code", "make_missing_explorer()"),
+    ("code", "make_emptying_explorer()"),
     ("code", "raise ValueError('scratch failure on purpose')"),
     ("code", "print('never runs')"),
 ]
@@ -271,18 +288,20 @@ def test_server_refuses_to_write_notebooks(scratch_server):
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_checker_reports_errors_dead_and_missing_explorers(scratch_server, page, tmp_path):
+def test_checker_reports_errors_and_broken_explorers(scratch_server, page, tmp_path):
     expect = expected_widget_cells(scratch_server.root_dir / "bad.ipynb")
-    assert expect.explorer_cells == [1, 2]
+    assert expect.explorer_cells == [1, 2, 3]
     try:
         report = check_notebook(page, scratch_server, "bad.ipynb", expect, tmp_path / "bad.png")
     finally:
         scratch_server.shutdown_kernels()
     problems = report.describe()
-    assert len(report.problems) == 3, problems
-    assert any("cell 4" in p and "ValueError: scratch failure" in p for p in report.problems), (
+    print(problems)
+    assert len(report.problems) == 4, problems
+    assert any("cell 5" in p and "ValueError: scratch failure" in p for p in report.problems), (
         problems
     )
+    assert any("cell 4" in p and "output emptied" in p for p in report.problems), problems
     assert any(
         "cell 2" in p and "did not change" in p and "slider End" in p for p in report.problems
     ), problems

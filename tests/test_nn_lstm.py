@@ -188,6 +188,13 @@ def test_parameter_names_shapes_and_api():
     with pytest.raises(ValueError, match="h has shape"):
         F.fused_lstm_cell(x, mg.zeros((4, 20)), None, *lstm.layer_parameters(0))
     assert nn.LSTM(2, 3, bias=False).layer_parameters(0)[2] is None
+    # Positional order: (input, hidden, num_layers, forget_bias, fused, rng).
+    positional = nn.LSTM(2, 4, 2, 1.0, False, 5)
+    assert positional.forget_bias == 1.0 and positional.fused is False
+    np.testing.assert_array_equal(positional.weight_ih_l0.numpy(),
+                                  nn.LSTM(2, 4, num_layers=2, seed=5).weight_ih_l0.numpy())
+    cell = nn.LSTMCell(2, 4, True, 1.0, False, 5)
+    assert cell.forget_bias == 1.0 and cell.fused is False
     assert "num_layers=2" in repr(lstm)
 
 

@@ -98,15 +98,18 @@ class LSTMCell(Module):
         Use the fused cell (one graph node, hand-written backward, first derivatives only)
         instead of the composed one (primitive ops, any order of derivatives). Same values.
         May be changed at any time (``cell.fused = False``).
-    init : str
-        ``"pytorch"`` (default) or ``"l2l"`` (and others, see the module docstring).
     rng, seed
         Where every random draw comes from (a Generator or an int; default seed 0).
+    init : str, keyword-only
+        ``"pytorch"`` (default) or ``"l2l"`` (and others, see the module docstring); ``std``
+        is the standard deviation of ``"normal"``.
+    dtype, device
+        Of the parameters (default float32 on the default device).
     """
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 forget_bias: float = 0.0, fused: bool = True, init: str = "pytorch",
-                 rng=None, *, seed=None, std: float = 0.01, dtype=None, device=None):
+                 forget_bias: float = 0.0, fused: bool = True, rng=None, *,
+                 init: str = "pytorch", seed=None, std: float = 0.01, dtype=None, device=None):
         super().__init__()
         self.input_size, self.hidden_size = int(input_size), int(hidden_size)
         self.forget_bias, self.fused, self.init = float(forget_bias), bool(fused), init
@@ -140,12 +143,14 @@ class LSTM(Module):
       outputs (T, B, H) are the top layer's h at every step.
 
     For truncated backpropagation through time, carry ``detach_state(new_state)`` into the next
-    chunk. Other arguments as in :class:`LSTMCell`.
+    chunk. Signature: ``LSTM(input_size, hidden_size, num_layers=1, forget_bias=0.0,
+    fused=True, rng=None, *, bias=True, init="pytorch", seed=None, std=0.01, dtype=None,
+    device=None)``; the arguments mean what they mean in :class:`LSTMCell`.
     """
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
-                 bias: bool = True, forget_bias: float = 0.0, fused: bool = True,
-                 init: str = "pytorch", rng=None, *, seed=None, std: float = 0.01,
+                 forget_bias: float = 0.0, fused: bool = True, rng=None, *,
+                 bias: bool = True, init: str = "pytorch", seed=None, std: float = 0.01,
                  dtype=None, device=None):
         super().__init__()
         if int(num_layers) < 1:

@@ -44,6 +44,7 @@ def test_every_lstm_weight_changes_after_one_meta_update():
     assert trainer.meta_opt.state_dict()["state"][0]["step"] == 1
 
 
+@pytest.mark.slow
 def test_short_quadratic_meta_training_lowers_the_held_out_loss():
     trainer = quadratic_trainer()
     prob, net = trainer.problem, trainer.net
@@ -179,3 +180,13 @@ def test_mnist_meta_iteration_runs_first_order_in_float32():
     assert net.lstm.fused  # the fast cell in first-order training
     with pytest.raises(ValueError, match="step_weights has 3 entries"):
         MetaConfig(unroll=2, step_weights=[1, 1, 1])
+
+
+def test_second_order_training_uses_the_composed_cell_and_runs():
+    net = LSTMOptimizer(**net_defaults("quadratic"), hidden_size=5)
+    trainer = MetaTrainer(net, QuadraticProblem(dim=3, batch=4),
+                          MetaConfig(steps=4, unroll=2, second_order=True))
+    before = net.state_dict()
+    assert math.isfinite(trainer.train_iteration())
+    assert not net.lstm.fused  # the fused cell cannot be differentiated twice
+    assert all((before[n] != v).any() for n, v in net.state_dict().items())

@@ -27,6 +27,7 @@ import math
 import numpy as np
 
 from ..autograd import grad
+from ..backend import to_device
 from ..tensor import Tensor, no_grad
 from .baselines import BASELINES, DEFAULT_LR_GRID, make_baseline
 from .flat import Flattener
@@ -90,14 +91,14 @@ def rollout(rule, instance, steps: int) -> np.ndarray:
     rows = []
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for t in range(steps + 1):
-            leaf = Tensor._make(theta, requires_grad=True)
-            loss, per_run = instance.loss_and_runs(flat.views(leaf), t)
-            rows.append(np.asarray(per_run, dtype=np.float64))
+            leaves = flat.leaves(theta)
+            loss, per_run = instance.loss_and_runs(leaves, t)
+            rows.append(np.asarray(to_device(per_run, "cpu"), dtype=np.float64))
             if not np.isfinite(rows[-1]).all():
                 rows.extend([rows[-1]] * (steps - t))
                 break
             if t < steps:
-                g = grad(loss, leaf).data
+                g = flat.flatten([d.data for d in grad(loss, leaves)])
                 theta = rule.step(theta, g)
     return np.stack(rows)
 

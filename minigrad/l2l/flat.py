@@ -59,6 +59,14 @@ class Flattener:
                 out.append(theta[a:b].reshape(shape))
         return out
 
+    def leaves(self, theta):
+        """One new leaf Tensor (requires grad) per array, each a VIEW of the array ``theta``.
+
+        The gradient of a loss with respect to the flat vector is then
+        ``flatten(grad(loss, leaves))``: one concatenation, no indexing nodes in the graph.
+        """
+        return [Tensor._make(v, requires_grad=True) for v in self.views(theta)]
+
     def __len__(self):
         return self.size
 

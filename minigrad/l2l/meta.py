@@ -38,6 +38,7 @@ import numpy as np
 
 from .. import optim
 from ..autograd import grad
+from ..backend import to_device
 from ..function import Function
 from ..nn import detach_state
 from ..tensor import Tensor
@@ -108,10 +109,17 @@ class LossWithGradient(Function):
 
 
 def _loss_and_grad(instance, flat, theta, step, create_graph=False):
-    """f_step at ``theta`` (array) on a fresh leaf: ``(loss Tensor, gradient Tensor)``."""
-    leaf = Tensor._make(theta, requires_grad=True)
-    loss = instance.loss(flat.views(leaf), step)
-    return loss, grad(loss, leaf, create_graph=create_graph)
+    """f_step at ``theta`` (array (N,)) on fresh leaves: ``(loss Tensor, gradient (N,))``.
+
+    The gradient is an array, or a Tensor with a graph when ``create_graph`` (second order).
+    """
+    if create_graph:
+        leaf = Tensor._make(theta, requires_grad=True)
+        loss = instance.loss(flat.views(leaf), step)
+        return loss, grad(loss, leaf, create_graph=True)
+    leaves = flat.leaves(theta)
+    loss = instance.loss(leaves, step)
+    return loss, flat.flatten([g.data for g in grad(loss, leaves)])
 
 
 def unroll(net, instance, flat: Flattener, theta, state, t0: int, length: int, *,
@@ -147,18 +155,18 @@ def unroll(net, instance, flat: Flattener, theta, state, t0: int, length: int, *
     extra = loss.item() if loss_terms == "official" else 0.0
     for k in range(length):
         if record is not None:
-            record.append(np.array(g.data, copy=True))
-        delta, state = net.update(g if second_order else g.data, state,
-                                  create_graph=second_order)
+            record.append(np.array(to_device(getattr(g, "data", g), "cpu"), copy=True))
+        delta, state = net.update(g, state, create_graph=second_order)
         cur = cur + delta
         step = t0 + k + 1
         if method == "tangent":
             loss, g = _loss_and_grad(instance, flat, cur.data, step)
-            term = LossWithGradient.apply(cur, value=loss.data, g=g.data)
+            term = LossWithGradient.apply(cur, value=loss.data, g=g)
         else:
             loss = term = instance.loss(flat.views(cur), step)
             if k < length - 1:
                 g = grad(loss, cur, retain_graph=True, create_graph=second_order)
+                g = g if second_order else g.data
         values.append(loss.item())
         w = 1.0 if step_weights is None else step_weights[k]
         terms.append(term if w == 1.0 else term * w)

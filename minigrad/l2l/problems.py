@@ -32,7 +32,9 @@ Families
     ``f(x) = x^2`` from x = 1: the official code's sanity check.
 
 Seeds are ints or tuples of ints; ``numpy.random.default_rng`` makes every draw from them,
-so an instance is a pure function of (problem configuration, seed).
+so an instance is a pure function of (problem configuration, seed). Draws happen on the CPU;
+an instance's arrays then live on the default device (NumPy, or CuPy with
+``MINIGRAD_BACKEND=cupy``), so the same seed gives the same problem on either.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ import re
 import numpy as np
 
 from .. import ops
-from ..backend import as_dtype, get_default_dtype
+from ..backend import as_dtype, default_device, get_default_dtype, to_device
 from ..tensor import Tensor
 
 __all__ = [
@@ -139,9 +141,10 @@ class QuadraticInstance:
     """``sum over runs of [sum or mean over b] ||W_b theta_b - y_b||^2``."""
 
     def __init__(self, w, y, theta0, reduction, dtype, stacked):
-        self.w = np.asarray(w, dtype=dtype)
-        self.y = np.asarray(y, dtype=dtype)[..., None]  # (..., d, 1) for matmul
-        self.theta0 = np.asarray(theta0, dtype=dtype)
+        device = default_device()
+        self.w = to_device(np.asarray(w, dtype=dtype), device)
+        self.y = to_device(np.asarray(y, dtype=dtype)[..., None], device)  # (..., d, 1)
+        self.theta0 = to_device(np.asarray(theta0, dtype=dtype), device)
         self.reduction = reduction
         self.stacked = stacked
         self.num_runs = int(np_prod(self.w.shape[:-2]))
@@ -169,7 +172,7 @@ class QuadraticInstance:
     def grad_arrays(self, theta):
         """The analytic gradient 2 W^T (W theta - y) (times 1/B for the mean), for checks."""
         r = self.w @ theta[..., None] - self.y
-        g = 2.0 * np.swapaxes(self.w, -1, -2) @ r
+        g = 2.0 * self.w.swapaxes(-1, -2) @ r
         if self.reduction == "mean":
             g = g / self.w.shape[-3]
         return g[..., 0]
@@ -203,7 +206,7 @@ class SquareInstance:
     num_runs = 1
 
     def __init__(self, x0, dtype):
-        self.x0 = np.asarray(x0, dtype=dtype)
+        self.x0 = to_device(np.asarray(x0, dtype=dtype), default_device())
 
     def init_params(self) -> list:
         return [self.x0.copy()]
@@ -244,6 +247,12 @@ def _splits(data_seed: int, dtype_name: str):
     return mnist_splits(seed=data_seed, dtype=dtype_name)
 
 
+@functools.lru_cache(maxsize=8)
+def _split_on_device(data_seed: int, dtype_name: str, split: str, device: str):
+    part = getattr(_splits(data_seed, dtype_name), split)
+    return to_device(part.images, device), to_device(part.labels, device)
+
+
 class MnistProblem:
     """The MNIST MLP family (see the module docstring)."""
 
@@ -266,16 +275,17 @@ class MnistProblem:
         self.sizes = (784,) + self.hidden + (10,)
 
     def data(self):
-        """(images, labels) of this problem's split (float images in [0, 1])."""
-        part = getattr(_splits(self.data_seed, self.dtype.name), self.split)
-        return part.images, part.labels
+        """(images, labels) of this problem's split (float images in [0, 1]), on the default
+        device."""
+        return _split_on_device(self.data_seed, self.dtype.name, self.split, default_device())
 
     def sample(self, seed) -> MnistInstance:
         rng = _rng(seed, _TAG_INIT)
         params = []
         for fan_in, fan_out in zip(self.sizes[:-1], self.sizes[1:]):
-            params.append(rng.normal(0.0, self.init_std, (fan_in, fan_out)).astype(self.dtype))
-            params.append(rng.normal(0.0, self.init_std, (fan_out,)).astype(self.dtype))
+            for shape in ((fan_in, fan_out), (fan_out,)):
+                p = rng.normal(0.0, self.init_std, shape).astype(self.dtype)
+                params.append(to_device(p, default_device()))
         images, labels = self.data()
         return MnistInstance(params, images, labels, self.activation, self.batch_size, seed)
 
@@ -299,6 +309,7 @@ class MnistInstance:
     def __init__(self, params, images, labels, activation, batch_size, seed):
         self.params0 = params
         self.images, self.labels = images, labels
+        self.device = default_device()
         self.act = ops.sigmoid if activation == "sigmoid" else ops.relu
         self.batch_size = batch_size
         self.seed = seed
@@ -311,6 +322,7 @@ class MnistInstance:
         """The minibatch (x, y) at optimizee step ``step`` (drawn with replacement)."""
         if self._cache[0] != step:
             idx = _rng(self.seed, _TAG_BATCH, step).integers(0, len(self.labels), self.batch_size)
+            idx = to_device(idx, self.device)
             self._cache = (step, (self.images[idx], self.labels[idx]))
         return self._cache[1]
 

@@ -183,7 +183,7 @@ def test_mnist_meta_iteration_runs_first_order_in_float32():
 
 
 def test_second_order_training_uses_the_composed_cell_and_runs():
-    net = LSTMOptimizer(**net_defaults("quadratic"), hidden_size=5)
+    net = LSTMOptimizer(**{**net_defaults("quadratic"), "hidden_size": 5})
     trainer = MetaTrainer(net, QuadraticProblem(dim=3, batch=4),
                           MetaConfig(steps=4, unroll=2, second_order=True))
     before = net.state_dict()

@@ -39,6 +39,10 @@ def test_parameter_is_a_leaf_tensor_requiring_grad():
     q = nn.Parameter(mg.tensor([3.0], dtype="float64"))
     assert q.dtype == np.float64 and q.requires_grad
     assert repr(p).startswith("Parameter(")
+    source = np.zeros(3, dtype=np.float32)
+    w = nn.Parameter(source)
+    w.data += 1.0  # what an optimizer step does
+    assert not source.any()  # the caller's array is untouched: Parameter copies
     y = (p * p).sum()
     y.backward()
     np.testing.assert_allclose(p.grad.numpy(), [2.0, 4.0])

@@ -15,7 +15,9 @@ __all__ = ["Parameter"]
 class Parameter(Tensor):
     """A leaf tensor that requires grad (``requires_grad=True`` unless said otherwise).
 
-    ``data`` may be an array, a list, or a Tensor (its array is used, without a graph edge).
+    ``data`` may be an array, a list, or a Tensor (its values are used, without a graph edge).
+    The values are always COPIED: optimizers update parameters in place, which must never
+    change the caller's array.
     """
 
     __slots__ = ()
@@ -24,6 +26,8 @@ class Parameter(Tensor):
         if isinstance(data, Tensor):
             data = data.data
         super().__init__(data, requires_grad=requires_grad, dtype=dtype, device=device, name=name)
+        if self.data is data or getattr(self.data, "base", None) is not None:
+            self.data = self.data.copy()
 
     def __repr__(self):
         return "Parameter" + super().__repr__()[len("Tensor"):]

@@ -143,18 +143,25 @@ def sum_to_array(g: np.ndarray, shape: tuple) -> np.ndarray:
     return g
 
 
-#: name -> (forward on tensors, symbol) for the broadcasting explorer.
+#: name -> forward on tensors, for the broadcasting explorer.
 BROADCAST_OPS: dict[str, Callable] = {
     "a + b": lambda a, b: a + b,
     "a * b": lambda a, b: a * b,
     "a / b": lambda a, b: a / b,
 }
 
+#: name -> the gradients at the output's shape, before sum_to (g is dL/dy).
+_LOCAL_GRADS = {
+    "a + b": ("g", "g"),
+    "a * b": ("g * b", "g * a"),
+    "a / b": ("g / b", "-g * a / b**2"),
+}
+
 
 def broadcast_report(op: str, shape_a: tuple, shape_b: tuple, seed: int = 0) -> dict:
     """What broadcasting ``shape_a`` with ``shape_b`` does, forward and backward.
 
-    Returns ``{"ok", "out_shape", "grad_shapes", "summed", "gradcheck", "message"}``:
+    Returns ``{"ok", "op", "out_shape", "grad_shapes", "summed", "gradcheck", "message"}``:
     ``summed[k]`` lists the axes of the output summed to get input k's gradient (leading
     axes first); ``gradcheck`` is True when minigrad's gradients pass :func:`gradcheck` in
     float64. When the shapes do not broadcast, ``ok`` is False and ``message`` says why.
@@ -164,7 +171,7 @@ def broadcast_report(op: str, shape_a: tuple, shape_b: tuple, seed: int = 0) -> 
     try:
         out_shape = np.broadcast_shapes(shape_a, shape_b)
     except ValueError:
-        return {"ok": False, "out_shape": None, "grad_shapes": None, "summed": None,
+        return {"ok": False, "op": op, "out_shape": None, "grad_shapes": None, "summed": None,
                 "gradcheck": None,
                 "message": f"shapes {shape_a} and {shape_b} cannot be broadcast together: "
                            "aligned from the right, each pair of sizes must be equal or 1"}
@@ -178,8 +185,9 @@ def broadcast_report(op: str, shape_a: tuple, shape_b: tuple, seed: int = 0) -> 
     except GradcheckError:
         passed = False
     summed = [_summed_axes(s, out_shape) for s in (shape_a, shape_b)]
-    return {"ok": True, "out_shape": tuple(out.shape), "grad_shapes": (ga.shape, gb.shape),
-            "summed": summed, "gradcheck": passed, "message": ""}
+    return {"ok": True, "op": op, "out_shape": tuple(out.shape),
+            "grad_shapes": (ga.shape, gb.shape), "summed": summed, "gradcheck": passed,
+            "message": ""}
 
 
 def _summed_axes(shape, out_shape):
@@ -408,11 +416,11 @@ def describe_broadcast(res: dict, shape_a, shape_b) -> str:
     """The broadcast report as a few lines of text (what the explorer shows)."""
     if not res["ok"]:
         return f"✗ {res['message']}"
-    lines = [f"output shape: {res['out_shape']}"]
-    for name, shape, gshape, axes in zip("ab", (shape_a, shape_b), res["grad_shapes"],
-                                         res["summed"]):
+    lines = [f"y = {res['op']}: output shape {res['out_shape']}"]
+    for name, shape, gshape, axes, local in zip("ab", (shape_a, shape_b), res["grad_shapes"],
+                                                res["summed"], _LOCAL_GRADS[res["op"]]):
         how = f"summed over output axes {tuple(axes)}" if axes else "no summing needed"
-        lines.append(f"grad of {name} {tuple(shape)}: shape {gshape} ({how})")
+        lines.append(f"dL/d{name} = sum_to({local}, {tuple(shape)}): shape {gshape} ({how})")
     lines.append("gradcheck (float64): " + ("passed ✓" if res["gradcheck"] else "FAILED ✗"))
     return "\n".join(lines)
 
@@ -458,9 +466,13 @@ def make_eps_explorer(function: str = "tanh(x)", log10_eps: float = -6.0) -> Exp
                                          readout_format=".1f"),
     }
 
+    cache: dict = {}  # the curves do not depend on eps: compute them once per function
+
     def compute(function, log10_eps):
         eps = 10.0**log10_eps
-        curves = {dt: fd_errors(function, dtype=dt) for dt in ("float32", "float64")}
+        if function not in cache:
+            cache[function] = {dt: fd_errors(function, dtype=dt) for dt in ("float32", "float64")}
+        curves = cache[function]
         at = {dt: float(fd_errors(function, eps=[eps], dtype=dt)["error"][0])
               for dt in ("float32", "float64")}
         return {"function": function, "eps": eps, **at, "curves": curves}

@@ -181,6 +181,10 @@ def test_broadcast_explorer_recomputes_on_each_control():
     ex = L.make_broadcast_explorer()
     assert set(ex.controls) == {"op", "shape_a", "shape_b"}
     assert ex.result["out_shape"] == (4, 3) and ex.result["summed"] == [[], [0]]
+    assert "dL/db = sum_to(g * a, (3,))" in ex.result["text"]
+    ex.controls["op"].value = "a + b"  # same shapes, other op: the text must change too
+    assert "dL/db = sum_to(g, (3,))" in ex.result["text"]
+    ex.controls["op"].value = "a * b"
     ex.controls["shape_b"].value = "(4, 1)"
     assert ex.result["summed"] == [[], [1]]
     assert "summed over output axes (1,)" in ex.result["text"]

@@ -172,3 +172,24 @@ def test_mnist_train_and_evaluate_tiny(tmp_path):
     result = json.loads(js.read_text())
     assert result["optimizee"] == "relu-20" and result["problem_config"]["optimizee"] == "relu-20"
     assert set(result["optimizers"]) == {"lstm", "adam"} and result["adam"]["lr"] in (0.01, 0.03)
+
+
+def test_sigterm_saves_like_ctrl_c(tmp_path, monkeypatch):
+    import signal
+
+    out = tmp_path / "t.npz"
+    calls = {"n": 0}
+    real = meta_module.unroll
+
+    def terminate_in_second_iteration(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            signal.raise_signal(signal.SIGTERM)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(meta_module, "unroll", terminate_in_second_iteration)
+    before = signal.getsignal(signal.SIGTERM)
+    assert train(out, "--meta-iters", "3") == 130
+    assert signal.getsignal(signal.SIGTERM) == before  # the handler is put back
+    _, meta = load_checkpoint(out)
+    assert meta["iteration"] == 1 and meta["status"] == "interrupted"

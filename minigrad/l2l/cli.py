@@ -7,9 +7,16 @@
         --optimizee sigmoid-20 --runs 20 --json results.json --plot curves.png
 
 ``train`` shows a progress bar with the running meta-loss, saves a checkpoint every
-``--checkpoint-every`` seconds, at the end, and on Ctrl-C (then exits with status 130), always
-atomically; ``--resume`` continues it exactly. ``evaluate`` runs the protocol of
-:mod:`minigrad.l2l.evaluate` and writes the JSON (and optionally the figure).
+``--checkpoint-every`` seconds, at the end, and on Ctrl-C or SIGTERM (then exits with status
+130), always atomically, holding the state after the last COMPLETE meta-iteration;
+``--resume`` continues it exactly (same numbers as an uninterrupted run). With
+``--val-every N`` the learned optimizer is scored every N meta-iterations on ``--val-runs``
+validation problems (mean optimizee loss over steps 1..T) and the best weights are kept
+beside the last ones (``evaluate`` uses them by default). A NaN/inf meta-loss stops training
+with a message naming the iteration; the checkpoint keeps the last good weights (exit 1).
+
+``evaluate`` runs the protocol of :mod:`minigrad.l2l.evaluate` and writes the JSON (and
+optionally the figure).
 Every argument is checked, and every checkpoint read, before any work starts.
 """
 
@@ -294,6 +301,7 @@ def cmd_train(args) -> int:
                file=sys.stderr, dynamic_ncols=True)
     running = trainer.curve[-1] if trainer.curve else None
     last_save = time.monotonic()
+    previous_term = _sigterm_as_interrupt()
     try:
         while trainer.iteration < args.meta_iters:
             value = trainer.train_iteration()
@@ -312,21 +320,45 @@ def cmd_train(args) -> int:
                 last_save = time.monotonic()
     except KeyboardInterrupt:
         bar.close()
+        _restore_sigterm(previous_term)
         save("interrupted")
         print(f"\ninterrupted: saved {trainer.iteration} complete meta-iterations to {out}; "
               f"continue with --resume", file=sys.stderr)
         return 130
     except MetaTrainingDiverged as exc:
         bar.close()
+        _restore_sigterm(previous_term)
         save(f"diverged: {exc}")
         print(f"error: {exc}. Saved the last good weights to {out}", file=sys.stderr)
         return 1
     bar.close()
+    _restore_sigterm(previous_term)
     save("done")
     last = f"{trainer.curve[-1]:.4g}" if trainer.curve else "n/a"
     print(f"trained {trainer.iteration} meta-iterations (last mean loss {last}); "
           f"checkpoint: {out}", file=sys.stderr)
     return 0
+
+
+def _sigterm_as_interrupt():
+    """Treat SIGTERM (a job scheduler stopping us) like Ctrl-C: save, then exit 130."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    return signal.signal(signal.SIGTERM, handler)
+
+
+def _restore_sigterm(previous):
+    import signal
+
+    if previous is not None:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _extra_problem_kwargs(name, cfg):

@@ -20,6 +20,12 @@ derivatives of f are needed; dL/dphi still flows through every theta_t and LSTM 
 ``second_order=True`` keeps the graph of g_t (``create_graph=True``) and uses the composed LSTM
 cell, giving the exact gradient of L (expensive; meant for the quadratic and for checks).
 
+How the graph is built (:func:`unroll`, ``method``): by default each meta-loss term is one
+:class:`LossWithGradient` node whose value is loss_t and whose gradient with respect to
+theta_t is g_t, computed once on a fresh leaf; the literal transcription (``method="graph"``:
+loss_t on the graph tensor theta_t, g_t = grad(loss_t, theta_t, retain_graph=True)) gives the
+identical meta-gradient (tested bit for bit) but walks the growing unroll graph at every step.
+
 ``loss_terms="official"`` adds f_0(theta_0) to L as the official code does (21 terms per
 unroll); it carries no gradient, so only the reported value changes. f_t is the loss at step t
 of the horizon (for MNIST, on minibatch t).

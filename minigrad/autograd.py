@@ -148,7 +148,9 @@ def backward(outputs, grad_outputs=None, retain_graph=False, create_graph=False)
         if isinstance(node, Tensor) and id(node) in results:
             g = results[id(node)]
             if not create_graph:
-                g = g.detach()
+                # An op may hand the same array (or a view) to several inputs: give each leaf
+                # a gradient array of its own, so an in-place update of one .grad is safe.
+                g = Tensor._make(g.data.copy())
             node.grad = g if node.grad is None else node.grad + g
 
 

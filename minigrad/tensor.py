@@ -163,7 +163,9 @@ class Tensor:
         body = np.array2string(backend.to_device(self.data, "cpu"), precision=4, separator=", ")
         return f"Tensor({body}, dtype={self.dtype}{dev}{grad})"
 
-    __hash__ = object.__hash__  # == is elementwise (see ops), identity stays hashable
+    # == and != compare identity (tensors are dict keys in the engine); <, <=, >, >= give
+    # boolean arrays (see ops).
+    __hash__ = object.__hash__
 
     def __bool__(self):
         if self.size != 1:

@@ -249,3 +249,21 @@ def test_unrolled_recurrence_matches_gradcheck():
 
     assert gradcheck(run, [T(rng.standard_normal((3, 5)) * 0.5),
                            T(rng.standard_normal((5, 5)) * 0.5)])
+
+
+def test_leaf_gradients_never_share_memory():
+    a, b = T([1.0, 2.0]), T([3.0, 4.0])
+    (a + b).sum().backward()  # Add hands the same upstream gradient to both inputs
+    assert not np.shares_memory(a.grad.data, b.grad.data)
+    a.grad.data *= 0
+    np.testing.assert_array_equal(b.grad.numpy(), [1.0, 1.0])
+
+
+def test_sigmoid_saturates_without_overflow_warnings():
+    import warnings
+
+    x = mg.tensor(np.array([-1000.0, 0.0, 1000.0]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        y = x.sigmoid().numpy()
+    np.testing.assert_array_equal(y, [0.0, 0.5, 1.0])

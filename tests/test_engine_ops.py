@@ -196,3 +196,21 @@ def test_repeated_integer_index_accumulates():
     y = x[np.array([0, 0, 2])].sum()
     y.backward()
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 0.0, 1.0])
+
+
+def test_gradgradcheck_catches_a_backward_cut_from_the_graph():
+    class DetachedSquare(mg.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.inputs
+            return mg.Tensor((g * x * 2.0).data)  # right values, but not differentiable
+
+    fn = lambda x: DetachedSquare.apply(x)  # noqa: E731
+    x = T([0.5, -1.5])
+    assert gradcheck(fn, [x])
+    with pytest.raises(GradcheckError):
+        gradgradcheck(fn, [x])

@@ -105,7 +105,11 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
-    """y = 1 / (1 + e^-x), computed as (1 + tanh(x/2)) / 2 (no overflow).  dy/dx = y (1 - y)."""
+    """y = 1 / (1 + e^-x).  dy/dx = y (1 - y).
+
+    For very negative x, e^-x overflows to inf and y = 1/inf = 0, the right limit; the overflow
+    warning is silenced. (One exp is about 3x cheaper than NumPy's tanh here.)
+    """
 
     save_inputs = False
     save_output = True
@@ -113,7 +117,10 @@ class Sigmoid(Function):
     @staticmethod
     def forward(ctx, x):
         xp = get_array_module(x)
-        return (xp.tanh(x * x.dtype.type(0.5)) + 1) * x.dtype.type(0.5)
+        with _errstate(xp):
+            y = xp.exp(-x)
+        y += 1
+        return xp.reciprocal(y, out=y)
 
     @staticmethod
     def backward(ctx, g):
@@ -176,11 +183,13 @@ class Where(Function):
 
 
 def _errstate(xp):
+    """Silence NumPy's warnings for log(0), sqrt(-1) and exp overflow (the results are exact
+    limits or NaN, which the caller sees); CuPy has no errstate."""
     import contextlib
 
-    return xp.errstate(divide="ignore", invalid="ignore") if hasattr(xp, "errstate") else (
-        contextlib.nullcontext()
-    )
+    if not hasattr(xp, "errstate"):
+        return contextlib.nullcontext()
+    return xp.errstate(divide="ignore", invalid="ignore", over="ignore")
 
 
 def exp(x):

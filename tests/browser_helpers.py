@@ -565,6 +565,13 @@ def check_notebook(
         if not report.problems:
             cells = page.evaluate(_NOTEBOOK_JSON_JS, relpath)["cells"]
             _check_outputs(cells, report)
+            # After an error, run-all stops: judge widgets only in the cells that ran.
+            ran = {i for i, c in enumerate(cells) if c.get("execution_count") is not None}
+            expect = WidgetExpectations(
+                [i for i in expect.widget_cells if i in ran],
+                [i for i in expect.explorer_cells if i in ran],
+                expect.source,
+            )
             _check_widgets(page, cells, expect, report)
             t1 = time.monotonic()
             _check_explorers(page, relpath, cells, expect, report, response_timeout)

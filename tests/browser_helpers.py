@@ -724,13 +724,15 @@ def _kernel_status(page, relpath) -> str:
 def _check_explorers(page, relpath, cells, expect, report, response_timeout) -> None:
     # An explorer is any cell whose rendered output has a control, plus every cell whose
     # source builds one (which must then have a control).
-    with_controls = []
-    for i, cell in enumerate(cells):
-        if cell.get("cell_type") != "code":
-            continue
-        area = _output_area(page, i)
-        if any(area.locator(sel).count() for sel in _CONTROLS.values()):
-            with_controls.append(i)
+    with_controls = page.evaluate(
+        """(selector) => Array.from(document.querySelectorAll('[data-mg-cell]'))
+            .filter((cell) => {
+              const area = cell.querySelector('.jp-Cell-outputArea');
+              return !!area && !!area.querySelector(selector);
+            })
+            .map((cell) => Number(cell.getAttribute('data-mg-cell')))""",
+        ", ".join(_CONTROLS.values()),
+    )
     for i in expect.explorer_cells:
         if i not in with_controls and not any(f"{_cell_label(cells, i)} should" in p
                                               for p in report.problems):  # fmt: skip

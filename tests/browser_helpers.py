@@ -560,11 +560,12 @@ def check_notebook(
     page.on("pageerror", lambda e: report.console.append(f"pageerror: {e}"))
     t0 = time.monotonic()
     try:
-        _open_and_run(page, server, relpath, report, run_timeout)
+        finished = _open_and_run(page, server, relpath, report, run_timeout)
         report.timings["run"] = time.monotonic() - t0
-        if not report.problems:
+        if finished is not None:  # the notebook opened: report errors even after a timeout
             cells = page.evaluate(_NOTEBOOK_JSON_JS, relpath)["cells"]
             _check_outputs(cells, report)
+        if finished:
             # After an error, run-all stops: judge widgets only in the cells that ran.
             ran = {i for i, c in enumerate(cells) if c.get("execution_count") is not None}
             expect = WidgetExpectations(
@@ -587,7 +588,9 @@ def check_notebook(
     return report
 
 
-def _open_and_run(page, server, relpath, report, run_timeout) -> None:
+def _open_and_run(page, server, relpath, report, run_timeout) -> bool | None:
+    """True when all cells ran (or run-all stopped at an error), False when they did not
+    finish, None when the notebook's kernel never became ready."""
     t0 = time.monotonic()
     page.goto(server.notebook_url(relpath, f"mg-{relpath}"), wait_until="domcontentloaded")
     page.wait_for_function("() => !!window.jupyterapp", timeout=90_000)
@@ -606,14 +609,14 @@ def _open_and_run(page, server, relpath, report, run_timeout) -> None:
             f"the kernel of {relpath} never became connected and idle within 120 s; "
             f"state: {page.evaluate(_STATE_JS, relpath)}"
         )
-        return
+        return None
     page.evaluate("() => window.jupyterapp.shell.collapseLeft()")
     report.timings["kernel_ready"] = time.monotonic() - t0
 
     code = [i for i, c in enumerate(page.evaluate(_STATE_JS, relpath)["cells"])
             if c["type"] == "code"]  # fmt: skip
     if not code:
-        return
+        return True
 
     def started():
         state = page.evaluate(_STATE_JS, relpath)
@@ -628,7 +631,7 @@ def _open_and_run(page, server, relpath, report, run_timeout) -> None:
             break
     else:
         report.problems.append(f"{relpath}: 'run all cells' never started executing (3 tries)")
-        return
+        return False
 
     stable_since = None
     deadline = time.monotonic() + run_timeout
@@ -642,7 +645,7 @@ def _open_and_run(page, server, relpath, report, run_timeout) -> None:
         if idle and (done or _any_error_output(page, relpath)):
             stable_since = stable_since or time.monotonic()
             if time.monotonic() - stable_since >= 1.0:
-                return
+                return True
         else:
             stable_since = None
         time.sleep(0.3)
@@ -652,6 +655,7 @@ def _open_and_run(page, server, relpath, report, run_timeout) -> None:
         f"{relpath}: cells did not finish within {run_timeout:.0f} s "
         f"(kernel {state['kernel']}; cells still running or not run: {waiting})"
     )
+    return False
 
 
 def _any_error_output(page, relpath) -> bool:

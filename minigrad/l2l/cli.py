@@ -45,6 +45,8 @@ from .meta import MetaConfig, MetaTrainer, MetaTrainingDiverged
 from .optimizer import INITS, LSTMOptimizer, net_defaults
 from .preprocess import PREPROCESSORS
 from .problems import OPTIMIZEE_HELP, PROBLEMS, make_problem, parse_optimizee
+from .reproduce import add_parser as add_reproduce_parser
+from .reproduce import cmd_reproduce
 
 __all__ = ["main"]
 
@@ -141,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--json", required=True, help="where to write the results (JSON)")
     e.add_argument("--plot", default=None, help="where to draw the loss curves (PNG)")
     e.add_argument("--no-progress", action="store_true", help="no progress messages")
+    add_reproduce_parser(sub)
     return parser
 
 
@@ -474,6 +477,8 @@ def main(argv=None) -> int:
     try:
         if args.command == "train":
             return cmd_train(args)
+        if args.command == "reproduce":
+            return cmd_reproduce(args)
         return cmd_evaluate(args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)

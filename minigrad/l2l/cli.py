@@ -32,6 +32,7 @@ import time
 from pathlib import Path
 
 from .baselines import lr_grid
+from .bench import add_bench_parser, cmd_bench
 from .checkpoints import (
     CheckpointMismatch,
     optimizer_state,
@@ -144,6 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--plot", default=None, help="where to draw the loss curves (PNG)")
     e.add_argument("--no-progress", action="store_true", help="no progress messages")
     add_reproduce_parser(sub)
+    add_bench_parser(sub)
     return parser
 
 
@@ -479,6 +481,8 @@ def main(argv=None) -> int:
             return cmd_train(args)
         if args.command == "reproduce":
             return cmd_reproduce(args)
+        if args.command == "bench":
+            return cmd_bench(args)
         return cmd_evaluate(args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)

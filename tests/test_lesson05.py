@@ -1,0 +1,328 @@
+"""Lesson 05 helpers: optimizers as functions, the coordinatewise LSTM, the graph figure, the
+exercise 05.1 check (references pass, typical mistakes fail), the short meta-training, the
+pretrained loader and its fallback, the baseline comparison and the explorer (headless)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import minigrad as mg  # noqa: E402
+from minigrad import nn  # noqa: E402
+from minigrad.course import check, checks  # noqa: E402
+from minigrad.course import lesson05 as L  # noqa: E402
+from minigrad.l2l import LSTMOptimizer, net_defaults  # noqa: E402
+from minigrad.optim import functional as F  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+# --------------------------------------------------------------------------------------------
+# Optimizers as functions m(grad, h; phi)
+
+
+def _quadratic_grad(theta):
+    return np.array([1.0, 10.0]) * theta
+
+
+def test_sgd_and_momentum_as_m_equal_minigrad_sgd():
+    theta0 = np.array([1.0, -2.0])
+    for m, phi, kwargs in ((L.sgd_m, {"lr": 0.05}, {}),
+                           (L.momentum_m, {"lr": 0.05, "beta": 0.9}, {"momentum": 0.9})):
+        got = L.run_m(m, phi, _quadratic_grad, theta0, 15)
+        p, state, want = theta0.copy(), {}, [theta0.copy()]
+        for _ in range(15):
+            p, state = F.sgd(p, _quadratic_grad(p), state, 0.05, **kwargs)
+            want.append(np.array(p))
+        np.testing.assert_allclose(got, np.array(want), rtol=1e-12, atol=1e-14)
+
+
+# --------------------------------------------------------------------------------------------
+# The coordinatewise LSTM
+
+
+@pytest.mark.parametrize("n, hidden, layers", [(7, 20, 2), (3, 5, 1)])
+def test_full_lstm_parameter_count_matches_a_real_lstm(n, hidden, layers):
+    lstm = nn.LSTM(n, hidden, layers)
+    head = nn.Linear(hidden, n)
+    assert L.full_lstm_parameter_count(n, hidden, layers) == (
+        lstm.num_parameters() + head.num_parameters())
+
+
+def test_coordinatewise_count_does_not_grow_with_n_but_the_full_one_does():
+    net = LSTMOptimizer(**net_defaults("mnist"))
+    assert net.num_parameters() == 5_301  # 2 layers of 20 units on 2 inputs, and the head
+    assert L.full_lstm_parameter_count(15_910) > 250 * net.num_parameters()
+
+
+def test_permutation_gap_is_zero_for_the_lstm_and_not_for_a_positional_rule():
+    g = np.random.default_rng(0).standard_normal(50).astype(np.float32)
+    net = LSTMOptimizer(**net_defaults("mnist"), seed=3)
+    assert L.permutation_gap(net, g) < 1e-6
+
+    class Positional:  # an update that depends on where a coordinate sits
+        def update_array(self, g, state=None):
+            return g * np.arange(g.shape[0]), state
+
+    assert L.permutation_gap(Positional(), g) > 1e-2
+
+
+# --------------------------------------------------------------------------------------------
+# The computational graph
+
+
+def _dashed_arrows(fig):
+    from matplotlib.patches import FancyArrowPatch
+
+    ax = fig.axes[0]
+    arrows = [p for p in ax.patches if isinstance(p, FancyArrowPatch)]
+    return arrows, [a for a in arrows if a.get_linestyle() not in ("-", "solid")]
+
+
+@pytest.mark.parametrize("steps", [2, 3])
+def test_graph_has_one_dashed_edge_per_step(steps):
+    arrows, dashed = _dashed_arrows(L.draw_computational_graph(steps))
+    assert len(dashed) == steps
+    assert len(arrows) == 7 * steps + 1  # 7 edges per step, and h_{t+1}
+    _, dashed = _dashed_arrows(L.draw_computational_graph(steps, show_cut=False))
+    assert dashed == []
+
+
+# --------------------------------------------------------------------------------------------
+# Exercise 05.1
+
+
+def _verdict(capsys, fn):
+    got = check("05.1", fn)
+    return got, capsys.readouterr().out
+
+
+def test_reference_passes_and_equals_the_library_with_either_method(capsys):
+    got, out = _verdict(capsys, L.unrolled_meta_loss)
+    assert got is L.unrolled_meta_loss and out.startswith("✅"), out
+    assert checks.results()["05.1"] == "passed"
+    prob = L.tiny_quadratic(4, dim=5, batch=3)
+    nets = [LSTMOptimizer(**net_defaults("quadratic"), seed=1, dtype="float64")
+            for _ in range(3)]
+    mine = L.unrolled_meta_loss(nets[0], prob.f, prob.theta0, 6)
+    graph = L.library_meta_loss(nets[1], prob, 6)
+    tangent, _, _, _ = mg.l2l.unroll(nets[2], prob.instance, prob.flat, prob.theta0.copy(), None,
+                                     0, 6)
+    assert mine.item() == pytest.approx(graph.item(), rel=1e-12)
+    assert mine.item() == pytest.approx(tangent.item(), rel=1e-12)
+    for a, b, c in zip(mg.grad(mine, nets[0].parameters()), mg.grad(graph, nets[1].parameters()),
+                       mg.grad(tangent, nets[2].parameters())):
+        np.testing.assert_allclose(a.data, b.data, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(a.data, c.data, rtol=1e-10, atol=1e-12)
+
+
+def test_the_check_cases_are_ones_where_the_cut_changes_the_gradient():
+    for kind, net_seed, prob_seed, dim, batch, steps in L._CHECK_CASES:
+        if steps < 2:
+            continue  # one step: grad_0 does not depend on phi, both orders agree
+        prob = L.tiny_quadratic(prob_seed, dim, batch)
+        net = L._check_net(kind, net_seed)
+        first = mg.grad(L.library_meta_loss(net, prob, steps), net.parameters())
+        net = L._check_net(kind, net_seed)
+        second = mg.grad(L.library_meta_loss(net, prob, steps, second_order=True),
+                         net.parameters(), allow_unused=True)
+        diff = max(float(np.max(np.abs(a.data - b.data))) for a, b in zip(first, second))
+        assert diff > 1e-6
+
+
+def _loop(net, f, theta0, steps, *, first_term=False, last_only=False, create_graph=False,
+          retain=True, steps_offset=0):
+    theta = mg.tensor(theta0, requires_grad=True)
+    loss = f(theta)
+    state, terms = None, [loss] if first_term else []
+    for _ in range(steps + steps_offset):
+        g = mg.grad(loss, theta, retain_graph=retain or create_graph, create_graph=create_graph)
+        g = g if create_graph else g.data
+        delta, state = net.update(g, state, create_graph=create_graph)
+        theta = theta + delta
+        loss = f(theta)
+        terms.append(loss)
+    if last_only:
+        return terms[-1]
+    total = terms[0]
+    for t in terms[1:]:
+        total = total + t
+    return total
+
+
+@pytest.mark.parametrize("kwargs, expected", [
+    ({"last_only": True}, "f(theta_T) alone"),
+    ({"first_term": True}, "f(theta_0) + ... + f(theta_T)"),
+    ({"steps_offset": -1}, "the sum over T - 1 steps"),
+    ({"create_graph": True}, "grad_t must enter the optimizer as a constant"),
+    ({"retain": False}, "GraphFreedError"),
+])
+def test_typical_mistakes_fail_with_a_pointed_message(capsys, kwargs, expected):
+    def attempt(net, f, theta0, steps):
+        return _loop(net, f, theta0, steps, **kwargs)
+
+    got, out = _verdict(capsys, attempt)
+    assert got is L.unrolled_meta_loss
+    assert out.startswith("❌") and expected in out, out
+    assert "Hint:" in out
+
+
+def test_other_mistakes(capsys):
+    def returns_float(net, f, theta0, steps):
+        return float(L.unrolled_meta_loss(net, f, theta0, steps).item())
+
+    def in_place(net, f, theta0, steps):
+        theta0 += 1.0
+        return L.unrolled_meta_loss(net, f, theta0, steps)
+
+    def no_graph(net, f, theta0, steps):
+        return L.unrolled_meta_loss(net, f, theta0, steps).detach()
+
+    def stub(net, f, theta0, steps):
+        raise NotImplementedError
+
+    for fn, expected in ((returns_float, "expected a scalar minigrad Tensor"),
+                         (in_place, "modified in place"), (no_graph, "no graph back to phi"),
+                         (stub, "not done yet")):
+        got, out = _verdict(capsys, fn)
+        assert got is L.unrolled_meta_loss and expected in out, out
+
+
+# --------------------------------------------------------------------------------------------
+# The short meta-training and its evaluation
+
+
+def test_short_meta_training_is_deterministic_and_learns():
+    calls = []
+    a = L.short_meta_training(iters=12, callback=lambda c: calls.append(len(c)))
+    b = L.short_meta_training(iters=12)
+    assert calls == list(range(1, 13))
+    np.testing.assert_array_equal(a.curve, b.curve)
+    assert a.curve.shape == (12,) and np.isfinite(a.curve).all()
+    assert a.curve[-3:].mean() < a.curve[:3].mean() / 10
+    assert a.settings == {"unroll": 10, "meta_lr": 3e-2, "hidden": 20, "iters": 12, "seed": 0,
+                          "steps": 20, "batch": 16}
+    assert a.net.hidden_size == 20
+    c = L.short_meta_training(unroll=5, hidden=5, iters=3, seed=1)
+    assert c.net.hidden_size == 5 and not np.array_equal(c.curve, a.curve[:3])
+    smooth = a.smoothed(window=3)
+    assert smooth.shape == a.curve.shape
+    assert smooth[2] == pytest.approx(10 ** np.log10(a.curve[:3]).mean())
+
+
+def test_held_out_comparison_has_the_protocol_shape_and_training_helps():
+    trained = L.short_meta_training(iters=12).net
+    untrained = LSTMOptimizer(**net_defaults("quadratic"), seed=0)
+    res = L.held_out_comparison(trained, runs=16)
+    base = L.held_out_comparison(untrained, runs=16)
+    assert res["optimizers"] == ["lstm", "adam"] and res["runs"] == 16
+    assert res["losses"]["lstm"].shape == (16, 21)
+    assert len(res["lstm"]["curve"]) == 21 and res["adam"]["lr"] in (0.03, 0.1, 0.3, 1.0)
+    assert res["adam"] == base["adam"]  # the same Adam on the same held-out problems
+    assert res["lstm"]["summed_loss"] < base["lstm"]["summed_loss"] / 10
+    # every optimizer starts from the same theta_0 on the same problems
+    np.testing.assert_array_equal(res["losses"]["lstm"][:, 0], res["losses"]["adam"][:, 0])
+    fig = L.plot_comparison(res)
+    assert len(fig.axes[0].lines) == 2
+
+
+def test_live_plot_throttles_and_draws_in_an_output():
+    import ipywidgets as widgets
+
+    live = L.LivePlot(settings={"unroll": 5, "meta_lr": 0.01, "hidden": 20},
+                      output=widgets.Output(), every=3600)
+    live(np.array([10.0, 5.0]))
+    live(np.array([10.0, 5.0, 4.0]))
+    assert live.draws == 1
+    live.finish(np.array([10.0, 5.0, 4.0, 3.0]))
+    assert live.draws == 2
+    assert "4 meta-iterations" in live.ax.get_title()
+    fig = L.plot_meta_curve([np.array([3.0, 2.0, 1.0])], reference=(1.5, "Adam"))
+    assert len(fig.axes[0].lines) == 3
+
+
+# --------------------------------------------------------------------------------------------
+# The pretrained optimizer and the comparison
+
+
+def test_pretrained_or_fallback_says_clearly_when_nothing_is_shipped(monkeypatch, tmp_path):
+    from minigrad.l2l import checkpoints
+
+    monkeypatch.setattr(checkpoints, "PRETRAINED_DIR", tmp_path)
+    net = LSTMOptimizer(**net_defaults("quadratic"))
+    got = L.pretrained_or_fallback(net)
+    assert got.source == "fallback" and got.net is net
+    assert "No pretrained quadratic optimizer is shipped yet" in got.message
+    assert L.pretrained_or_fallback(None).net is None
+    with pytest.raises(FileNotFoundError):
+        L.load_pretrained("quadratic")
+
+
+def test_load_pretrained_rebuilds_a_checkpoint(monkeypatch, tmp_path):
+    from minigrad.l2l import MetaConfig, MetaTrainer, QuadraticProblem, checkpoints
+
+    net = LSTMOptimizer(**{**net_defaults("quadratic"), "hidden_size": 4}, seed=2)
+    problem = QuadraticProblem(batch=2)
+    trainer = MetaTrainer(net, problem, MetaConfig(steps=4, unroll=2, meta_lr=0.01))
+    trainer.train(1)
+    best = {k: v * 0.5 for k, v in net.state_dict().items()}
+    checkpoints.write_checkpoint(tmp_path / "quadratic.npz", trainer, problem.config(),
+                                 best=best)
+    monkeypatch.setattr(checkpoints, "PRETRAINED_DIR", tmp_path)
+    loaded, meta = L.load_pretrained("quadratic")
+    assert loaded.hidden_size == 4 and meta["iteration"] == 1 and meta["weights_used"] == "best"
+    for k, v in loaded.state_dict().items():
+        np.testing.assert_array_equal(v, best[k])
+    last, meta = L.load_pretrained("quadratic", weights="last")
+    assert meta["weights_used"] == "last"
+    for k, v in last.state_dict().items():
+        np.testing.assert_array_equal(v, net.state_dict()[k])
+    got = L.pretrained_or_fallback(None)
+    assert got.source == "pretrained" and "1 meta-iterations" in got.message
+
+
+def test_compare_with_baselines_small():
+    net = LSTMOptimizer(**net_defaults("quadratic"), seed=0)
+    res = L.compare_with_baselines(net, functions=4, steps=5, grid=(0.01, 0.1))
+    assert res["optimizers"] == ["lstm", "sgd", "nag", "rmsprop", "adam"]
+    assert res["runs"] == 4 and len(res["adam"]["curve"]) == 6
+    assert all(res[n]["lr"] in (0.01, 0.1) for n in ("sgd", "nag", "rmsprop", "adam"))
+    fig = L.plot_comparison(res, lstm_label="learned")
+    labels = [ln.get_label() for ln in fig.axes[0].lines]
+    assert labels[0] == "learned" and len(labels) == 5
+    res = L.compare_with_baselines(None, functions=2, steps=3, grid=(0.1,))
+    assert "lstm" not in res["optimizers"]
+
+
+# --------------------------------------------------------------------------------------------
+# The explorer
+
+
+def test_explorer_waits_for_the_button_then_trains_with_the_settings():
+    ex = L.make_meta_training_explorer(iters=10, live_every=3600)
+    assert set(ex.controls) == {"unroll", "meta_lr", "hidden", "iters"}
+    assert ex.result is None and ex.pending and "unroll K = 10" in ex.message
+    ex.controls["unroll"].value = 5
+    ex.controls["hidden"].value = 5
+    assert ex.result is None and "unroll K = 5 (4 Adam step(s)" in ex.message
+    assert "hidden size 5" in ex.message
+    ex.button.click()
+    run = ex.result
+    assert run is not None and not ex.pending
+    assert run.settings["unroll"] == 5 and run.settings["hidden"] == 5
+    assert run.curve.shape == (10,) and run.net.hidden_size == 5
+    ex.controls["meta_lr"].value = 1e-3
+    assert ex.pending and ex.result is run and "meta-lr 0.001" in ex.message
+    ex.button.click()
+    assert ex.result is not run and ex.result.settings["meta_lr"] == 1e-3
+    assert len(ex.runs) == 2 and not ex.button.disabled
+    assert ex.message.startswith("Done: unroll K = 5") and ex._png.startswith(b"\x89PNG")

@@ -90,6 +90,14 @@ def test_quick_end_to_end_writes_every_file(tiny, tmp_path, capsys):
     assert "out/docs/img/l2l_results.png" in new
     assert all(f"| {e.title} |" in new for e in exps)
 
+    # --replot rebuilds the same reports from the JSON alone
+    (out / "RESULTS.md").unlink()
+    (out / "docs" / "img" / rep.HEADLINE).unlink()
+    assert cli.main(["reproduce", "--quick", "--out", str(out), "--replot",
+                     "--readme", str(readme)]) == 0
+    assert (out / "RESULTS.md").read_text() == text and readme.read_text() == new
+    assert (out / "docs" / "img" / rep.HEADLINE).read_bytes()[:8] == PNG
+
 
 def _num(x):
     return np.inf if x is None else x

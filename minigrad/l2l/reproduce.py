@@ -744,6 +744,11 @@ def render_results(results: list, ckpts: dict, info: dict, root: Path) -> str:
                      + ("diverged" if val is None else _fmt(val))
                      for k, val in e["val_final_loss"].items()]
             lines.append(f"- {NAMES[name]}: " + ", ".join(cells))
+        edge = [NAMES[n] for n in BASELINES if r[n]["lr"] in (min(r["lr_grid"]),
+                                                             max(r["lr_grid"]))]
+        if edge:
+            lines.append(f"- at the edge of the grid: {', '.join(edge)} (a rate beyond it might "
+                         "do better)")
         lines.append("")
     lines += _tried(results, ckpts)
     lines += ["## Cost", "",
@@ -811,6 +816,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
                    help="comma-separated experiment keys to run (default: all)")
     r.add_argument("--readme", default=None,
                    help=f"also rewrite this README between {README_BEGIN} and {README_END}")
+    r.add_argument("--replot", action="store_true",
+                   help="only redraw the figures and rewrite RESULTS.md (and --readme) from the "
+                        "docs/l2l_results.json of an earlier run under --out")
     r.add_argument("--no-progress", action="store_true", help="no progress messages")
     return r
 
@@ -872,6 +880,8 @@ def _reproduce(args) -> int:
         if README_BEGIN not in text or README_END not in text:
             raise ReproduceError(f"--readme {readme}: no '{README_BEGIN}' ... '{README_END}' "
                                  "markers to write between")
+    if args.replot:
+        return _rerender(args, out, readme)
     problems = sorted({e.problem for e in exps})
     flags = {"quadratic": args.quadratic_checkpoint, "mnist": args.mnist_checkpoint}
     ckpts = {p: _load_ckpt(flags[p], p, args.weights) for p in problems}
@@ -891,31 +901,23 @@ def _reproduce(args) -> int:
     claims = {e.key: e.claim for e in exps}
     for r in results:
         r["claim"] = claims[r["key"]]
-
-    train_steps = {p: c["meta"]["meta"]["steps"] for p, c in ckpts.items()}
-    dpi = 50 if args.quick else 110
-    for r in results:
-        draw_experiment(r, img / figure_name(r["key"]), train_steps[r["problem"]], dpi=dpi)
-    draw_headline(results, img / HEADLINE, train_steps, dpi=dpi)
-
+    kept = {p: {k: v for k, v in c.items() if k != "meta"} | {"meta": {
+        k: v for k, v in c["meta"].items() if k not in ("curve", "final_losses", "optimizer")}}
+        for p, c in ckpts.items()}
+    payload = {"info": {"command": command, "quick": bool(args.quick),
+                        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                        "commit": _git_commit(Path(__file__).parent), "threads": args.threads,
+                        "load": load},
+               "experiments": [asdict(e) for e in exps], "checkpoints": kept,
+               "results": results}
+    draw_figures(payload, img)
     self_ru = resource.getrusage(resource.RUSAGE_SELF)
     child_ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    info = {"command": command, "quick": bool(args.quick),
-            "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "commit": _git_commit(Path(__file__).parent), "threads": args.threads,
-            "load": load, "wall_s": time.time() - t0, "cpu_s": _cpu_s() - cpu0,
-            "rss_main_mb": self_ru.ru_maxrss / 1024, "rss_workers_mb": child_ru.ru_maxrss / 1024}
-    payload = {"info": info, "experiments": [asdict(e) for e in exps],
-               "checkpoints": {p: {k: v for k, v in c.items() if k != "meta"} | {
-                   "iteration": c["meta"].get("iteration"), "status": c["meta"].get("status"),
-                   "command": c["meta"].get("command")} for p, c in ckpts.items()},
-               "results": results}
+    payload["info"].update(wall_s=time.time() - t0, cpu_s=_cpu_s() - cpu0,
+                           rss_main_mb=self_ru.ru_maxrss / 1024,
+                           rss_workers_mb=child_ru.ru_maxrss / 1024)
     write_text(out / "docs" / "l2l_results.json", json.dumps(payload, indent=1, allow_nan=False))
-    write_text(out / "RESULTS.md", render_results(results, ckpts, info, out))
-    if readme is not None:
-        prefix = _rel(img, readme.parent) + "/"
-        link = _rel(out / "RESULTS.md", readme.parent)
-        update_readme(readme, render_readme_section(results, info, prefix, link))
+    write_reports(payload, out, readme)
     for r in results:
         print(f"{r['title']}: LSTM {_cell(r['lstm'])}; best baseline "
               f"{NAMES[r['verdict']['best_baseline']]} "
@@ -927,6 +929,39 @@ def _reproduce(args) -> int:
           + (f", {readme}" if readme else ""))
     print(f"wall time {wall:.1f} s ({wall / 60:.1f} min), CPU time {_cpu_s() - cpu0:.0f} s, "
           f"peak memory (ru_maxrss) {peak:.0f} MiB")
+    return 0
+
+
+def draw_figures(payload: dict, img: Path) -> None:
+    """One figure per experiment and the headline figure (every panel)."""
+    results = payload["results"]
+    train_steps = {p: c["meta"]["meta"]["steps"] for p, c in payload["checkpoints"].items()}
+    dpi = 50 if payload["info"]["quick"] else 110
+    for r in results:
+        draw_experiment(r, img / figure_name(r["key"]), train_steps[r["problem"]], dpi=dpi)
+    draw_headline(results, img / HEADLINE, train_steps, dpi=dpi)
+
+
+def write_reports(payload: dict, out: Path, readme: Path | None) -> None:
+    """RESULTS.md and (optionally) the README's results section, from a run's payload."""
+    results, info = payload["results"], payload["info"]
+    write_text(out / "RESULTS.md", render_results(results, payload["checkpoints"], info, out))
+    if readme is not None:
+        prefix = _rel(out / "docs" / "img", readme.parent) + "/"
+        link = _rel(out / "RESULTS.md", readme.parent)
+        update_readme(readme, render_readme_section(results, info, prefix, link))
+
+
+def _rerender(args, out: Path, readme: Path | None) -> int:
+    """--replot: figures, RESULTS.md and README section again from a run's JSON (no rollouts)."""
+    src = out / "docs" / "l2l_results.json"
+    if not src.is_file():
+        raise ReproduceError(f"--replot: no {src} from an earlier run")
+    payload = json.loads(src.read_text())
+    draw_figures(payload, out / "docs" / "img")
+    write_reports(payload, out, readme)
+    print(f"rewrote {out / 'RESULTS.md'} and the figures from {src}"
+          + (f" and {readme}" if readme else ""))
     return 0
 
 

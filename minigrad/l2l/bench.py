@@ -126,11 +126,10 @@ def _rss_bytes():
 
 def _blas_threads():
     """What NumPy's BLAS actually uses (threadpoolctl when installed, else the environment)."""
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return os.environ.get("OPENBLAS_NUM_THREADS")
-    return [p.get("num_threads") for p in threadpool_info() if p.get("user_api") == "blas"]
+    from .threads import blas_threads
+
+    found = blas_threads()
+    return os.environ.get("OPENBLAS_NUM_THREADS") if found is None else found
 
 
 def _minigrad_iteration_fn(problem_name):

@@ -48,6 +48,7 @@ from .preprocess import PREPROCESSORS
 from .problems import OPTIMIZEE_HELP, PROBLEMS, make_problem, parse_optimizee
 from .reproduce import add_parser as add_reproduce_parser
 from .reproduce import cmd_reproduce
+from .threads import DEFAULT_THREADS, set_blas_threads
 
 __all__ = ["main"]
 
@@ -80,6 +81,10 @@ def _add_problem_args(p):
                    help="quadratic family: the paper's (Gaussian W, y; summed) or the official "
                         "code's (uniform; batch mean) (default: paper, or the checkpoint's)")
     p.add_argument("--seed", type=int, default=None, help="seed of every random draw (0)")
+    p.add_argument("--threads", type=int, default=DEFAULT_THREADS,
+                   help="threads for NumPy's matrix products (BLAS); 0 keeps the library's "
+                        f"default of one per core ({DEFAULT_THREADS}: the products are small, "
+                        "and idle BLAS threads spin on a busy machine)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -476,6 +481,11 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args._argv = None if argv is None else list(argv)
+    if getattr(args, "threads", 0) and args.command != "bench":
+        if args.threads < 0:
+            print(f"error: --threads must be >= 0, got {args.threads}", file=sys.stderr)
+            return 2
+        set_blas_threads(args.threads)
     try:
         if args.command == "train":
             return cmd_train(args)

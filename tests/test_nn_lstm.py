@@ -330,6 +330,7 @@ def test_fused_cell_keeping_tanh_c_gives_the_same_gradients(monkeypatch):
     w_out = _tensor(rng.standard_normal((3, 20, 4)), "float64")
     w_c = _tensor(rng.standard_normal((20, 4)), "float64")
     lstm = nn.LSTM(2, 4, num_layers=2, seed=14, dtype="float64")
+    monkeypatch.setattr(FusedLSTMCellFunction, "keep_tanh_c", False)
     recomputed = _loss_and_grads(lstm, xs, states, w_out, w_c)
     monkeypatch.setattr(FusedLSTMCellFunction, "keep_tanh_c", True)
     kept = _loss_and_grads(lstm, xs, states, w_out, w_c)

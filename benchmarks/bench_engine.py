@@ -25,7 +25,6 @@ import numpy as np
 
 import minigrad as mg
 
-
 CLOCK = time.process_time
 
 

@@ -1,0 +1,387 @@
+"""Lesson 07 helpers: the flat-vector MLP loss and its check, learning-rate selection, live
+meta-training, the pretrained optimizer, the evaluation protocol (against the library's
+run_protocol), the stored results and their provenance, the comparison, the race explorer
+(headless) and the generator script."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import importlib.util  # noqa: E402
+import json  # noqa: E402
+import math  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+import minigrad as mg  # noqa: E402
+from minigrad.course import check, checks  # noqa: E402
+from minigrad.course import lesson07 as L  # noqa: E402
+from minigrad.l2l import (  # noqa: E402
+    BASELINES,
+    Flattener,
+    LSTMOptimizer,
+    MetaTrainer,
+    make_problem,
+    net_defaults,
+    run_protocol,
+    tune_lr,
+)
+from minigrad.l2l.checkpoints import write_checkpoint  # noqa: E402
+from minigrad.l2l.evaluate import summarize  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+TINY = "sigmoid-2"  # 784-2-10: 1,600 coordinates, so the learned optimizer is cheap here
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def tiny_net():
+    return LSTMOptimizer(**net_defaults("mnist"), seed=3)
+
+
+@pytest.fixture(scope="module")
+def tiny_results(tiny_net):
+    exps = [L.Experiment("a", "tiny", optimizee=TINY, steps=4, runs=3, val_runs=1,
+                         grid=(0.01, 0.1, 1.0)),
+            L.Experiment("b", "tiny, longer", optimizee=TINY, steps=6, runs=2, val_runs=1,
+                         grid=(0.1, 1.0))]
+    cache = L.RolloutCache()
+    out = L.run_experiments(exps, tiny_net, L.mnist_problem_factory(), cache=cache)
+    return out, cache
+
+
+# --------------------------------------------------------------------------------------------
+# The optimizee as one flat vector (exercise 07.1)
+
+
+@pytest.mark.parametrize("spec", ["sigmoid-20", "relu-3x2", "sigmoid-4-3"])
+def test_mlp_loss_matches_the_problem_loss_and_gradient(spec):
+    act, hidden = L.parse_optimizee(spec)
+    inst = make_problem("mnist", spec, split="val", dtype="float64").sample((0, 5, 1))
+    arrays = inst.init_params()
+    flat = Flattener.like(arrays)
+    theta = mg.tensor(flat.flatten(arrays), requires_grad=True)
+    x, y = inst.batch(3)
+    mine = L.mlp_loss(theta, x, y, (784,) + hidden + (10,), act)
+    leaves = flat.leaves(flat.flatten(arrays))
+    ref = inst.loss(leaves, 3)
+    assert np.isclose(mine.item(), ref.item(), rtol=1e-12)
+    g_ref = flat.flatten([g.data for g in mg.grad(ref, leaves)])
+    assert np.allclose(mg.grad(mine, theta).numpy(), g_ref, rtol=1e-10, atol=1e-14)
+
+
+def test_mlp_loss_refuses_a_theta_of_the_wrong_size():
+    theta = mg.tensor(np.zeros(20), requires_grad=True)
+    with pytest.raises(ValueError, match=r"need 23 parameters, theta has shape \(20,\)"):
+        L.mlp_loss(theta, np.zeros((2, 4)), np.array([0, 1]), (4, 3, 2))
+
+
+def test_exercise_07_1_passes_the_reference_and_catches_mistakes(capsys):
+    assert check("07.1", L.mlp_loss) is L.mlp_loss
+    assert "passed 4/4" in capsys.readouterr().out
+
+    def transposed(theta, x, y, sizes=(784, 20, 10), activation="sigmoid"):
+        # reads each weight matrix as (fan_out, fan_in): right size, wrong layout
+        h, start = x, 0
+        for k in range(len(sizes) - 1):
+            a, b = sizes[k], sizes[k + 1]
+            w = mg.transpose(mg.reshape(theta[start:start + a * b], (b, a)))
+            start += a * b
+            h = mg.matmul(h, w) + theta[start:start + b]
+            start += b
+            if k < len(sizes) - 2:
+                h = mg.sigmoid(h) if activation == "sigmoid" else mg.relu(h)
+        return mg.cross_entropy(h, y)
+
+    assert check("07.1", transposed) is L.mlp_loss
+    out = capsys.readouterr().out
+    assert "❌" in out and "Hint:" in out
+
+    def in_numpy(theta, x, y, sizes=(784, 20, 10), activation="sigmoid"):
+        return float(L.mlp_loss(mg.tensor(theta.numpy()), x, y, sizes, activation).item())
+
+    assert check("07.1", in_numpy) is L.mlp_loss
+    assert "expected a minigrad Tensor" in capsys.readouterr().out
+
+    def stub(theta, x, y, sizes=(784, 20, 10), activation="sigmoid"):
+        raise NotImplementedError()
+
+    assert check("07.1", stub) is L.mlp_loss
+    assert "not done yet" in capsys.readouterr().out
+
+
+# --------------------------------------------------------------------------------------------
+# Picking the learning rate (exercise 07.2)
+
+
+def test_pick_best_lr_is_the_rule_of_tune_lr():
+    problem = make_problem("mnist", TINY, split="val")
+    seeds = [(0, 2, 0), (0, 2, 1)]
+    grid = (0.01, 0.3, 3.0)
+    best, table = tune_lr("adam", problem, seeds, steps=3, runs=2, grid=grid)
+    from minigrad.l2l import BaselineRule, evaluate_rule
+
+    finals = {lr: evaluate_rule(lambda lr=lr: BaselineRule("adam", lr), problem, seeds, 3,
+                                2)[:, -1] for lr in grid}
+    assert L.pick_best_lr(finals) == best
+    assert all(np.isclose(np.mean(finals[lr]), table[lr]) for lr in grid if table[lr] < math.inf)
+
+
+def test_pick_best_lr_mean_divergence_and_ties():
+    assert L.pick_best_lr({0.1: [0.2, 2.0, 0.2], 0.3: [0.5, 0.5, 0.5]}) == 0.3  # the mean
+    assert L.pick_best_lr({0.1: [0.1, float("nan")], 1.0: [0.9]}) == 1.0
+    assert L.pick_best_lr({0.1: [0.1, float("inf")], 1.0: [0.9]}) == 1.0
+    assert L.pick_best_lr({3e-3: [0.5], 1e-3: [0.5]}) == 1e-3
+    assert L.pick_best_lr({1.0: [float("nan")], 0.1: [float("inf")]}) == 0.1
+
+
+def test_exercise_07_2_passes_the_reference_and_rejects_the_median(capsys):
+    assert check("07.2", L.pick_best_lr) is L.pick_best_lr
+    assert "passed 5/5" in capsys.readouterr().out
+
+    def by_median(table):
+        return min(table, key=lambda lr: (float(np.median(table[lr])), lr))
+
+    assert check("07.2", by_median) is L.pick_best_lr
+    assert checks.results()["07.2"] == "failed"
+
+
+# --------------------------------------------------------------------------------------------
+# Meta-training, live, and the shipped optimizer
+
+
+def test_meta_train_live_moves_every_weight_and_times_itself():
+    live = L.meta_train_live(iterations=2, steps=2, unroll=1, optimizee=TINY, progress=False)
+    assert len(live["curve"]) == 2 and all(math.isfinite(v) for v in live["curve"])
+    assert len(live["seconds"]) == 2 and live["seconds_per_step"] > 0
+    names = [n for n, _ in live["net"].named_parameters()]
+    assert sorted(live["moved"]) == sorted(names)
+    assert all(v > 0 for v in live["moved"].values())
+    assert live["config"]["steps"] == 2 and live["config"]["unroll"] == 1
+
+
+def test_training_cost_arithmetic():
+    c = L.training_cost(0.05, steps=100, iterations=720)
+    assert c["per_iteration_s"] == pytest.approx(5.0)
+    assert c["total_s"] == pytest.approx(3600.0) and c["total_h"] == pytest.approx(1.0)
+
+
+def test_load_pretrained_prefers_the_best_weights(tmp_path):
+    net = LSTMOptimizer(**net_defaults("mnist"), seed=1)
+    trainer = MetaTrainer(net, make_problem("mnist", TINY))
+    best = {k: v + 1.0 for k, v in net.state_dict().items()}
+    path = write_checkpoint(tmp_path / "c.npz", trainer, {"name": "mnist", "optimizee": TINY},
+                            best=best, extra={"command": "python -m minigrad.l2l train ...",
+                                              "status": "done", "elapsed_s": 12.0})
+    loaded, info = L.load_pretrained(path)
+    assert info["weights"] == "best" and info["sha256"] == L.file_sha256(path)
+    assert info["command"].startswith("python -m") and info["elapsed_s"] == 12.0
+    for k, v in loaded.state_dict().items():
+        assert np.array_equal(v, best[k])
+    last, info = L.load_pretrained(path, weights="last")
+    assert info["weights"] == "last"
+    for k, v in last.state_dict().items():
+        assert np.array_equal(v, net.state_dict()[k])
+    fig = L.plot_meta_training({**info, "curve": [2.3, 2.2, 2.0], "validation": [(2, 1.9)]},
+                               {"curve": [2.3, 2.29], "config": {"steps": 10, "unroll": 5}})
+    assert len(fig.axes) == 2
+
+
+def test_the_shipped_checkpoint_loads():
+    try:
+        net, info = L.load_pretrained()
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    assert info["problem"]["optimizee"] == "sigmoid-20" and info["iteration"] >= 1
+    assert len(info["sha256"]) == 64 and info["weights"] in ("best", "last")
+
+
+# --------------------------------------------------------------------------------------------
+# The protocol
+
+
+def test_run_experiments_equals_the_library_protocol(tiny_net, tiny_results):
+    out, _ = tiny_results
+    res = out["a"]
+    lib = run_protocol(tiny_net, make_problem("mnist", TINY, split="val"),
+                       make_problem("mnist", TINY, split="test"), steps=4, runs=3, val_runs=1,
+                       grid=(0.01, 0.1, 1.0))
+    for name in ("lstm",) + BASELINES:
+        assert np.allclose(res[name]["curve"], lib[name]["curve"], rtol=1e-12)
+        assert res[name]["final_loss"] == pytest.approx(lib[name]["final_loss"])
+        assert np.isclose(res[name]["final_loss"], np.mean(res[name]["finals"]))
+        assert res[name]["run0"][0] == pytest.approx(res[name]["curve"][0], rel=0.5)
+    for name in BASELINES:
+        assert res[name]["lr"] == lib[name]["lr"]
+        assert res[name]["val_final_loss"].keys() == lib[name]["val_final_loss"].keys()
+    assert res["steps"] == 4 and res["runs"] == 3 and res["seed"] == 0
+    assert res["problem_config"]["optimizee"] == TINY
+
+
+def test_rollouts_are_shared_between_horizons(tiny_results):
+    out, cache = tiny_results
+    assert list(out) == ["a", "b"]  # the caller's order, though "b" ran first
+    # every stored rollout of run 0 on the test problems was computed at the longest horizon
+    lstm = [v for k, v in cache.store.items() if k[0] == ("lstm",)]
+    assert len(lstm) == 3 and sorted(v.shape[0] for v in lstm) == [5, 7, 7]
+    assert np.allclose(out["a"]["lstm"]["run0"], out["b"]["lstm"]["run0"][:5])
+    before = cache.steps_computed
+    cache.get((("lstm",), ("mnist", TINY), "test", (0, 3, 0)), None, None, 3)  # a prefix
+    assert cache.steps_computed == before
+
+
+def test_results_round_trip_and_provenance(tmp_path, tiny_results):
+    out, _ = tiny_results
+    payload = {"format": L.RESULTS_FORMAT, "checkpoint": {"sha256": "ab" * 32,
+                                                          "weights": "last", "iteration": 3},
+               "experiments": out, "x": math.pi, "bad": float("nan")}
+    path = L.save_results(payload, tmp_path / "r.json")
+    back = L.load_results(path)
+    assert back["x"] == 3.141593 and back["bad"] is None
+    assert back["experiments"]["a"]["adam"]["lr"] == out["a"]["adam"]["lr"]
+    assert L.check_provenance(back, {"sha256": "ab" * 32, "weights": "last",
+                                     "iteration": 3}) is None
+    msg = L.check_provenance(back, {"sha256": "cd" * 32, "weights": "last", "iteration": 9})
+    assert "abababababab" in msg and "cdcdcdcdcdcd" in msg and "make_lesson07_08" in msg
+    with pytest.raises(FileNotFoundError, match="make_lesson07_08_results.py"):
+        L.load_results(tmp_path / "missing.json")
+    (tmp_path / "old.json").write_text(json.dumps({"format": "something else"}))
+    with pytest.raises(ValueError, match="format"):
+        L.load_results(tmp_path / "old.json")
+
+
+def test_spot_check_recomputes_run_0(tiny_net, tiny_results):
+    res = tiny_results[0]["a"]
+    chk = L.spot_check(tiny_net, res, steps=3)
+    assert chk["steps"] == 3 and chk["live"].shape == (4,)
+    assert chk["max_rel_err"] < 1e-6
+    tampered = {**res, "lstm": {**res["lstm"], "run0": [v * 1.01 for v in res["lstm"]["run0"]]}}
+    assert L.spot_check(tiny_net, tampered, steps=3)["max_rel_err"] > 1e-3
+    assert L.spot_check(tiny_net, res, steps=3, optimizer="adam")["max_rel_err"] < 1e-6
+
+
+def _fake(lstm_finals, base_finals, steps=3):
+    """A result whose runs end at the given final losses (Adam best unless stated)."""
+    res = {"title": "fake", "runs": len(lstm_finals), "steps": steps}
+
+    def entry(finals):
+        finals = np.asarray(finals, dtype=float)
+        losses = np.linspace(2.3, 1.0, steps + 1)[None, :] * np.ones((finals.size, 1))
+        losses[:, -1] = finals
+        e = summarize(losses)
+        e["finals"] = [None if not math.isfinite(v) else float(v) for v in finals]
+        e["run0"] = list(losses[0])
+        return e
+
+    res["lstm"] = entry(lstm_finals)
+    for k, name in enumerate(BASELINES):
+        res[name] = entry(np.asarray(base_finals) + (0.0 if name == "adam" else 0.5 + k))
+        res[name]["lr"] = 0.01 * (k + 1)
+    return res
+
+
+def test_compare_final_is_paired():
+    # learned better on every run by ~0.1, with run-to-run spread much larger than that:
+    # the separate intervals overlap, the paired one excludes 0.
+    base = [0.3, 0.6, 0.9, 1.2, 0.45]
+    cmp = L.compare_final(_fake([b - 0.1 + 0.001 * k for k, b in enumerate(base)], base))
+    assert cmp["best"] == "adam" and cmp["best_lr"] == 0.04
+    assert cmp["verdict"] == "lower" and cmp["ci_overlap"] is True
+    assert cmp["diff"] == pytest.approx(-0.098) and cmp["ratio"] < 1
+    assert "LOWER than" in L.describe_comparison(cmp)
+    assert L.compare_final(_fake([b + 0.2 for b in base], base))["verdict"] == "higher"
+    noisy = L.compare_final(_fake([0.5, 0.2, 0.9, 0.4, 1.0], base))
+    assert noisy["verdict"] == "indistinguishable"
+    assert "not distinguishable" in L.describe_comparison(noisy)
+    diverged = L.compare_final(_fake([0.5, float("nan"), 0.4, 0.3, 0.2], base))
+    assert diverged["verdict"] == "higher" and "diverged" in L.describe_comparison(diverged)
+
+
+def test_best_baseline_counts_divergence_as_infinite():
+    res = _fake([0.5, 0.5], [0.4, 0.4])
+    res["adam"]["final_loss"] = None
+    assert L.best_baseline(res) == "sgd"
+
+
+def test_plots_and_table_show_every_optimizer(tiny_results):
+    res = tiny_results[0]["b"]
+    fig = L.plot_result(res, mark_step=2)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels[0] == "LSTM (learned)" and len(labels) == 5
+    assert all(f"lr {res[b]['lr']:g}" in lab for b, lab in zip(BASELINES, labels[1:]))
+    table = L.results_table(res).splitlines()
+    assert len(table) == 6 and table[1].startswith("LSTM (learned)")
+    broken = {**res, "sgd": {**res["sgd"], "curve": [None] * 7, "ci95": [None] * 7}}
+    L.plot_result(broken)  # diverged curves are left out, not an error
+    imgs = np.random.default_rng(0).random((3, 784))
+    fig = L.show_digits(imgs, [1, 2, 3], n=3, cols=2, classes=["a", "b", "c", "d"])
+    assert [t.get_text() for t in fig.axes[0].texts] == ["b", "c", "d"]
+    mosaic = fig.axes[0].get_images()[0].get_array()
+    assert mosaic.shape == (2 * 38, 2 * 30)
+    assert np.allclose(mosaic[10:38, 31:59], imgs[1].reshape(28, 28))
+
+
+# --------------------------------------------------------------------------------------------
+# The race and its explorer
+
+
+def test_race_at_the_tuned_rate_reproduces_the_stored_run(tiny_results):
+    res = tiny_results[0]["a"]
+    r = L.race("adam", res["adam"]["lr"], res)
+    assert np.allclose(r["live"], r["tuned"], rtol=1e-6)
+    assert np.allclose(r["lstm"], res["lstm"]["run0"])
+    assert r["beats_lstm"] == (r["final"] < r["lstm_final"])
+    short = L.race("sgd", 0.1, res, steps=2)
+    assert short["live"].shape == (3,) and short["steps"] == 2
+    with pytest.raises(ValueError, match="unknown optimizer"):
+        L.race("lbfgs", 0.1, res)
+
+
+def test_race_explorer_recomputes_when_its_controls_move(tiny_results):
+    res = tiny_results[0]["a"]
+    ex = L.make_race_explorer(res, optimizer="adam")
+    assert set(ex.controls) == {"optimizer", "lr"}
+    assert ex.controls["lr"].continuous_update is False
+    assert ex.result["lr"] == res["adam"]["lr"] and ex.result["optimizer"] == "adam"
+    first = ex.result["live"].copy()
+    ex.controls["lr"].value = 3.0
+    assert ex.result["lr"] == 3.0 and not np.allclose(ex.result["live"], first)
+    direct = L.race("adam", 3.0, res)
+    assert np.allclose(ex.result["live"], direct["live"], equal_nan=True)
+    ex.controls["optimizer"].value = "sgd"
+    assert ex.result["optimizer"] == "sgd" and ex.result["tuned_lr"] == res["sgd"]["lr"]
+
+
+# --------------------------------------------------------------------------------------------
+# The generator script
+
+
+@pytest.mark.slow
+def test_generator_writes_results_the_notebooks_accept(tmp_path):
+    spec = importlib.util.spec_from_file_location(
+        "make_results", REPO / "scripts" / "make_lesson07_08_results.py")
+    gen = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(gen)
+    try:
+        net, info = L.load_pretrained()
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    out = tmp_path / "r.json"
+    assert gen.main(["--quick", "--only", "mnist,mnist-relu", "--out", str(out)]) == 0
+    payload = L.load_results(out)
+    assert L.check_provenance(payload, info) is None
+    assert payload["quick"] is True and payload["command"].endswith(f"--out {out}")
+    assert set(payload["experiments"]) == {"mnist", "mnist-relu"}
+    res = payload["experiments"]["mnist"]
+    assert res["steps"] == 4 and res["runs"] == 2
+    assert L.spot_check(net, res, steps=4)["max_rel_err"] < 1e-5

@@ -1,0 +1,227 @@
+"""Lesson 08 helpers: Fashion-MNIST problems, the final-loss ratio and its check, the
+overview, gradient statistics (sigmoid vs ReLU), the long-horizon report, the sweep, and the
+generalisation explorer (headless)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import math  # noqa: E402
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from minigrad.course import check, checks  # noqa: E402
+from minigrad.course import lesson07 as L7  # noqa: E402
+from minigrad.course import lesson08 as L  # noqa: E402
+from minigrad.l2l import BASELINES, LSTMOptimizer, net_defaults  # noqa: E402
+from minigrad.l2l.evaluate import summarize  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _result(curves: dict, runs: int = 2, title: str = "fake", steps=None) -> dict:
+    """A stored-result-shaped dict from mean curves (every run equal to the mean)."""
+    steps = len(next(iter(curves.values()))) - 1 if steps is None else steps
+    res = {"title": title, "runs": runs, "steps": steps}
+    for k, name in enumerate(("lstm",) + BASELINES):
+        curve = np.asarray(curves.get(name, np.linspace(2.3, 1.0 + k, steps + 1)), dtype=float)
+        losses = np.tile(curve, (runs, 1)) + np.arange(runs)[:, None] * 1e-3
+        e = summarize(losses)
+        e["finals"] = [float(v) if math.isfinite(v) else None for v in losses[:, -1]]
+        e["run0"] = [float(v) if math.isfinite(v) else None for v in losses[0]]
+        if name != "lstm":
+            e["lr"] = 0.01 * (k + 1)
+        res[name] = e
+    return res
+
+
+# --------------------------------------------------------------------------------------------
+# Fashion-MNIST
+
+
+def test_fashion_available_says_why_not(tmp_path):
+    ok, why = L.fashion_available(tmp_path)
+    assert ok is False and "not found" in why and "dataset-fashion-mnist" in why
+
+
+def test_fashion_problem_uses_two_disjoint_stratified_halves_of_the_test_file():
+    ok, why = L.fashion_available()
+    if not ok:
+        pytest.skip(why)
+    parts = L.load_fashion()
+    (xv, yv), (xt, yt) = parts["val"], parts["test"]
+    assert xv.shape == (5000, 784) and xt.shape == (5000, 784)
+    assert (np.bincount(yv) == 500).all() and (np.bincount(yt) == 500).all()
+    assert 0.0 <= xv.min() and xv.max() <= 1.0
+    rows_v = {r.tobytes() for r in (xv[:300] * 255).astype(np.uint8)}
+    assert not any(r.tobytes() in rows_v for r in (xt * 255).astype(np.uint8))
+    problem = L.FashionProblem("sigmoid-2", split="val")
+    images, labels = problem.data()
+    assert np.array_equal(labels, yv) and problem.config()["name"] == "fashion-mnist"
+    inst = problem.sample((0, 2, 0))
+    from minigrad.l2l import Flattener
+
+    flat = Flattener.like(inst.init_params())
+    assert math.isfinite(inst.loss(flat.leaves(flat.flatten(inst.init_params())), 0).item())
+    assert "Fashion-MNIST" in problem.describe()
+    with pytest.raises(ValueError, match="never meta-trained"):
+        L.FashionProblem(split="train")
+
+
+def test_problem_factory_dispatches_on_the_dataset():
+    factory = L.problem_factory({"batch_size": 64, "init_std": 0.01, "data_seed": 0})
+    mnist = factory(L7.Experiment("m", "m", optimizee="relu-3"), "val")
+    assert mnist.name == "mnist" and mnist.batch_size == 64 and mnist.activation == "relu"
+    fashion = factory(L7.Experiment("f", "f", dataset="fashion-mnist"), "test")
+    assert isinstance(fashion, L.FashionProblem) and fashion.batch_size == 64
+
+
+def test_the_experiments_cover_the_paper_and_the_sweep():
+    keys = {e.key for e in L.EXPERIMENTS} | {e.key for e in L7.EXPERIMENTS}
+    assert {"mnist-200", "mnist-40", "mnist-2layer", "mnist-relu", "mnist-long",
+            "fashion"} <= keys
+    assert set(L.SWEEP.values()) <= keys and set(L.CLAIMS) == keys
+    long = next(e for e in L.EXPERIMENTS if e.key == "mnist-long")
+    assert long.steps == 1000 and long.grid == L7.DECADES
+
+
+# --------------------------------------------------------------------------------------------
+# Exercise 08.1 and the overview
+
+
+def test_final_loss_ratio_and_compare_final_agree():
+    res = _result({"lstm": [2.3, 1.0, 0.5], "adam": [2.3, 1.2, 0.4]})
+    best, ratio = L.final_loss_ratio(res)
+    cmp = L7.compare_final(res)
+    assert best == cmp["best"] == "adam"
+    assert ratio == pytest.approx(cmp["ratio"]) and ratio == pytest.approx(0.5005 / 0.4005)
+    res["lstm"]["final_loss"] = None
+    assert L.final_loss_ratio(res) == ("adam", math.inf)
+
+
+def test_exercise_08_1_passes_the_reference_and_catches_none(capsys):
+    assert check("08.1", L.final_loss_ratio) is L.final_loss_ratio
+    assert "passed 5/5" in capsys.readouterr().out
+
+    def ignores_divergence(result):
+        finals = {b: result[b]["final_loss"] or 0.0 for b in BASELINES}
+        best = min(finals, key=finals.get)
+        return best, (result["lstm"]["final_loss"] or 0.0) / max(finals[best], 1e-12)
+
+    assert check("08.1", ignores_divergence) is L.final_loss_ratio
+    assert checks.results()["08.1"] in ("failed", "error")
+
+
+def test_overview_has_one_line_per_experiment_with_the_claim():
+    results = {"mnist-relu": _result({"lstm": [2.3, 2.2, 2.1]}, title="ReLU"),
+               "mnist-40": _result({"lstm": [2.3, 0.5, 0.2]}, title="forty")}
+    lines = L.overview(results).splitlines()
+    assert len(lines) == 3
+    assert lines[1].startswith("ReLU") and "FAILS" in lines[1] and "higher" in lines[1]
+    assert lines[2].startswith("forty") and "still best" in lines[2] and "lower" in lines[2]
+
+
+# --------------------------------------------------------------------------------------------
+# Gradient statistics
+
+
+def test_gradient_stats_per_array_and_the_lstm_input():
+    s = L.gradient_stats("sigmoid-3x2", runs=2)
+    assert s["names"] == ["W1", "b1", "W2", "b2", "W3", "b3"]
+    assert s["grads"]["W1"].shape == (2 * 784 * 3,) and s["grads"]["b3"].shape == (20,)
+    every = np.concatenate([s["grads"][n] for n in s["names"]])
+    assert s["lstm_input"].shape == every.shape
+    assert s["clamped_frac"] == pytest.approx(float((s["lstm_input"] == -1.0).mean()))
+    assert s["zero_frac"]["W1"] > 0  # pixels that are 0 in every image of the minibatch
+    assert all(s["zero_frac"][n] == 0 for n in ("b1", "W2", "b2", "W3", "b3"))
+
+
+def test_relu_gradients_differ_from_sigmoid_ones_as_the_lesson_says():
+    sig, relu = L.gradient_stats("sigmoid-20"), L.gradient_stats("relu-20")
+    m_sig, m_relu = sig["median_log10"], relu["median_log10"]
+    assert m_sig["W2"] - m_relu["W2"] > 0.5      # output-layer weights: ~10x smaller with ReLU
+    assert m_relu["W1"] - m_sig["W1"] > 0.2      # first-layer weights: larger with ReLU
+    assert relu["zero_frac"]["W1"] > sig["zero_frac"]["W1"]
+    assert len(L.plot_gradient_histograms(sig, relu).axes) == 5
+
+
+# --------------------------------------------------------------------------------------------
+# Long horizons and the sweep
+
+
+def test_horizon_report_finds_divergence_and_where_it_falls_behind():
+    steps = 10
+    lstm = [2.3, 1.0, 0.5, 0.4, 0.45, 0.9, 1.8, 2.5, float("nan"), float("nan"), float("nan")]
+    adam = list(np.linspace(2.3, 0.3, steps + 1))
+    rep = L.horizon_report(_result({"lstm": lstm, "adam": adam}), train_steps=4)
+    assert rep["diverged_at"] == 7 and rep["lowest_step"] == 3
+    assert rep["lowest"] == pytest.approx(0.4005)  # the mean of the two runs
+    assert rep["best"] == "adam" and rep["at_train"] == pytest.approx(0.4505)
+    assert rep["behind_from"] == 6  # at or below Adam up to step 5, above it from 6 on
+    assert "step 7" in L.describe_horizon(rep)
+    fine = L.horizon_report(_result({"lstm": list(np.linspace(2.3, 0.1, 11)), "adam": adam}),
+                            train_steps=100)
+    assert fine["diverged_at"] is None and fine["behind_from"] is None
+    assert fine["at_train"] is None and "no divergence" in L.describe_horizon(fine)
+
+
+def test_sweep_grid_places_each_cell():
+    results = {key: _result({"lstm": [2.3, 1.0, 0.2 * (i + 1)], "adam": [2.3, 1.0, 0.4]})
+               for i, key in enumerate(L.SWEEP.values()) if key != "sweep-40x2"}
+    grid = L.sweep_grid(results)
+    assert grid["widths"] == [10, 20, 40] and grid["layers"] == [1, 2]
+    i, j = grid["layers"].index(1), grid["widths"].index(20)
+    assert grid["ratio"][i, j] == pytest.approx(L.final_loss_ratio(results["mnist"])[1])
+    assert np.isnan(grid["ratio"][1, 2]) and grid["verdict"][1][2] == ""
+    assert len(L.plot_sweep(grid).axes) == 2  # the map and its colorbar
+
+
+# --------------------------------------------------------------------------------------------
+# The explorer
+
+
+def test_curves_at_clips_the_horizon_and_names_who_is_ahead():
+    res = _result({"lstm": [2.3, 0.5, 0.4, 0.6, 0.9], "adam": [2.3, 1.0, 0.6, 0.5, 0.45]})
+    results = {"x": res}
+    s = L.curves_at(results, "x", 2)
+    assert s["horizon"] == 2 and s["best"] == "adam" and s["ahead"] == "learned"
+    assert s["ratio"] == pytest.approx(0.4005 / 0.6005)  # means of runs (+0, +0.001)
+    late = L.curves_at(results, "x", 1000)
+    assert late["horizon"] == 4 and late["ahead"] == "baseline"
+
+
+def test_generalisation_explorer_follows_its_controls():
+    results = {"short": _result({"lstm": list(np.linspace(2.3, 0.5, 101))}, title="short"),
+               "long": _result({"lstm": list(np.linspace(2.3, 0.1, 301))}, title="long")}
+    ex = L.make_generalisation_explorer(results, key="long", horizon=200)
+    assert set(ex.controls) == {"key", "horizon"}
+    assert ex.controls["horizon"].continuous_update is False
+    assert ex.controls["horizon"].max == 300
+    assert ex.result["key"] == "long" and ex.result["horizon"] == 200
+    ex.controls["horizon"].value = 300
+    assert ex.result["horizon"] == 300
+    assert ex.result["lstm"] == pytest.approx(0.1005)
+    ex.controls["key"].value = "short"
+    assert ex.result["key"] == "short" and ex.result["horizon"] == 100  # clipped
+
+
+def test_spot_check_on_a_fashion_problem():
+    ok, why = L.fashion_available()
+    if not ok:
+        pytest.skip(why)
+    net = LSTMOptimizer(**net_defaults("mnist"), seed=0)
+    exp = L7.Experiment("f", "fashion", optimizee="sigmoid-2", steps=3, runs=2, val_runs=1,
+                        grid=(0.1,), dataset="fashion-mnist")
+    res = L7.run_experiments([exp], net, L.problem_factory())["f"]
+    problem = L.problem_factory()(exp, "test")
+    assert L7.spot_check(net, res, steps=3, problem=problem)["max_rel_err"] < 1e-6
+    mnist = L7.spot_check(net, {**res, "dataset": "mnist"}, steps=3)  # other digits: differs
+    assert mnist["max_rel_err"] > 1e-4

@@ -19,6 +19,7 @@ PyTorch's; the notebook swaps in the learner's checked functions where it says s
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ __all__ = [
     "Problem",
     "adam_rule",
     "adam_step",
+    "blas_threads",
     "evaluate",
     "library_rule",
     "lr_sweep",
@@ -477,6 +479,23 @@ def plot_digits(split, n: int = 12, seed: int = 0):
     return fig
 
 
+def blas_threads(n: int | None = 1):
+    """A context in which NumPy's BLAS uses at most ``n`` threads (``None``: no change).
+
+    The products of these small networks (e.g. (128, 784) @ (784, 20)) gain nothing from more
+    threads, and on a machine whose cores are busy with other work, idle BLAS threads spin and
+    make every product wait: training the MNIST MLP then runs several times slower. Needs
+    ``threadpoolctl``; without it this does nothing.
+    """
+    if n is None:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=int(n), user_api="blas")
+
+
 def evaluate(model: nn.Module, split) -> tuple[float, float]:
     """``(mean cross-entropy, accuracy)`` of ``model`` on a data split (no graph recorded)."""
     with mg.no_grad():
@@ -504,14 +523,15 @@ def make_optimizer(name: str, params, lr: float):
 def train_mlp(optimizer: str = "Adam", lr: float = 0.01, steps: int = 300,
               batch_size: int = 128, hidden=(20,), activation: str = "sigmoid",
               init: str = "pytorch", seed: int = 0, callback: Callable | None = None,
-              progress: bool = False) -> dict:
+              progress: bool = False, threads: int | None = 1) -> dict:
     """Train an MLP 784-hidden-10 on the MNIST training split with minibatches.
 
-    ``callback(step, loss)`` is called after every step (e.g. a :class:`LiveLossPlot`);
+    ``callback(step, loss)`` is called after every step (e.g. a :class:`LiveLossPlot` curve);
     ``progress`` shows a ``tqdm.auto`` bar. Batches are drawn with replacement from the
     training split (the official code's sampling) with seed ``seed``, which also seeds the
-    weights. Returns ``{"model", "losses" (minibatch loss per step), "test_loss",
-    "test_acc", "init_test_acc"}``.
+    weights. BLAS runs on ``threads`` threads meanwhile (:func:`blas_threads`). Returns
+    ``{"model", "losses" (minibatch loss per step), "test_loss", "test_acc", "init_test_acc",
+    "optimizer", "lr"}``.
     """
     data = mnist_data()
     model = nn.MLP(784, list(hidden), 10, activation=activation, init=init, seed=seed)
@@ -526,17 +546,18 @@ def train_mlp(optimizer: str = "Adam", lr: float = 0.01, steps: int = 300,
 
         bar = tqdm(steps_iter, desc=f"{optimizer} lr {lr:g}", leave=True)
         steps_iter = bar
-    for step in steps_iter:
-        x, y = next(sampler)
-        loss = mg.cross_entropy(model(mg.tensor(x)), y)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-        if callback is not None:
-            callback(step + 1, losses[-1])
-        if bar is not None and step % 10 == 0:
-            bar.set_postfix(loss=f"{losses[-1]:.3f}")
+    with blas_threads(threads):
+        for step in steps_iter:
+            x, y = next(sampler)
+            loss = mg.cross_entropy(model(mg.tensor(x)), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            if callback is not None:
+                callback(step + 1, losses[-1])
+            if bar is not None and step % 10 == 0:
+                bar.set_postfix(loss=f"{losses[-1]:.3f}")
     if bar is not None:
         bar.close()
     test_loss, test_acc = evaluate(model, data.test)

@@ -30,6 +30,7 @@ import minigrad as mg
 from minigrad import nn, optim
 from minigrad.course.checks import Exercise, compare_values, register
 from minigrad.course.lesson01 import Explorer
+from minigrad.course.lesson03 import blas_threads
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -276,29 +277,31 @@ def count_graph_nodes(*outputs: Tensor) -> int:
 
 
 def time_cells(batch: int = 2000, hidden: int = 20, input_size: int = 2, steps: int = 5,
-               repeats: int = 2, dtype="float32") -> dict:
+               repeats: int = 2, dtype="float32", threads: int | None = 1) -> dict:
     """Seconds for ``steps`` LSTM steps forward + backward, composed and fused cells (best of
     ``repeats``). The learned optimizer's LSTM has 2 inputs, 20 hidden units and one row per
-    optimizee parameter (about 16,000 for the MNIST MLP). For reading, never for asserting."""
+    optimizee parameter (about 16,000 for the MNIST MLP). BLAS runs on ``threads`` threads
+    (:func:`minigrad.course.lesson03.blas_threads`). For reading, never for asserting."""
     rng = np.random.default_rng(0)
     cell = nn.LSTMCell(input_size, hidden, seed=0, dtype=dtype)
     xs = [mg.tensor(rng.standard_normal((batch, input_size)), dtype=dtype)
           for _ in range(steps)]
     out = {}
-    for name, fused in (("composed", False), ("fused", True)):
-        cell.fused = fused
-        best = math.inf
-        for _ in range(repeats):
-            cell.zero_grad()
-            start = time.perf_counter()
-            state = None
-            total = 0
-            for x in xs:
-                state = cell(x, state)
-                total = total + state[0].sum()
-            total.backward()
-            best = min(best, time.perf_counter() - start)
-        out[name] = best
+    with blas_threads(threads):
+        for name, fused in (("composed", False), ("fused", True)):
+            cell.fused = fused
+            best = math.inf
+            for _ in range(repeats):
+                cell.zero_grad()
+                start = time.perf_counter()
+                state = None
+                total = 0
+                for x in xs:
+                    state = cell(x, state)
+                    total = total + state[0].sum()
+                total.backward()
+                best = min(best, time.perf_counter() - start)
+            out[name] = best
     return out
 
 
@@ -464,10 +467,12 @@ class AddingModel(nn.Module):
 def train_adding(steps: int = 10, hidden: int = 16, batches: int = 200, lr: float = 0.05,
                  batch_size: int = 64, seed: int = 0, forget_bias: float = 1.0,
                  truncate: int | None = None, callback: Callable | None = None,
-                 progress: bool = False, test_size: int = 1000) -> dict:
+                 progress: bool = False, test_size: int = 1000,
+                 threads: int | None = 1) -> dict:
     """Train :class:`AddingModel` with Adam on fresh batches of the adding problem.
 
-    ``truncate=k`` backpropagates through the last k steps only. Returns ``{"model",
+    ``truncate=k`` backpropagates through the last k steps only; BLAS runs on ``threads``
+    threads (:func:`minigrad.course.lesson03.blas_threads`). Returns ``{"model",
     "losses" (per batch), "test_mse" (on ``test_size`` fresh sequences), "baseline_mse"
     (predicting the mean 1 on them)}``.
     """
@@ -483,21 +488,22 @@ def train_adding(steps: int = 10, hidden: int = 16, batches: int = 200, lr: floa
         bar = tqdm(it, desc="adding problem" + (f", k = {truncate}" if truncate else ""))
         it = bar
     losses = []
-    for b in it:
-        x, y = adding_problem(rng, batch_size, steps)
-        loss = mg.mse_loss(model(mg.tensor(x), truncate), mg.tensor(y))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        losses.append(loss.item())
-        if callback is not None:
-            callback(b + 1, losses[-1])
-        if bar is not None and b % 10 == 0:
-            bar.set_postfix(mse=f"{losses[-1]:.4f}")
-    if bar is not None:
-        bar.close()
-    with mg.no_grad():
-        test_mse = mg.mse_loss(model(mg.tensor(x_test)), mg.tensor(y_test)).item()
+    with blas_threads(threads):
+        for b in it:
+            x, y = adding_problem(rng, batch_size, steps)
+            loss = mg.mse_loss(model(mg.tensor(x), truncate), mg.tensor(y))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+            if callback is not None:
+                callback(b + 1, losses[-1])
+            if bar is not None and b % 10 == 0:
+                bar.set_postfix(mse=f"{losses[-1]:.4f}")
+        if bar is not None:
+            bar.close()
+        with mg.no_grad():
+            test_mse = mg.mse_loss(model(mg.tensor(x_test)), mg.tensor(y_test)).item()
     return {"model": model, "losses": np.array(losses), "test_mse": test_mse,
             "baseline_mse": float(((y_test - 1.0) ** 2).mean()), "truncate": truncate}
 

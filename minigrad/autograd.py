@@ -114,14 +114,17 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, wanted=None):
     results = {}
     with _set_grad_enabled(create_graph):
         for node in reversed(order):
-            g = grads.pop(id(node), None)
-            if wanted is not None and id(node) in wanted:
-                results[id(node)] = g
-            if g is None or not isinstance(node, Function):
-                if wanted is None and g is not None:
-                    results[id(node)] = g  # a leaf
+            key = id(node)
+            g = grads.pop(key, None)
+            if wanted is not None and key in wanted:
+                results[key] = g
+            if g is None:
                 continue
-            if needed is not None and id(node) not in needed:
+            if not isinstance(node, Function):
+                if wanted is None:
+                    results[key] = g  # a leaf
+                continue
+            if needed is not None and key not in needed:
                 continue
             input_grads = type(node).backward(node, g)
             if not isinstance(input_grads, tuple):
@@ -134,8 +137,9 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, wanted=None):
                         f"{node.name}.backward returned a gradient of shape {pg.shape} for an "
                         f"input of shape {shape} (a bug in that op's backward)"
                     )
-                key = id(parent)
-                grads[key] = grads[key] + pg if key in grads else pg
+                pkey = id(parent)
+                prev = grads.get(pkey)
+                grads[pkey] = pg if prev is None else prev + pg
             if not retain_graph:
                 node.release()
     return order, results

@@ -69,27 +69,35 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs: Tensor, **params) -> Tensor:
-        """Run forward on the inputs' arrays and, if needed, record a graph node."""
+        """Run forward on the inputs' arrays and, if needed, record a graph node.
+
+        This runs for every op, so it is written for speed (list comprehensions, identity
+        tests before equality tests); what it does is simply: check that all inputs share one
+        dtype and device, run ``forward``, and record ``next``, ``input_shapes`` and (if the op
+        wants them) the inputs when any input requires grad and grad mode is on.
+        """
         arrays = [t.data for t in inputs]
         first = arrays[0]
-        dtype, kind = first.dtype, type(first).__module__
+        dtype, cls_ = first.dtype, first.__class__
         track = False
         for t, a in zip(inputs, arrays):
-            if a.dtype != dtype or type(a).__module__ != kind:
-                _raise_mismatch(cls.__name__, inputs)
-            track = track or t.requires_grad
+            # Same array class and dtype object: the common case, decided without
+            # comparing dtypes (NumPy reuses one dtype object per builtin type).
+            if a.__class__ is not cls_ or (a.dtype is not dtype and a.dtype != dtype):
+                _check_mismatch(cls.__name__, inputs)
+            if t.requires_grad:
+                track = True
         ctx = cls()
         out = cls.forward(ctx, *arrays, **params)
         if out.__class__ is not np.ndarray and isinstance(out, np.generic):
             out = np.asarray(out)  # NumPy returns scalars for 0-d results
         if not (track and _grad_mode.enabled):
             return Tensor._make(out)
-        ctx.next = tuple(
-            (t if t._ctx is None else t._ctx) if t.requires_grad else None for t in inputs
-        )
-        ctx.input_shapes = tuple(a.shape for a in arrays)
+        ctx.next = tuple([(t if t._ctx is None else t._ctx) if t.requires_grad else None
+                          for t in inputs])
+        ctx.input_shapes = tuple([a.shape for a in arrays])
         if cls.save_inputs:
-            ctx._saved_inputs = tuple(_pack(t, ctx) for t in inputs)
+            ctx._saved_inputs = tuple([_pack(t, ctx) for t in inputs])
         if cls.save_output:
             ctx._saved_output = out
         return Tensor._make(out, ctx, True)
@@ -104,7 +112,7 @@ class Function:
             raise AttributeError(
                 f"{self.name} does not save its inputs (save_inputs=False)"
             ) from None
-        return tuple(_unpack(s, self) for s in saved)
+        return tuple([_unpack(s, self) for s in saved])
 
     @property
     def output(self) -> Tensor:
@@ -133,6 +141,16 @@ class Function:
 
     def __repr__(self):
         return f"<{self.name} node>"
+
+
+def _check_mismatch(op, inputs):
+    """Raise if the inputs' arrays differ in dtype or device (array classes that differ only
+    as subclasses of one library's array, e.g. a NumPy memmap, are accepted)."""
+    first = inputs[0].data
+    dtype, kind = first.dtype, type(first).__module__
+    for t in inputs:
+        if t.data.dtype != dtype or type(t.data).__module__ != kind:
+            _raise_mismatch(op, inputs)
 
 
 def _raise_mismatch(op, inputs):

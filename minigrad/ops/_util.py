@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numbers
 
+import numpy as np
+
 from ..backend import device_of
 from ..tensor import Tensor
 
@@ -18,7 +20,9 @@ def lift(x, like: Tensor) -> Tensor:
     if x.__class__ is Tensor or isinstance(x, Tensor):
         return x
     if x.__class__ is float or x.__class__ is int:
-        return Tensor._make(like.xp.asarray(x, dtype=like.data.dtype))
+        data = like.data
+        xp = np if data.__class__ is np.ndarray else like.xp
+        return Tensor._make(xp.asarray(x, dtype=data.dtype))
     if isinstance(x, numbers.Number) or getattr(x, "ndim", None) == 0 and device_of(x) == "cpu":
         return Tensor._make(like.xp.asarray(x, dtype=like.dtype))
     if hasattr(x, "dtype") and hasattr(x, "shape"):
@@ -39,5 +43,7 @@ def lift(x, like: Tensor) -> Tensor:
 
 def lift_pair(a, b):
     """Lift two operands, at least one of which is a Tensor."""
+    if a.__class__ is Tensor and b.__class__ is Tensor:
+        return a, b
     like = a if isinstance(a, Tensor) else b
     return lift(a, like), lift(b, like)

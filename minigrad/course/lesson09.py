@@ -771,12 +771,13 @@ def plot_step_responses(responses, show=("lstm", "odd", "even", "momentum", "ada
 
     responses = responses if isinstance(responses, (list, tuple)) else [responses]
     n = len(responses)
+    width = max(3.4 * n + 0.6, 7.0)
     if grads:
-        fig, axes = plt.subplots(2, n, figsize=(3.4 * n + 0.6, 5.2), squeeze=False,
+        fig, axes = plt.subplots(2, n, figsize=(width, 5.2), squeeze=False,
                                  sharex="col", gridspec_kw={"height_ratios": [1, 1.6]})
         tops, bottoms = axes[0], axes[1]
     else:
-        fig, axes = plt.subplots(1, n, figsize=(3.4 * n + 0.6, 3.4), squeeze=False)
+        fig, axes = plt.subplots(1, n, figsize=(width, 3.4), squeeze=False)
         tops, bottoms = [None] * n, axes[0]
     for top, bottom, r in zip(tops, bottoms, responses):
         title = f"{r['kind']} gradient (scale {r['scale']:g})"

@@ -308,7 +308,7 @@ def test_compare_with_baselines_small():
 
 
 def test_explorer_waits_for_the_button_then_trains_with_the_settings():
-    ex = L.make_meta_training_explorer(iters=10, live_every=3600)
+    ex = L.make_meta_training_explorer(iters=10, live_every=3600, reference=(2.0, "Adam"))
     assert set(ex.controls) == {"unroll", "meta_lr", "hidden", "iters"}
     assert ex.result is None and ex.pending and "unroll K = 10" in ex.message
     ex.controls["unroll"].value = 5

@@ -57,7 +57,9 @@ __all__ = [
     "MetaRun",
     "Pretrained",
     "TinyProblem",
+    "claim_verdict",
     "compare_with_baselines",
+    "comparison_table",
     "draw_computational_graph",
     "full_lstm_parameter_count",
     "held_out_comparison",
@@ -154,11 +156,12 @@ def permutation_gap(net: LSTMOptimizer, g, seed: int = 0, steps: int = 3) -> flo
     perm = np.random.default_rng(seed).permutation(g.shape[0])
     s1 = s2 = None
     gap = 0.0
-    for k in range(steps):
-        gk = g * (1.0 + 0.5 * k)  # a few different gradients, so the states matter
-        d1, s1 = net.update_array(gk, s1)
-        d2, s2 = net.update_array(gk[perm], s2)
-        gap = max(gap, float(np.max(np.abs(d1[perm] - d2))))
+    with one_blas_thread():
+        for k in range(steps):
+            gk = g * (1.0 + 0.5 * k)  # a few different gradients, so the states matter
+            d1, s1 = net.update_array(gk, s1)
+            d2, s2 = net.update_array(gk[perm], s2)
+            gap = max(gap, float(np.max(np.abs(d1[perm] - d2))))
     return gap
 
 
@@ -240,7 +243,7 @@ def draw_computational_graph(steps: int = 3, show_cut: bool = True):
     ax.set_ylim(-0.45, y_loss + 0.85)
     ax.set_aspect("equal")
     ax.axis("off")
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.01, top=0.99)
     return fig
 
 
@@ -550,26 +553,25 @@ class LivePlot:
     """
 
     def __init__(self, settings: dict | None = None, reference=None, output=None,
-                 every: float = 1.0, title: str = "meta-training (live)"):
+                 every: float = 3.0, title: str = "meta-training (live)"):
         import matplotlib.pyplot as plt
 
         self.settings, self.reference, self.output = settings, reference, output
         self.every, self.title = float(every), title
         self.fig, self.ax = plt.subplots(figsize=(7, 3.8))
+        self.fig.subplots_adjust(left=0.11, right=0.97, bottom=0.14, top=0.92)
         plt.close(self.fig)  # drawn only through display(), never twice at the end of a cell
         self._handle, self._last, self.draws = None, -math.inf, 0
 
     def __call__(self, curve, force: bool = False):
-        now = time.monotonic()
-        if not force and now - self._last < self.every:
+        if not force and time.monotonic() - self._last < self.every:
             return
-        self._last = now
         run = MetaRun(np.asarray(curve), None, self.settings or {})
         _draw_meta_curve(self.ax, [run], self.reference)
         self.ax.set_title(f"{self.title}: {len(curve)} meta-iterations", fontsize=10)
-        self.fig.tight_layout()
         self._show()
         self.draws += 1
+        self._last = time.monotonic()  # from the END of a draw: slow draws never pile up
 
     def _show(self):
         from IPython.display import clear_output, display
@@ -657,6 +659,45 @@ def compare_with_baselines(net, functions: int = 64, steps: int = 100, seed: int
                             grid=grid, optimizers=optimizers, log=log)
 
 
+def comparison_table(result: dict) -> str:
+    """One line per optimizer: its learning rate (tuned) and mean loss at a few steps."""
+    steps = len(result[result["optimizers"][0]]["curve"]) - 1
+    marks = [t for t in (1, 10, 20, 50, steps) if t <= steps]
+    marks = sorted(set(marks))
+    head = f"{'optimizer':<16}{'lr':>7}" + "".join(f"{'step ' + str(t):>11}" for t in marks)
+    lines = [head]
+    for name in result["optimizers"]:
+        e = result[name]
+        lr = f"{e['lr']:g}" if "lr" in e else "-"
+        vals = "".join(f"{_fmt(e['curve'][t]):>11}" for t in marks)
+        lines.append(f"{LABELS.get(name, name):<16}{lr:>7}{vals}")
+    return "\n".join(lines)
+
+
+def _fmt(v) -> str:
+    return "diverged" if v is None else f"{v:.3g}"
+
+
+def claim_verdict(result: dict) -> dict:
+    """The paper's quadratic claim measured on ``result``: is the learned optimizer's mean loss
+    below every tuned baseline's?
+
+    Returns ``{"final": bool (at the last step), "below_from": first step t >= 1 from which it
+    stays below all baselines to the end (None if it never does), "steps": T}``.
+    """
+    lstm = np.array([np.inf if v is None else v for v in result["lstm"]["curve"]])
+    best = np.min([[np.inf if v is None else v for v in result[n]["curve"]]
+                   for n in result["optimizers"] if n != "lstm"], axis=0)
+    below = lstm < best
+    steps = lstm.size - 1
+    below_from = None
+    for t in range(steps, 0, -1):
+        if not below[t]:
+            break
+        below_from = t
+    return {"final": bool(below[-1]), "below_from": below_from, "steps": steps}
+
+
 def plot_comparison(result: dict, title: str = "10-dim quadratics", lstm_label: str | None =
                     None):
     """Mean loss per step (log scale) for each optimizer with its 95% band: the paper's
@@ -696,7 +737,7 @@ class MetaTrainingExplorer:
     ``runs``: every run so far (the plot overlays the last few)."""
 
     def __init__(self, unroll=10, meta_lr=3e-2, hidden=20, iters=30, seed=0, keep=3,
-                 live_every=0.75):
+                 live_every=1.5, reference=None):
         import ipywidgets as widgets
 
         self.controls = {
@@ -716,6 +757,7 @@ class MetaTrainingExplorer:
             w.style = {"description_width": "80px"}
             w.layout = widgets.Layout(width="420px")
         self.seed, self.keep, self.live_every = int(seed), int(keep), float(live_every)
+        self.reference = reference
         self.button = widgets.Button(description="Run meta-training", button_style="primary",
                                      icon="play", layout=widgets.Layout(width="200px"))
         self.button.on_click(lambda _b: self.run())
@@ -771,7 +813,7 @@ class MetaTrainingExplorer:
             clear_output(wait=True)
         live = LivePlot(settings={"unroll": v["unroll"], "meta_lr": v["meta_lr"],
                                   "hidden": v["hidden"]}, output=self.output,
-                        every=self.live_every)
+                        every=self.live_every, reference=self.reference)
         self.button.disabled = True
         try:
             run = short_meta_training(v["unroll"], v["meta_lr"], v["hidden"], v["iters"],
@@ -781,7 +823,7 @@ class MetaTrainingExplorer:
         self.result, self.pending = run, False
         self.runs.append(run)
         shown = self.runs[-self.keep:]
-        fig = plot_meta_curve(shown, title=f"the last {len(shown)} run(s)")
+        fig = plot_meta_curve(shown, self.reference, title=f"the last {len(shown)} run(s)")
         buf = io.BytesIO()
         fig.savefig(buf, format="png")
         plt.close(fig)
@@ -803,5 +845,6 @@ class MetaTrainingExplorer:
 def make_meta_training_explorer(**kwargs) -> MetaTrainingExplorer:
     """Sliders for the unroll length K, the meta learning rate and the LSTM's hidden size (and
     the number of meta-iterations); the button runs :func:`short_meta_training` with a live
-    plot. Moving a slider only updates the message (nothing is trained until the button)."""
+    plot. Moving a slider only updates the message (nothing is trained until the button).
+    ``reference=(value, label)`` draws a dashed level on every plot (e.g. tuned Adam's)."""
     return MetaTrainingExplorer(**kwargs)

@@ -90,9 +90,9 @@ def add_bench_parser(sub) -> None:
     b.add_argument("--iters", type=int, default=None,
                    help="measured meta-iterations per configuration (quadratic 10, mnist 3)")
     b.add_argument("--warmup", type=int, default=1, help="unmeasured meta-iterations first (1)")
-    b.add_argument("--lstm", action="store_true",
-                   help="also run benchmarks/bench_lstm.py (fused vs composed cell, 20-step "
-                        "unroll memory) when this is a source checkout")
+    b.add_argument("--no-lstm", dest="lstm", action="store_false",
+                   help="skip benchmarks/bench_lstm.py (fused vs composed cell, memory of a "
+                        "20-step unroll; run when this is a source checkout)")
     b.add_argument("--json", default=None, help="also write every measurement here (JSON)")
     b.add_argument("--child", nargs=5, metavar=("IMPL", "PROBLEM", "THREADS", "ITERS", "WARMUP"),
                    help=argparse.SUPPRESS)
@@ -132,18 +132,20 @@ def _blas_threads():
     return os.environ.get("OPENBLAS_NUM_THREADS") if found is None else found
 
 
-def _minigrad_iteration_fn(problem_name):
+def _minigrad_iteration_fn(problem_name, cfg=None):
     from .meta import MetaConfig, MetaTrainer
     from .optimizer import LSTMOptimizer, net_defaults
     from .problems import make_problem
 
     trainer = MetaTrainer(LSTMOptimizer(**net_defaults(problem_name)), make_problem(problem_name),
-                          MetaConfig())
+                          cfg or MetaConfig())
     return trainer.train_iteration, "cuda" if trainer.net.head.weight.device == "cuda" else "cpu"
 
 
-def _torch_iteration_fn(problem_name, threads):
-    """The PyTorch reference: one meta-iteration per call (see the module docstring)."""
+def _torch_iteration_fn(problem_name, threads, cfg=None):
+    """The PyTorch reference: one meta-iteration per call (see the module docstring).
+
+    ``cfg`` (a :class:`MetaConfig`, default the paper's) sets the horizon, unroll and Adam."""
     try:
         import torch
     except ImportError:
@@ -161,7 +163,7 @@ def _torch_iteration_fn(problem_name, threads):
     torch.set_num_threads(threads)
     device = "cuda" if os.environ.get("MINIGRAD_BACKEND") == "cupy" and \
         torch.cuda.is_available() else "cpu"
-    cfg = MetaConfig()
+    cfg = cfg or MetaConfig()
     defaults = net_defaults(problem_name)
     ref = LSTMOptimizer(**defaults)  # the same initial weights as minigrad's side
     problem = make_problem(problem_name)
@@ -286,7 +288,21 @@ def run_child(impl, problem_name, threads, iters, warmup) -> dict:
     return {"impl": impl, "problem": problem_name, "threads": threads, "device": device,
             "cpu_s": cpu, "wall_s": wall, "first_loss": first,
             "peak_rss": _peak_rss_bytes(), "setup_rss": rss_setup,
-            "blas_threads": _blas_threads()}
+            "peak_gpu": _peak_gpu_bytes(impl, device), "blas_threads": _blas_threads()}
+
+
+def _peak_gpu_bytes(impl, device):
+    """GPU memory at its peak: PyTorch's allocator peak, or the bytes CuPy's pool holds (it
+    keeps every block it ever needed at once, so its size is the peak). None on the CPU."""
+    if device != "cuda":
+        return None
+    if impl == "torch":
+        import torch
+
+        return int(torch.cuda.max_memory_allocated())
+    import cupy
+
+    return int(cupy.get_default_memory_pool().total_bytes())
 
 
 def _spawn(impl, problem_name, threads, iters, warmup):
@@ -318,8 +334,10 @@ def _ratio(a, b):
 
 def _table(records, impls):
     lines = []
+    gpu = any(r.get("peak_gpu") is not None for r in records)
     head = (f"{'problem':10s} {'thr':>3s} {'impl':9s} {'CPU s/it':>9s} {'wall s/it':>9s} "
-            f"{'peak RSS':>9s} {'rise':>9s} {'1st-iter loss':>14s}")
+            f"{'peak RSS':>9s} {'rise':>9s} {'1st-iter loss':>14s}"
+            + (f" {'peak GPU':>9s}" if gpu else ""))
     lines += [head, "-" * len(head)]
     for r in records:
         if "error" in r:
@@ -327,13 +345,17 @@ def _table(records, impls):
                          f"failed: {r['error']}")
             continue
         rise = None if r["setup_rss"] is None else r["peak_rss"] - r["setup_rss"]
-        lines.append(f"{r['problem']:10s} {r['threads']:3d} {r['impl']:9s} "
+        label = r["impl"] + ("/gpu" if r.get("device") == "cuda" else "")
+        lines.append(f"{r['problem']:10s} {r['threads']:3d} {label:9s} "
                      f"{_median(r['cpu_s']):9.3f} {_median(r['wall_s']):9.3f} "
-                     f"{_mib(r['peak_rss']):>9s} {_mib(rise):>9s} {r['first_loss']:14.6g}")
+                     f"{_mib(r['peak_rss']):>9s} {_mib(rise):>9s} {r['first_loss']:14.6g}"
+                     + (f" {_mib(r.get('peak_gpu')):>9s}" if gpu else ""))
     return lines
 
 
-def _ratios(records):
+def _ratios(records, clock="cpu_s"):
+    """minigrad / PyTorch for every (problem, threads) measured with both; ``clock`` is the
+    primary time ("cpu_s", or "wall_s" on a GPU), the one judged against the targets."""
     by = {(r["problem"], r["threads"], r["impl"]): r for r in records if "error" not in r}
     rows = []
     for (prob, thr, impl), m in by.items():
@@ -342,10 +364,14 @@ def _ratios(records):
             continue
         rise_m = m["peak_rss"] - (m["setup_rss"] or 0)
         rise_t = tref["peak_rss"] - (tref["setup_rss"] or 0)
-        rows.append({"problem": prob, "threads": thr,
+        rows.append({"problem": prob, "threads": thr, "clock": clock,
+                     "time": _ratio(_median(m[clock]), _median(tref[clock])),
                      "cpu": _ratio(_median(m["cpu_s"]), _median(tref["cpu_s"])),
                      "wall": _ratio(_median(m["wall_s"]), _median(tref["wall_s"])),
                      "peak_rss": _ratio(m["peak_rss"], tref["peak_rss"]),
+                     "memory": (_ratio(m["peak_gpu"], tref["peak_gpu"])
+                                if m.get("peak_gpu") and tref.get("peak_gpu")
+                                else _ratio(m["peak_rss"], tref["peak_rss"])),
                      "rss_rise": _ratio(rise_m, rise_t),
                      "target": TARGETS[prob]})
     return rows
@@ -357,10 +383,12 @@ def _ratio_lines(rows):
     lines = [head, "-" * len(head)]
     for r in rows:
         tt, tm = r["target"]
-        ok = r["cpu"] <= tt and r["peak_rss"] <= tm
+        ok = r["time"] <= tt and r["memory"] <= tm
         lines.append(f"{r['problem']:10s} {r['threads']:3d} {r['cpu']:9.2f} {r['wall']:9.2f} "
                      f"{r['peak_rss']:9.2f} {r['rss_rise']:9.2f}   <= {tt:g}, <= {tm:g}: "
-                     f"{'met' if ok else 'NOT met'}")
+                     f"{'met' if ok else 'NOT met'}"
+                     + ("" if r["clock"] == "cpu_s" else
+                        f" (judged: time {r['time']:.2f}, memory {r['memory']:.2f})"))
     return lines
 
 
@@ -406,13 +434,15 @@ def cmd_bench(args) -> int:
     if not args.impls:
         print("bench: nothing to measure", file=sys.stderr)
         return 2
+    primary = ("on a GPU wall time is the primary figure (CPU time only counts the host)."
+               if device == "cuda" else
+               "CPU time (time.process_time) is the primary figure, wall time is shown too\n"
+               "(on a shared machine other programs' load inflates wall time, not CPU time).")
     print(f"minigrad meta-training benchmark on {device}: one meta-iteration = T = 100 steps in "
           f"unrolls of 20 with 5 Adam meta-updates; each configuration in a fresh process.\n"
           f"Time: median over the measured iterations after {args.warmup} warm-up "
-          f"iteration(s); CPU time (time.process_time) is the primary figure, wall time is "
-          f"shown too\n(on a shared machine other load inflates wall time). Memory: peak "
-          f"resident set size of the process, and its rise over the size after setup.\n",
-          flush=True)
+          f"iteration(s); {primary}\nMemory: peak resident set size of the process, and its "
+          f"rise over the size after setup.\n", flush=True)
     records = []
     for prob in args.problems:
         iters = args.iters or (10 if prob == "quadratic" else 3)
@@ -423,9 +453,12 @@ def cmd_bench(args) -> int:
                 records.append(_spawn(impl, prob, n, iters, args.warmup))
     print()
     print("\n".join(_table(records, args.impls)))
-    rows = _ratios(records)
+    rows = _ratios(records, "wall_s" if device == "cuda" else "cpu_s")
     if rows:
-        print("\nratios minigrad / PyTorch (below 1: minigrad is faster / leaner)")
+        judged = ("wall time and peak GPU memory (peak RSS where a side ran on the CPU)"
+                  if device == "cuda" else "CPU time and peak RSS")
+        print(f"\nratios minigrad / PyTorch (below 1: minigrad is faster / leaner; the targets "
+              f"judge {judged})")
         print("\n".join(_ratio_lines(rows)))
     if args.json:
         from .cli import _write_text

@@ -76,6 +76,12 @@ class Function:
         dtype and device, run ``forward``, and record ``next``, ``input_shapes`` and (if the op
         wants them) the inputs when any input requires grad and grad mode is on.
         """
+        for i, t in enumerate(inputs):
+            if not isinstance(t, Tensor):
+                raise TypeError(
+                    f"{cls.__name__}: input {i} is a {type(t).__name__}, expected a Tensor; "
+                    "wrap arrays with minigrad.tensor(...)"
+                )
         arrays = [t.data for t in inputs]
         first = arrays[0]
         dtype, cls_ = first.dtype, first.__class__

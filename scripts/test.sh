@@ -11,6 +11,11 @@ cd "$REPO_ROOT"
 echo "==> ruff check ."
 ruff check .
 
+# One BLAS thread per process unless asked otherwise: the notebooks' kernel and pytest share
+# the machine, and OpenBLAS threads spinning against each other made small-matrix work (the
+# learned optimizer's LSTM) several times slower on 2 cores.
+export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}" OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
+
 echo "==> pytest $*"
 # pytest exits 5 when it collected no tests; that is a failure here, like any non-zero exit.
 status=0

@@ -111,3 +111,8 @@ def test_shape_errors_name_the_op_and_shapes():
         a.sum(axis=2)
     with pytest.raises(TypeError, match="index with an integer or boolean array"):
         a[mg.tensor([0.0])]
+
+
+def test_ops_on_plain_arrays_say_what_they_expected():
+    with pytest.raises(TypeError, match=r"Reshape: input 0 is a ndarray, expected a Tensor"):
+        mg.reshape(np.ones(3), (3, 1))

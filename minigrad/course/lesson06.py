@@ -138,7 +138,7 @@ def plot_gradient_histograms(snapshots: dict, bins=None, p: float | None = 10.0)
         for a in snap.arrays:
             a = np.asarray(a, dtype=np.float64).ravel()
             data.append(np.log10(np.abs(a[a != 0])))
-        ax.hist(data, bins=bins, stacked=True, label=list(snap.names),
+        ax.hist(data, bins=bins, stacked=True, histtype="stepfilled", label=list(snap.names),
                 color=["tab:blue", "tab:cyan", "tab:orange", "tab:red"][: len(data)])
         if p is not None:
             ax.axvline(-p / math.log(10), color="k", ls="--", lw=1,
@@ -151,7 +151,7 @@ def plot_gradient_histograms(snapshots: dict, bins=None, p: float | None = 10.0)
         ax.grid(True, alpha=0.25)
     axes[0].set_ylabel("coordinates")
     axes[-1].legend(fontsize=8, loc="upper left")
-    fig.tight_layout()
+    fig.subplots_adjust(left=0.07, right=0.99, bottom=0.15, top=0.85, wspace=0.06)
     return fig
 
 
@@ -300,7 +300,8 @@ def plot_preprocessing(view: dict):
     ax.legend(fontsize=8, loc="lower right")
     x = view["inputs"]
     for axis, k, color in ((h1, 0, "tab:blue"), (h2, 1, "tab:orange")):
-        axis.hist(x[:, k], bins=np.linspace(-1.05, 1.05 if k else 0.35, 43), color=color)
+        axis.hist(x[:, k], bins=np.linspace(-1.05, 1.05 if k else 0.35, 43), color=color,
+                  histtype="stepfilled")
         axis.set_yscale("log")
         axis.grid(True, alpha=0.25)
         axis.set_xlabel("first input" if k == 0 else "second input")
@@ -420,13 +421,13 @@ def plot_lstm_inputs(stats: dict):
 
     fig, (a1, a2, a3) = plt.subplots(1, 3, figsize=(13, 3.5))
     ident, logs = stats["identity"], stats["logsign"]
-    a1.hist(ident.inputs[:, 0], bins=80, color="tab:gray")
+    a1.hist(ident.inputs[:, 0], bins=80, color="tab:gray", histtype="stepfilled")
     a1.set_title("without preprocessing: the input is g", fontsize=10)
     a1.set_xlabel("LSTM input")
     a2.hist(logs.inputs[:, 0], bins=np.linspace(-1.02, 0.2, 62), alpha=0.7, color="tab:blue",
-            label=r"$\log|g|/p$ or $-1$")
+            histtype="stepfilled", label=r"$\log|g|/p$ or $-1$")
     a2.hist(logs.inputs[:, 1], bins=np.linspace(-1.02, 1.02, 103), alpha=0.6,
-            color="tab:orange", label=r"sign $g$ or $e^p g$")
+            color="tab:orange", histtype="stepfilled", label=r"sign $g$ or $e^p g$")
     a2.set_title("with LogAndSign: two inputs", fontsize=10)
     a2.set_xlabel("LSTM inputs")
     a2.legend(fontsize=8)
@@ -434,7 +435,7 @@ def plot_lstm_inputs(stats: dict):
     for s, color, name in ((ident, "tab:gray", "without"), (logs, "tab:blue", "with")):
         d = np.abs(s.update - s.update.mean())
         a3.hist(np.log10(np.maximum(d, 1e-12)), bins=bins, alpha=0.6, color=color,
-                label=f"{name} (std {s.update.std():.1e})")
+                histtype="stepfilled", label=f"{name} (std {s.update.std():.1e})")
     a3.set_title("first update: distance from the mean update", fontsize=10)
     a3.set_xlabel(r"$\log_{10}$ |update - mean update|")
     a3.legend(fontsize=8)

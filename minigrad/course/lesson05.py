@@ -468,7 +468,7 @@ def short_meta_training(unroll: int = 10, meta_lr: float = 3e-2, hidden: int = 2
     if progress:
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=iters, desc="meta-training", leave=False)
+        bar = tqdm(total=iters, desc="meta-training")
     try:
         for _ in range(iters):
             with one_blas_thread():

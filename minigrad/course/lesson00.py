@@ -28,7 +28,7 @@ import numpy as np
 import minigrad as mg
 from minigrad import backend
 from minigrad.course.checks import Case, Exercise, register
-from minigrad.course.lesson01 import Explorer
+from minigrad.course.widgets import Explorer
 
 __all__ = [
     "LESSONS",

@@ -25,7 +25,8 @@ import numpy as np
 import minigrad as mg
 from minigrad.course import checks
 from minigrad.course.checks import Case, Exercise, register
-from minigrad.course.lesson01 import Explorer, draw_dag
+from minigrad.course.lesson01 import draw_dag
+from minigrad.course.widgets import Explorer
 from minigrad.function import Function
 from minigrad.tensor import Tensor
 from minigrad.testing import GradcheckError, gradcheck, gradgradcheck, numerical_grad

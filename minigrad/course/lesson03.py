@@ -29,7 +29,7 @@ import numpy as np
 import minigrad as mg
 from minigrad import nn, optim
 from minigrad.course.checks import Exercise, compare_values, register
-from minigrad.course.lesson01 import Explorer
+from minigrad.course.widgets import Explorer
 from minigrad.optim import functional as F
 
 __all__ = [

@@ -29,8 +29,8 @@ import numpy as np
 import minigrad as mg
 from minigrad import nn, optim
 from minigrad.course.checks import Exercise, compare_values, register
-from minigrad.course.lesson01 import Explorer
 from minigrad.course.lesson03 import blas_threads
+from minigrad.course.widgets import Explorer
 from minigrad.tensor import Tensor
 
 __all__ = [

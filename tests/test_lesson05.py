@@ -292,7 +292,10 @@ def test_load_pretrained_rebuilds_a_checkpoint(monkeypatch, tmp_path):
 
 def test_compare_with_baselines_small():
     net = LSTMOptimizer(**net_defaults("quadratic"), seed=0)
-    res = L.compare_with_baselines(net, functions=4, steps=5, grid=(0.01, 0.1))
+    messages = []
+    res = L.compare_with_baselines(net, functions=4, steps=5, grid=(0.01, 0.1),
+                                   log=messages.append, progress=True)
+    assert len(messages) == 4 * 2 + 5  # every tuning run and every test run reports
     assert res["optimizers"] == ["lstm", "sgd", "nag", "rmsprop", "adam"]
     assert res["runs"] == 4 and len(res["adam"]["curve"]) == 6
     assert all(res[n]["lr"] in (0.01, 0.1) for n in ("sgd", "nag", "rmsprop", "adam"))

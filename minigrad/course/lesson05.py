@@ -646,17 +646,35 @@ COMPARISON_GRID = (3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0)
 
 
 def compare_with_baselines(net, functions: int = 64, steps: int = 100, seed: int = 0,
-                           grid=COMPARISON_GRID, log=None) -> dict:
+                           grid=COMPARISON_GRID, log=None, progress: bool = False) -> dict:
     """The evaluation protocol of :mod:`minigrad.l2l.evaluate` on the paper's quadratics, kept
     cheap: ``functions`` validation functions to tune each baseline's learning rate over
     ``grid``, then ``functions`` fresh test functions for every optimizer (the same ones),
-    ``steps`` steps. Returns :func:`~minigrad.l2l.run_protocol`'s dict."""
+    ``steps`` steps. Returns :func:`~minigrad.l2l.run_protocol`'s dict. ``progress`` shows a
+    tqdm bar (one tick per tuning run and per test run)."""
     problem = QuadraticProblem(batch=functions)
     optimizers = ("lstm", "sgd", "nag", "rmsprop", "adam") if net is not None else (
         "sgd", "nag", "rmsprop", "adam")
-    with one_blas_thread():
-        return run_protocol(net, problem, problem, steps=steps, runs=functions, seed=seed,
-                            grid=grid, optimizers=optimizers, log=log)
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        baselines = [n for n in optimizers if n != "lstm"]
+        bar = tqdm(total=len(baselines) * len(grid) + len(optimizers), desc="tune and test")
+
+    def on_message(message):
+        if bar is not None:
+            bar.update(1)
+        if log is not None:
+            log(message)
+
+    try:
+        with one_blas_thread():
+            return run_protocol(net, problem, problem, steps=steps, runs=functions, seed=seed,
+                                grid=grid, optimizers=optimizers, log=on_message)
+    finally:
+        if bar is not None:
+            bar.close()
 
 
 def comparison_table(result: dict) -> str:

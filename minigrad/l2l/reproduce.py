@@ -535,6 +535,9 @@ def _draw_panel(ax, res: dict, train_steps: int | None, small: bool = False) -> 
     if v["kind"] == "fails":
         mark = "failure reproduced" if v["held"] else "failure NOT reproduced"
     ax.set_yscale("log")
+    from matplotlib.ticker import NullFormatter
+
+    ax.yaxis.set_minor_formatter(NullFormatter())  # decade labels only
     ax.set_title(f"{res['title']}\n({res['runs']} test runs, 95% CI; {mark})",
                  fontsize=8.5 if small else 9.5)
     ax.set_xlabel("step", fontsize=8)
@@ -767,8 +770,8 @@ def render_results(results: list, ckpts: dict, info: dict, root: Path) -> str:
     return "\n".join(lines)
 
 
-def render_readme_section(results: list, info: dict, img_prefix: str,
-                          results_link: str) -> str:
+def render_readme_section(results: list, info: dict, img_prefix: str, results_link: str,
+                          ckpts: dict | None = None) -> str:
     held = [r for r in results if r["verdict"]["held"] is not None]
     n_held = sum(bool(r["verdict"]["held"]) for r in held)
     missed = [r["title"] for r in held if not r["verdict"]["held"]]
@@ -781,8 +784,22 @@ def render_readme_section(results: list, info: dict, img_prefix: str,
                  "rate tuned on validation problems, the learned optimizers' weights selected on "
                  "validation problems. Rules, all four baselines, per-experiment figures and "
                  f"the protocol: [{results_link}]({results_link}).")
-    lines += ["", f"Produced by `{info['command']}` ({info['wall_s'] / 60:.0f} min wall, "
-              f"{info['threads']} worker(s), peak {max(info['rss_main_mb'], info['rss_workers_mb']):.0f} MiB)."]  # noqa: E501
+    if ckpts:
+        parts = []
+        for problem, c in sorted(ckpts.items()):
+            m = c["meta"]
+            best = (m.get("validation") or {}).get("best")
+            weights = c["weights"] if c["has_best"] else "last (no validation score yet)"
+            parts.append(f"{problem} after {m.get('iteration')} meta-iterations (status "
+                         f"'{m.get('status')}', {weights} weights"
+                         + (f" from meta-iteration {best[0]}" if best and c["has_best"] else "")
+                         + ")")
+        lines += ["", "Learned optimizers used: " + "; ".join(parts) + "."]
+    peak = max(info["rss_main_mb"], info["rss_workers_mb"])
+    lines += ["", f"Produced by `{info['command']}`: {info['wall_s'] / 60:.0f} min wall with "
+              f"{info['threads']} worker process(es) on {os.cpu_count()} cores at load average "
+              f"{info['load']:.1f}, {info['cpu_s'] / 60:.0f} min of CPU, peak memory "
+              f"{peak:.0f} MiB."]
     return "\n".join(lines)
 
 
@@ -956,7 +973,8 @@ def write_reports(payload: dict, out: Path, readme: Path | None) -> None:
     if readme is not None:
         prefix = _rel(out / "docs" / "img", readme.parent) + "/"
         link = _rel(out / "RESULTS.md", readme.parent)
-        update_readme(readme, render_readme_section(results, info, prefix, link))
+        update_readme(readme, render_readme_section(results, info, prefix, link,
+                                                    payload["checkpoints"]))
 
 
 def _rerender(args, out: Path, readme: Path | None) -> int:

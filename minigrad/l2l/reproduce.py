@@ -940,7 +940,7 @@ def _reproduce(args) -> int:
     payload["info"].update(wall_s=time.time() - t0, cpu_s=_cpu_s() - cpu0,
                            rss_main_mb=self_ru.ru_maxrss / 1024,
                            rss_workers_mb=child_ru.ru_maxrss / 1024)
-    write_text(out / "docs" / "l2l_results.json", json.dumps(payload, indent=1, allow_nan=False))
+    write_text(out / "docs" / "l2l_results.json", dump_payload(payload))
     write_reports(payload, out, readme)
     for r in results:
         print(f"{r['title']}: LSTM {_cell(r['lstm'])}; best baseline "
@@ -954,6 +954,31 @@ def _reproduce(args) -> int:
     print(f"wall time {wall:.1f} s ({wall / 60:.1f} min), CPU time {_cpu_s() - cpu0:.0f} s, "
           f"peak memory (ru_maxrss) {peak:.0f} MiB")
     return 0
+
+
+def dump_payload(payload: dict) -> str:
+    """The run as JSON: one line per experiment and optimizer, the per-step curves (for the
+    figures) to 7 significant digits; every other number as computed."""
+    def short(entry):
+        return {k: ([v if v is None else float(f"{v:.7g}") for v in x]
+                    if k in ("curve", "ci95") else x) for k, x in entry.items()}
+
+    head = {k: v for k, v in payload.items() if k != "results"}
+    lines = ["{", f' "info": {json.dumps(head["info"], allow_nan=False)},',
+             f' "experiments": {json.dumps(head["experiments"], allow_nan=False)},',
+             f' "checkpoints": {json.dumps(head["checkpoints"], allow_nan=False)},',
+             ' "results": [']
+    for i, res in enumerate(payload["results"]):
+        top = {k: v for k, v in res.items() if k not in OPTIMIZERS}
+        parts = [f'  {{"{k}": {json.dumps(v, allow_nan=False)}' if j == 0 else
+                 f'   "{k}": {json.dumps(v, allow_nan=False)}' for j, (k, v) in
+                 enumerate(list(top.items()) + [(n, short(res[n])) for n in OPTIMIZERS
+                                                if n in res])]
+        lines.append(",\n".join(parts) + ("}," if i < len(payload["results"]) - 1 else "}"))
+    lines += [" ]", "}"]
+    text = "\n".join(lines)
+    json.loads(text)  # it parses
+    return text
 
 
 def draw_figures(payload: dict, img: Path) -> None:

@@ -55,7 +55,7 @@ of the README between ``<!-- reproduce:begin -->`` and ``<!-- reproduce:end -->`
 CPU time and peak memory (``ru_maxrss``) are printed at the end and written to RESULTS.md.
 
 ``--threads N`` runs the rollouts in N worker processes, each with one BLAS thread (the main
-process too, when N = 1); the numbers do not depend on N.
+process too, when N = 1; see :mod:`minigrad.l2l.threads`); the numbers do not depend on N.
 """
 
 from __future__ import annotations
@@ -175,29 +175,6 @@ RULES = {
 
 
 # ---------------------------------------------------------------------------------- rollouts ---
-def limit_blas_threads(n: int):
-    """Set OpenBLAS's thread count in this process (NumPy's bundled OpenBLAS); returns the
-    previous count, or None when it cannot be set (another BLAS: then nothing changes)."""
-    import ctypes
-    import glob
-
-    libs_dir = os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs")
-    for lib in sorted(glob.glob(os.path.join(libs_dir, "*openblas*"))):
-        try:
-            handle = ctypes.CDLL(lib)
-        except OSError:
-            continue
-        for suffix in ("64_", ""):
-            for stem in ("scipy_openblas", "openblas"):
-                setter = getattr(handle, f"{stem}_set_num_threads{suffix}", None)
-                getter = getattr(handle, f"{stem}_get_num_threads{suffix}", None)
-                if setter is not None and getter is not None:
-                    previous = int(getter())
-                    setter(int(n))
-                    return previous
-    return None
-
-
 def build_problem(spec: dict, split: str):
     """A problem family from a checkpoint's problem configuration (+ ``dtype``, and for MNIST
     the ``optimizee`` of the experiment)."""
@@ -243,8 +220,13 @@ def run_job(job) -> np.ndarray:
     return np.ascontiguousarray(rollout(update_rule, instance, steps).T, dtype=np.float64)
 
 
+_BLAS_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+
+
 def _init_worker():
-    limit_blas_threads(1)
+    from .threads import set_blas_threads
+
+    set_blas_threads(1)
 
 
 def _cost(job) -> float:
@@ -275,17 +257,26 @@ def execute(jobs: dict, workers: int, log, label: str) -> dict:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                             initializer=_init_worker) as pool:
-        futures = {pool.submit(run_job, jobs[key]): key for key in order}
-        try:
-            for i, fut in enumerate(as_completed(futures), 1):
-                out[futures[fut]] = fut.result()
-                progress(i)
-        except BaseException:
-            for fut in futures:
-                fut.cancel()
-            raise
+    saved = {v: os.environ.get(v) for v in _BLAS_VARS}
+    os.environ.update({v: "1" for v in _BLAS_VARS})  # read by the workers' BLAS as it loads
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                 initializer=_init_worker) as pool:
+            futures = {pool.submit(run_job, jobs[key]): key for key in order}
+            try:
+                for i, fut in enumerate(as_completed(futures), 1):
+                    out[futures[fut]] = fut.result()
+                    progress(i)
+            except BaseException:
+                for fut in futures:
+                    fut.cancel()
+                raise
+    finally:
+        for v, value in saved.items():
+            if value is None:
+                os.environ.pop(v, None)
+            else:
+                os.environ[v] = value
     return out
 
 
@@ -920,12 +911,11 @@ def _reproduce(args) -> int:
     log(f"reproduce: {len(exps)} experiments ({'quick' if args.quick else 'full'}), "
         f"{args.threads} worker(s) -> {out}")
 
-    previous = limit_blas_threads(1) if args.threads == 1 else None
-    try:
-        results = reproduce(exps, ckpts, seed=args.seed, workers=args.threads, log=log)
-    finally:
-        if previous is not None:
-            limit_blas_threads(previous)
+    if args.threads == 1:
+        from .threads import set_blas_threads
+
+        set_blas_threads(1)  # as every worker process: the numbers do not depend on --threads
+    results = reproduce(exps, ckpts, seed=args.seed, workers=args.threads, log=log)
     claims = {e.key: e.claim for e in exps}
     for r in results:
         r["claim"] = claims[r["key"]]

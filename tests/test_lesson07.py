@@ -247,7 +247,7 @@ def test_results_round_trip_and_provenance(tmp_path, tiny_results):
                "experiments": out, "x": math.pi, "bad": float("nan")}
     path = L.save_results(payload, tmp_path / "r.json")
     back = L.load_results(path)
-    assert back["x"] == 3.141593 and back["bad"] is None
+    assert back["x"] == 3.14159 and back["bad"] is None
     assert back["experiments"]["a"]["adam"]["lr"] == out["a"]["adam"]["lr"]
     assert L.check_provenance(back, {"sha256": "ab" * 32, "weights": "last",
                                      "iteration": 3}) is None
@@ -305,6 +305,23 @@ def test_compare_final_is_paired():
     assert "not distinguishable" in L.describe_comparison(noisy)
     diverged = L.compare_final(_fake([0.5, float("nan"), 0.4, 0.3, 0.2], base))
     assert diverged["verdict"] == "higher" and "diverged" in L.describe_comparison(diverged)
+
+
+def test_grid_edges_are_flagged(tiny_results):
+    res = tiny_results[0]["a"]  # grid 0.01, 0.1, 1.0
+    for name in BASELINES:
+        assert L.at_grid_edge(res, name) == (res[name]["lr"] in (0.01, 1.0))
+    one = {**res, "grid": [0.1], "adam": {**res["adam"], "lr": 0.1}}
+    assert not L.at_grid_edge(one, "adam")
+
+
+def test_stored_results_keep_100_steps_of_run_0(tiny_net):
+    exp = L.Experiment("long", "long", optimizee=TINY, steps=L.RUN0_STEPS + 5, runs=2,
+                       val_runs=1, grid=(0.1,))
+    res = L.run_experiments([exp], tiny_net, L.mnist_problem_factory())["long"]
+    assert len(res["lstm"]["run0"]) == L.RUN0_STEPS + 1 and len(res["lstm"]["curve"]) == 106
+    assert L.race("adam", 0.1, res)["steps"] == L.RUN0_STEPS  # races stop where run 0 does
+    assert L.spot_check(tiny_net, res, steps=500)["steps"] == L.RUN0_STEPS
 
 
 def test_best_baseline_counts_divergence_as_infinite():

@@ -76,6 +76,7 @@ __all__ = [
     "RESULTS_FORMAT",
     "RESULTS_PATH",
     "RolloutCache",
+    "at_grid_edge",
     "best_baseline",
     "check_provenance",
     "compare_final",
@@ -109,6 +110,8 @@ NAMES = {"lstm": "LSTM (learned)", "sgd": "SGD", "nag": "NAG", "rmsprop": "RMSpr
 RESULTS_FORMAT = "minigrad.course.lesson07_08/1"
 RESULTS_PATH = Path(__file__).with_name("lesson07_08_results.json")
 GENERATOR = "scripts/make_lesson07_08_results.py"
+#: How many steps of test run 0 a stored result keeps (spot checks and races use them).
+RUN0_STEPS = 100
 #: The decades of the default grid (1e-4 ... 1): the long horizon tunes on these only (cost).
 DECADES = tuple(v for v in DEFAULT_LR_GRID if abs(math.log10(v) - round(math.log10(v))) < 1e-9)
 
@@ -330,10 +333,13 @@ def plot_meta_training(info: dict, live: dict | None = None):
     ax = axes[0, 0]
     curve = np.asarray(info["curve"], dtype=float)
     its = np.arange(1, curve.size + 1)
-    ax.plot(its, curve, color="tab:orange", alpha=0.35, lw=0.8, label="per meta-iteration")
     width = max(1, curve.size // 20)
-    ax.plot(its, _running_mean(curve, width), color="tab:orange", lw=2,
-            label=f"running mean ({width})")
+    if width > 1:
+        ax.plot(its, curve, color="tab:orange", alpha=0.35, lw=0.8, label="per meta-iteration")
+        ax.plot(its, _running_mean(curve, width), color="tab:orange", lw=2,
+                label=f"running mean of {width}")
+    else:
+        ax.plot(its, curve, "o-", color="tab:orange", ms=3, label="per meta-iteration")
     if info.get("validation"):
         v = np.asarray(info["validation"], dtype=float)
         ax.plot(v[:, 0], v[:, 1], "o", color="k", ms=4, label="validation score")
@@ -458,6 +464,13 @@ class RolloutCache:
         return have[:steps + 1]
 
 
+def at_grid_edge(result: dict, name: str) -> bool:
+    """Whether baseline ``name``'s tuned rate is the smallest or largest of the grid (then a
+    better rate may lie outside it)."""
+    grid = [float(v) for v in result["grid"]]
+    return len(grid) > 1 and result[name]["lr"] in (min(grid), max(grid))
+
+
 def _seeds(seed: int, use: str, n: int) -> list:
     return [(int(seed), SEED_TAGS[use], k) for k in range(n)]
 
@@ -469,7 +482,8 @@ def run_experiments(experiments, net, factory: Callable, *, seed: int = 0, cache
     Returns ``{key: result}``; a result has the experiment's fields, ``problem_config``, and
     per optimizer (``"lstm"`` and the four baselines) :func:`minigrad.l2l.evaluate.summarize`'s
     statistics (``curve``, ``ci95``, ``final_loss``, ``final_ci95``, ...) plus ``finals`` (each
-    test run's final loss) and ``run0`` (test run 0's whole curve); baselines also have ``lr``
+    test run's final loss) and ``run0`` (test run 0's losses at steps 0..min(T, 100): enough for
+spot checks and races, small for long horizons); baselines also have ``lr``
     (chosen by ``pick`` on validation) and ``val_final_loss`` (mean final validation loss per
     rate).
     """
@@ -519,25 +533,28 @@ def _finite(x):
 def _entry(losses: np.ndarray) -> dict:
     entry = summarize(losses)
     entry["finals"] = [_finite(v) for v in losses[:, -1]]
-    entry["run0"] = [_finite(v) for v in losses[0]]
+    entry["run0"] = [_finite(v) for v in losses[0, :RUN0_STEPS + 1]]
     return entry
 
 
 # ----- the stored results ---------------------------------------------------------------------
 
 
-def _rounded(obj, digits: int = 7):
+def _rounded(obj, digits: int = 6):
+    """Floats to ``digits`` significant digits (confidence half-widths to 4), non-finite to
+    None, through dicts and lists."""
     if isinstance(obj, float):
         return float(f"{obj:.{digits}g}") if math.isfinite(obj) else None
     if isinstance(obj, dict):
-        return {k: _rounded(v, digits) for k, v in obj.items()}
+        return {k: _rounded(v, 4 if k in ("ci95", "final_ci95", "summed_ci95") else digits)
+                for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_rounded(v, digits) for v in obj]
     return obj
 
 
 def save_results(payload: dict, path=RESULTS_PATH) -> Path:
-    """Write ``payload`` as JSON (floats to 7 significant digits, non-finite as null),
+    """Write ``payload`` as JSON (floats to 6 significant digits, non-finite as null),
     atomically."""
     path = Path(path)
     text = json.dumps(_rounded(payload), indent=1, allow_nan=False)
@@ -594,7 +611,7 @@ def spot_check(net, result: dict, steps: int = 20, optimizer: str = "lstm",
     ``problem``: the test problem family (default: the result's MNIST one). Returns ``live``
     and ``stored`` (losses at steps 0..steps) and ``max_rel_err`` between them.
     """
-    steps = min(int(steps), int(result["steps"]))
+    steps = min(int(steps), int(result["steps"]), len(result[optimizer]["run0"]) - 1)
     problem = heldout_problem(result) if problem is None else problem
     seed = _seeds(result.get("seed", 0), "test", 1)[0]
     rule = (LearnedRule(net) if optimizer == "lstm"
@@ -746,8 +763,8 @@ def race(optimizer: str, lr: float, result: dict, steps: int | None = None,
     if optimizer not in BASELINES:
         raise ValueError(f"race: unknown optimizer {optimizer!r}; expected one of "
                          f"{', '.join(BASELINES)}")
-    exp_steps = int(result["steps"])
-    steps = exp_steps if steps is None else min(int(steps), exp_steps)
+    stored_steps = min(int(result["steps"]), len(result["lstm"]["run0"]) - 1)
+    steps = stored_steps if steps is None else min(int(steps), stored_steps)
     if problem is None:
         problem = heldout_problem(result)
     seed = _seeds(result.get("seed", 0), "test", 1)[0]

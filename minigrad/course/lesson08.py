@@ -201,11 +201,17 @@ register(Exercise(
 ))
 
 
+def _fmt_ratio(r) -> str:
+    if r is None or not math.isfinite(r):
+        return "diverged" if r == math.inf else "n/a"
+    return f"{r:.2f}" if r < 100 else f"{r:,.0f}"
+
+
 def overview(results: dict, keys=None, ratio=final_loss_ratio) -> str:
     """One line per experiment: the paper's claim, the learned optimizer's mean final loss,
     the best tuned baseline's, their ratio (``ratio(result)``) and the paired verdict."""
     keys = list(results) if keys is None else list(keys)
-    lines = [f"{'experiment':<40}{'learned':>8}{'best baseline':>20}{'ratio':>7}  "
+    lines = [f"{'experiment':<40}{'learned':>8}{'best baseline':>20}{'ratio':>9}  "
              f"{'verdict':<19}paper"]
     for key in keys:
         res = results[key]
@@ -213,7 +219,7 @@ def overview(results: dict, keys=None, ratio=final_loss_ratio) -> str:
         best, r = ratio(res)
         base = f"{L7.NAMES[best]} {L7._fmt(cmp['best_final'])}"
         lines.append(f"{res['title'][:39]:<40}{L7._fmt(cmp['lstm_final']):>8}{base:>20}"
-                     f"{L7._fmt(r, '.2f'):>7}  {cmp['verdict']:<19}{CLAIMS.get(key, '')}")
+                     f"{_fmt_ratio(r):>9}  {cmp['verdict']:<19}{CLAIMS.get(key, '')}")
     return "\n".join(lines)
 
 

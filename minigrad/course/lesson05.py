@@ -82,20 +82,16 @@ def one_blas_thread():
     """Run the block with NumPy's BLAS on one thread (then restore the previous count).
 
     The matrices here are small (an LSTM batch of a few hundred rows): splitting them over
-    threads costs more than it saves, several times more CPU time on a busy machine. A no-op
-    where the thread count cannot be set.
+    threads costs more than it saves, several times more CPU time on a busy machine (see
+    :mod:`minigrad.l2l.threads`). A no-op where ``threadpoolctl`` is missing.
     """
     try:
-        from minigrad.l2l.reproduce import limit_blas_threads
-    except ImportError:  # pragma: no cover - the helper moved
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
         yield
         return
-    previous = limit_blas_threads(1)
-    try:
+    with threadpool_limits(limits=1, user_api="blas"):
         yield
-    finally:
-        if previous is not None:
-            limit_blas_threads(previous)
 
 
 # ============================================================================================

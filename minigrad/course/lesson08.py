@@ -217,8 +217,8 @@ def overview(results: dict, keys=None, ratio=final_loss_ratio) -> str:
         res = results[key]
         cmp = L7.compare_final(res)
         best, r = ratio(res)
-        base = f"{L7.NAMES[best]} {L7._fmt(cmp['best_final'])}"
-        lines.append(f"{res['title'][:39]:<40}{L7._fmt(cmp['lstm_final']):>8}{base:>20}"
+        base = f"{L7.NAMES[best]} {L7._fmt(cmp['best_final'], '.3g')}"
+        lines.append(f"{res['title'][:39]:<40}{L7._fmt(cmp['lstm_final'], '.3g'):>8}{base:>20}"
                      f"{_fmt_ratio(r):>9}  {cmp['verdict']:<19}{CLAIMS.get(key, '')}")
     return "\n".join(lines)
 
@@ -334,10 +334,10 @@ def describe_horizon(rep: dict) -> str:
     behind = ("it ends below the best tuned baseline" if rep["behind_from"] is None else
               f"it stays behind the best tuned baseline ({L7.NAMES[rep['best']]}) from step "
               f"{rep['behind_from']} on")
-    at_train = "" if rep["at_train"] is None else f"{rep['at_train']:.3f} at step {TRAIN_STEPS}, "
+    at_train = "" if rep["at_train"] is None else f"{rep['at_train']:.3g} at step {TRAIN_STEPS}, "
     return (f"Learned optimizer over {rep['steps']:,} steps: {div}; lowest mean loss "
-            f"{rep['lowest']:.3f} at step {rep['lowest_step']}; {at_train}{L7._fmt(rep['final'])} "
-            f"at step {rep['steps']:,}; {behind}.")
+            f"{rep['lowest']:.3g} at step {rep['lowest_step']}; {at_train}"
+            f"{L7._fmt(rep['final'], '.3g')} at step {rep['steps']:,}; {behind}.")
 
 
 def sweep_grid(results: dict, ratio=final_loss_ratio) -> dict:

@@ -56,6 +56,7 @@ import contextlib
 from ..backend import get_array_module
 from ..function import Function
 from ..ops import getitem, transpose
+from ..subnormals import flush_subnormals_
 from ..tensor import Tensor, is_grad_enabled
 
 __all__ = ["FusedLSTMCellFunction", "fused_lstm_cell", "zero_state_like"]
@@ -163,8 +164,13 @@ class FusedLSTMCellFunction(Function):
         gates, c_t, out = ctx.gates, ctx.c_t, ctx.out
         H = out.shape[1]
         i, f, g, o = gates[:H], gates[H : 2 * H], gates[2 * H : 3 * H], gates[3 * H :]
-        dh = grad.data[0]  # dL/dh'^T (H, B)
-        dc_in = grad.data[1]  # dL/dc'^T (H, B)
+        # Subnormal floats (|x| < 1.2e-38 in float32) make every multiplication that touches
+        # them many times slower on x86 CPUs (see minigrad.subnormals). They reach this cell
+        # from saturated optimizee units, so the incoming gradient is flushed (on a copy: it
+        # may be an array someone else holds), and so is every gradient computed below.
+        g_in = flush_subnormals_(grad.data.copy())
+        dh = g_in[0]  # dL/dh'^T (H, B)
+        dc_in = g_in[1]  # dL/dc'^T (H, B)
         da = xp.empty_like(gates)  # dL/d(pre-activation gates), (4H, B)
         da_if, da_i, da_f = da[: 2 * H], da[:H], da[H : 2 * H]
         da_g, da_o = da[2 * H : 3 * H], da[3 * H :]
@@ -200,6 +206,8 @@ class FusedLSTMCellFunction(Function):
         da_g *= i
         # dL/dc = dc * f
         dc *= f
+        flush_subnormals_(da)
+        flush_subnormals_(dc)
 
         need = [n is not None for n in ctx.next]
         w_ih, w_hh = ctx.w_ih, ctx.w_hh
@@ -207,12 +215,12 @@ class FusedLSTMCellFunction(Function):
         dx = dh_prev = None
         if need[0] and need[1]:
             w = xp.concatenate([w_ih, w_hh], axis=1)  # (4H, K), small
-            dxh = xp.matmul(w.T, da)  # (K, B)
+            dxh = flush_subnormals_(xp.matmul(w.T, da))  # (K, B)
             dx, dh_prev = dxh[:In].T, dxh[In:].T
         elif need[0]:
-            dx = xp.matmul(w_ih.T, da).T
+            dx = flush_subnormals_(xp.matmul(w_ih.T, da)).T
         elif need[1]:
-            dh_prev = xp.matmul(w_hh.T, da).T
+            dh_prev = flush_subnormals_(xp.matmul(w_hh.T, da)).T
         # Two products rather than one against [x, h]: OpenBLAS is much faster on these
         # (4H, B) @ (B, 20) shapes than on (4H, B) @ (B, 40), and no concatenation is kept.
         dw_ih = xp.matmul(da, ctx.x) if need[3] else None

@@ -11,6 +11,7 @@ import pytest
 import minigrad.l2l.checkpoints as ckpt_module
 import minigrad.l2l.cli as cli
 import minigrad.l2l.meta as meta_module
+import minigrad.l2l.training as training_module
 from minigrad.nn import load_checkpoint, save_checkpoint
 
 SMALL = ["--problem", "quadratic", "--steps", "4", "--unroll", "2", "--no-progress"]
@@ -59,11 +60,58 @@ def test_train_interrupt_resume_equals_uninterrupted(tmp_path, monkeypatch, caps
     assert meta["command"].startswith("python -m minigrad.l2l train")
 
 
+def test_interrupt_and_resume_keep_validation_best_weights_and_adam_state(tmp_path, monkeypatch,
+                                                                          capsys):
+    """Ctrl-C in the middle of a validated run, then `--resume` with no settings repeated:
+    the same weights, best weights, Adam state, curves and validation history as a run that
+    never stopped (the resumed run used to drop validation)."""
+    full, part = tmp_path / "full.npz", tmp_path / "part.npz"
+    settings = ["--val-every", "2", "--val-runs", "2", "--checkpoint-every", "1e-9"]
+    assert train(full, "--meta-iters", "8", *settings) == 0
+
+    calls = {"n": 0}
+    real = meta_module.unroll
+
+    def interrupt_in_sixth_iteration(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 12:  # the second unroll of meta-iteration 6
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(meta_module, "unroll", interrupt_in_sixth_iteration)
+        assert train(part, "--meta-iters", "8", *settings) == 130
+    _, meta = load_checkpoint(part)
+    assert meta["iteration"] == 5 and [h[0] for h in meta["validation"]["history"]] == [2, 4]
+    capsys.readouterr()
+
+    assert train(part, "--resume") == 0  # every setting from the checkpoint
+    err = capsys.readouterr().err
+    assert "resuming with the checkpoint's meta-iters 8, val-every 2, val-runs 2" in err, err
+    same_training_state(full, part)
+    arrays_full, meta_full = load_checkpoint(full)
+    arrays_part, meta_part = load_checkpoint(part)
+    assert meta_part["validation"] == meta_full["validation"]
+    assert [h[0] for h in meta_part["validation"]["history"]] == [2, 4, 6, 8]
+    assert any(k.startswith("best.") for k in arrays_part)
+    assert meta_part["run"] == meta_full["run"]
+    log = (tmp_path / "part.log").read_text().splitlines()
+    assert sum(line.startswith("iteration ") for line in log) == 8
+    assert any(line.startswith("# interrupted") for line in log)
+
+    # a flag still overrides the checkpoint, and the run says so
+    assert train(part, "--resume", "--meta-iters", "9", "--val-runs", "3") == 0
+    err = capsys.readouterr().err
+    assert "changed by flags: --meta-iters 9 (checkpoint: 8), --val-runs 3 (checkpoint: 2)" in err
+    _, meta = load_checkpoint(part)
+    assert meta["iteration"] == 9 and meta["run"]["val_runs"] == 3
+
+
 def test_periodic_checkpoints_validation_and_evaluate(tmp_path, monkeypatch):
     out = tmp_path / "q.npz"
     saves = []
-    real_write = cli.write_checkpoint
-    monkeypatch.setattr(cli, "write_checkpoint",
+    real_write = training_module.write_checkpoint
+    monkeypatch.setattr(training_module, "write_checkpoint",
                         lambda *a, **k: saves.append(1) or real_write(*a, **k))
     assert train(out, "--meta-iters", "3", "--checkpoint-every", "1e-9", "--val-every", "1",
                  "--val-runs", "16") == 0

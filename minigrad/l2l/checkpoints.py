@@ -26,7 +26,7 @@ from ..optim import flatten_state_dict, unflatten_state_dict
 
 __all__ = [
     "FORMAT", "PRETRAINED_DIR", "CheckpointMismatch", "read_checkpoint", "resolve_checkpoint",
-    "split_arrays", "write_checkpoint",
+    "restore_trainer", "split_arrays", "write_checkpoint",
 ]
 
 FORMAT = "minigrad.l2l/1"
@@ -111,3 +111,20 @@ def read_checkpoint(path, problem: str | None = None):
 def optimizer_state(arrays: dict, meta: dict) -> dict:
     """The Adam state dict stored in a checkpoint."""
     return unflatten_state_dict(arrays, meta["optimizer"], "optimizer.")
+
+
+def restore_trainer(trainer, arrays: dict, meta: dict):
+    """Put a checkpoint's state back into ``trainer`` (weights, Adam state, iteration, curves).
+
+    Returns ``(best, val_history, elapsed_s)``: the best-on-validation weights (None if the
+    run never validated), the validation history and the training time so far. Raises
+    ValueError when the arrays do not fit the trainer's network.
+    """
+    trainer.net.load_state_dict(split_arrays(arrays, "net"))
+    trainer.meta_opt.load_state_dict(optimizer_state(arrays, meta))
+    trainer.iteration = int(meta["iteration"])
+    trainer.curve = list(meta.get("curve", []))
+    trainer.final_losses = list(meta.get("final_losses", []))
+    best = split_arrays(arrays, "best") or None
+    history = [list(r) for r in (meta.get("validation") or {}).get("history", [])]
+    return best, history, float(meta.get("elapsed_s", 0.0))

@@ -28,27 +28,26 @@ import math
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 from .baselines import lr_grid
 from .bench import add_bench_parser, cmd_bench
 from .checkpoints import (
     CheckpointMismatch,
-    optimizer_state,
     read_checkpoint,
     resolve_checkpoint,
+    restore_trainer,
     split_arrays,
-    write_checkpoint,
 )
-from .evaluate import OPTIMIZERS, LearnedRule, evaluate_rule, problem_seeds, run_protocol
-from .meta import MetaConfig, MetaTrainer, MetaTrainingDiverged
+from .evaluate import OPTIMIZERS, run_protocol
+from .meta import MetaConfig, MetaTrainer
 from .optimizer import INITS, LSTMOptimizer, net_defaults
 from .preprocess import PREPROCESSORS
 from .problems import OPTIMIZEE_HELP, PROBLEMS, make_problem, parse_optimizee
 from .reproduce import add_parser as add_reproduce_parser
 from .reproduce import cmd_reproduce
 from .threads import DEFAULT_THREADS, set_blas_threads
+from .training import TrainingRun, resolve_run_settings
 
 __all__ = ["main"]
 
@@ -62,6 +61,13 @@ def _positive_int(text):
     v = int(text)
     if v < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, got {text}")
+    return v
+
+
+def _non_negative_int(text):
+    v = int(text)
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"expected an integer >= 0, got {text}")
     return v
 
 
@@ -100,18 +106,24 @@ def build_parser() -> argparse.ArgumentParser:
     _add_problem_args(t)
     t.add_argument("--steps", type=_positive_int, default=None, help="horizon T (100)")
     t.add_argument("--unroll", type=_positive_int, default=None, help="unroll length K (20)")
-    t.add_argument("--meta-iters", type=_positive_int, default=1000,
-                   help="train until this many meta-iterations (horizons) are done (1000)")
+    t.add_argument("--meta-iters", type=_positive_int, default=None,
+                   help="train until this many meta-iterations (horizons) are done (1000, or "
+                        "the checkpoint's)")
     t.add_argument("--meta-lr", type=_positive_float, default=None, help="Adam lr on phi (1e-3)")
     t.add_argument("--out", default=None, help="checkpoint path (runs/l2l-PROBLEM.npz)")
     t.add_argument("--resume", action="store_true", help="continue the checkpoint at --out")
     t.add_argument("--force", action="store_true", help="overwrite an existing --out")
-    t.add_argument("--checkpoint-every", type=_positive_float, default=120.0,
-                   help="seconds between checkpoints (120)")
-    t.add_argument("--val-every", type=int, default=0,
-                   help="validate every N meta-iterations and keep the best weights (0: never)")
-    t.add_argument("--val-runs", type=_positive_int, default=8,
-                   help="validation runs (MNIST nets / quadratic functions) (8)")
+    t.add_argument("--checkpoint-every", type=_positive_float, default=None,
+                   help="seconds between checkpoints (120, or the checkpoint's)")
+    t.add_argument("--val-every", type=_non_negative_int, default=None,
+                   help="validate every N meta-iterations and keep the best weights (0: never, "
+                        "or the checkpoint's)")
+    t.add_argument("--val-runs", type=_positive_int, default=None,
+                   help="validation problems (MNIST nets / quadratic batches) (16, or the "
+                        "checkpoint's)")
+    t.add_argument("--log", default=None,
+                   help="append one line per meta-iteration to this file (default: --out with "
+                        "the suffix .log; '-' for none)")
     t.add_argument("--second-order", action="store_true", default=None,
                    help="keep second derivatives (exact meta-gradient; slow)")
     t.add_argument("--loss-terms", choices=("paper", "official"), default=None,
@@ -230,21 +242,10 @@ def _resolve_train_config(args, meta_ckpt):
     return net, meta, problem, dtype
 
 
-def _validation(trainer, val_problem, runs: int):
-    """Mean optimizee loss over steps 1..T on the validation problems (lower is better)."""
-    steps = trainer.config.steps
-    seeds = problem_seeds(val_problem, trainer.config.seed, "val", runs)
-    losses = evaluate_rule(lambda: LearnedRule(trainer.net), val_problem, seeds, steps, runs)
-    value = float(losses[:, 1:].mean())
-    return value if math.isfinite(value) else math.inf
-
-
 def cmd_train(args) -> int:
     _check_problem(args)
     out = Path(args.out or f"runs/l2l-{args.problem}.npz")
     args.out = out
-    if args.val_every < 0:
-        raise UsageError(f"--val-every must be >= 0, got {args.val_every}")
     ckpt_arrays = ckpt_meta = None
     if args.resume:
         if not out.is_file():
@@ -256,6 +257,12 @@ def cmd_train(args) -> int:
     elif out.exists() and not args.force:
         raise UsageError(f"{out} already exists; pass --resume to continue it, --force to "
                          "overwrite it, or choose another --out")
+    try:
+        settings, notes = resolve_run_settings(
+            {"meta_iters": args.meta_iters, "val_every": args.val_every,
+             "val_runs": args.val_runs, "checkpoint_every": args.checkpoint_every}, ckpt_meta)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
     if not out.parent.is_dir():
         out.parent.mkdir(parents=True, exist_ok=True)
     net_cfg, meta_cfg, prob_cfg, dtype = _resolve_train_config(args, ckpt_meta)
@@ -271,104 +278,26 @@ def cmd_train(args) -> int:
     if config.second_order and args.problem == "mnist":
         print("warning: second-order meta-gradients on MNIST are very slow", file=sys.stderr)
     trainer = MetaTrainer(net, problem, config)
-    best, val_history = None, []
+    best, val_history, elapsed = None, [], 0.0
     if ckpt_meta is not None:
         try:
-            net.load_state_dict(split_arrays(ckpt_arrays, "net"))
-            trainer.meta_opt.load_state_dict(optimizer_state(ckpt_arrays, ckpt_meta))
+            best, val_history, elapsed = restore_trainer(trainer, ckpt_arrays, ckpt_meta)
         except ValueError as exc:
             raise UsageError(f"{out}: does not fit the configuration: {exc}") from None
-        trainer.iteration = int(ckpt_meta["iteration"])
-        trainer.curve = list(ckpt_meta.get("curve", []))
-        trainer.final_losses = list(ckpt_meta.get("final_losses", []))
-        best = split_arrays(ckpt_arrays, "best") or None
-        val_history = list(ckpt_meta.get("validation", {}).get("history", []))
+        for note in notes:
+            print(f"{out}: {note}", file=sys.stderr)
     val_problem = None
-    if args.val_every:
+    if settings.val_every:
         val_problem = _problem_from_config(problem.config(), split="val", dtype=dtype)
-    started = time.time()
-    elapsed0 = float(ckpt_meta.get("elapsed_s", 0.0)) if ckpt_meta else 0.0
-    command = " ".join(["python -m minigrad.l2l"] + sys.argv[1:]) if args._argv is None else \
-        " ".join(["python -m minigrad.l2l"] + list(args._argv))
-
-    def save(status: str):
-        extra = {
-            "command": command,
-            "status": status,
-            "elapsed_s": elapsed0 + (time.time() - started),
-            "validation": {"every": args.val_every, "runs": args.val_runs,
-                           "history": val_history,
-                           "best": min(val_history, key=lambda r: r[1]) if val_history else None},
-            "data": _data_version(args.problem),
-            "minigrad_version": _version(),
-        }
-        write_checkpoint(out, trainer, problem.config(), best=best, extra=extra)
-
-    from tqdm.auto import tqdm
-
-    bar = tqdm(total=args.meta_iters, initial=min(trainer.iteration, args.meta_iters),
-               desc=f"meta-train {args.problem}", unit="it", disable=args.no_progress,
-               file=sys.stderr, dynamic_ncols=True)
-    running = trainer.curve[-1] if trainer.curve else None
-    last_save = time.monotonic()
-    previous_term = _sigterm_as_interrupt()
-    try:
-        while trainer.iteration < args.meta_iters:
-            value = trainer.train_iteration()
-            running = value if running is None else 0.9 * running + 0.1 * value
-            post = {"meta_loss": f"{value:.4g}", "running": f"{running:.4g}"}
-            if val_problem is not None and trainer.iteration % args.val_every == 0:
-                v = _validation(trainer, val_problem, args.val_runs)
-                if not val_history or v < min(r[1] for r in val_history):
-                    best = net.state_dict()
-                val_history.append([trainer.iteration, v])
-                post["val"] = f"{v:.4g}"
-            bar.set_postfix(post, refresh=False)
-            bar.update(1)
-            if time.monotonic() - last_save >= args.checkpoint_every:
-                save("running")
-                last_save = time.monotonic()
-    except KeyboardInterrupt:
-        bar.close()
-        _restore_sigterm(previous_term)
-        save("interrupted")
-        print(f"\ninterrupted: saved {trainer.iteration} complete meta-iterations to {out}; "
-              f"continue with --resume", file=sys.stderr)
-        return 130
-    except MetaTrainingDiverged as exc:
-        bar.close()
-        _restore_sigterm(previous_term)
-        save(f"diverged: {exc}")
-        print(f"error: {exc}. Saved the last good weights to {out}", file=sys.stderr)
-        return 1
-    bar.close()
-    _restore_sigterm(previous_term)
-    save("done")
-    last = f"{trainer.curve[-1]:.4g}" if trainer.curve else "n/a"
-    print(f"trained {trainer.iteration} meta-iterations (last mean loss {last}); "
-          f"checkpoint: {out}", file=sys.stderr)
-    return 0
-
-
-def _sigterm_as_interrupt():
-    """Treat SIGTERM (a job scheduler stopping us) like Ctrl-C: save, then exit 130."""
-    import signal
-    import threading
-
-    if threading.current_thread() is not threading.main_thread():
-        return None
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    return signal.signal(signal.SIGTERM, handler)
-
-
-def _restore_sigterm(previous):
-    import signal
-
-    if previous is not None:
-        signal.signal(signal.SIGTERM, previous)
+    argv = sys.argv[1:] if args._argv is None else list(args._argv)
+    extra = {"command": " ".join(["python -m minigrad.l2l"] + argv),
+             "data": _data_version(args.problem), "minigrad_version": _version()}
+    log_path = args.log if args.log is not None else out.with_suffix(".log")
+    run = TrainingRun(trainer, problem.config(), out, settings, val_problem=val_problem,
+                      best=best, val_history=val_history, elapsed_s=elapsed, extra=extra,
+                      log_path=None if str(log_path) == "-" else log_path,
+                      progress=not args.no_progress)
+    return run.run()
 
 
 def _extra_problem_kwargs(name, cfg):

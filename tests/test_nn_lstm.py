@@ -321,18 +321,20 @@ def test_fused_cell_on_gpu_matches_cpu():
         np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-5)
 
 
-def test_fused_cell_keeping_tanh_c_gives_the_same_gradients(monkeypatch):
-    from minigrad.nn.fused_lstm import FusedLSTMCellFunction
-
+@pytest.mark.parametrize("block", [1, 3, 7, 19, 20, 64])
+def test_fused_cell_in_blocks_gives_the_same_values_and_gradients(block):
+    """The cell works on blocks of coordinates (cache-sized in real use); any block size, even
+    one that does not divide the batch, gives the one-block result (float64: to rounding)."""
     rng = np.random.default_rng(13)
-    xs = _tensor(rng.standard_normal((3, 20, 2)), "float64", True)
-    states = [_tensor(rng.standard_normal((20, 4)), "float64", True) for _ in range(4)]
-    w_out = _tensor(rng.standard_normal((3, 20, 4)), "float64")
-    w_c = _tensor(rng.standard_normal((20, 4)), "float64")
-    lstm = nn.LSTM(2, 4, num_layers=2, seed=14, dtype="float64")
-    monkeypatch.setattr(FusedLSTMCellFunction, "keep_tanh_c", False)
-    recomputed = _loss_and_grads(lstm, xs, states, w_out, w_c)
-    monkeypatch.setattr(FusedLSTMCellFunction, "keep_tanh_c", True)
-    kept = _loss_and_grads(lstm, xs, states, w_out, w_c)
-    for a, b in zip(kept[3], recomputed[3]):
-        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-15)
+    B, In, H = 20, 3, 4
+    arrays = [rng.standard_normal(s) for s in
+              [(B, In), (B, H), (B, H), (4 * H, In), (4 * H, H), (4 * H,), (4 * H,)]]
+    w_h, w_c = rng.standard_normal((B, H)), rng.standard_normal((B, H))
+    results = []
+    for size in (B, block):
+        ts = [mg.Tensor(a, requires_grad=True) for a in arrays]
+        h, c = F.fused_lstm_cell(*ts, block=size)
+        loss = (h * mg.tensor(w_h)).sum() + (c * c * mg.tensor(w_c)).sum()
+        results.append([h.numpy(), c.numpy()] + [g.numpy() for g in mg.grad(loss, ts)])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-14)

@@ -35,8 +35,12 @@ What backward keeps (per step, B rows): the activated gates (4H), tanh(c') (H), 
 (h', c') (2H: the outputs themselves, alive anyway), and references to x, h and c (alive
 anyway): 7H floats per row, about as much as the composed cell and PyTorch's CPU LSTMCell.
 Keeping tanh(c') saves backward one exponential per entry of c' (NumPy's float32 exp costs
-about 4 ns per entry on the course machine): 4% of a 2-layer, 20-step unroll at B = 15,910,
-measured. ``FusedLSTMCellFunction.keep_tanh_c = False`` recomputes it instead (6H per row).
+about 4 ns per entry on the course machine): 4% of a 2-layer, 20-step unroll at B = 15,910.
+
+Blocks. On the CPU the B coordinates are processed in blocks of :data:`BLOCK` columns: each
+block's gates, gradients and states fit in the core's L2 cache, so the forty-odd elementwise
+passes of a step read cache instead of memory. The blocks are independent except for the
+weight gradients, which are summed over them.
 
 Speed (``benchmarks/bench_lstm.py``, one core, B = 16,000, H = 20, 2 layers, 20 steps,
 forward + backward): about 1.8x faster than the composed cell and on par with PyTorch's CPU
@@ -88,66 +92,63 @@ def _as_feature_major(a, xp):
     return t if t.flags.c_contiguous else xp.ascontiguousarray(t)
 
 
+#: Coordinates (columns of the (4H, B) gate block) handled at a time on the CPU. A block of
+#: 512 keeps the gates, their gradients and the states of one block (about 0.6 MB at H = 20)
+#: in the core's L2 cache through the forty-odd elementwise passes of a step, instead of
+#: streaming 6 MB arrays from memory for each pass. Measured on an MNIST meta-iteration (one
+#: core): 3% faster than one block on an idle machine, 1.8x faster while another process
+#: competes for memory bandwidth (``benchmarks/bench_blocks.py``).
+BLOCK = 512
+
+
+def _blocks(B: int, block: int):
+    """Column slices [0, block), [block, 2 block), ... covering range(B)."""
+    return [slice(j, min(j + block, B)) for j in range(0, B, block)]
+
+
 class FusedLSTMCellFunction(Function):
     """One LSTM step as one graph node (see the module docstring for the math and layout).
 
     Inputs: x (B, I), h (B, H), c (B, H), w_ih (4H, I), w_hh (4H, H) and, when ``bias`` is
     True, b_ih (4H,), b_hh (4H,). Output: one (2, H, B) array holding h'^T and c'^T.
+    Parameter ``block``: coordinates per block (see :data:`BLOCK`); the result does not depend
+    on it beyond float rounding of the weight gradients' sums.
 
     Activations. Every gate is computed from ONE exponential per entry: sigma(a) =
     1 / (1 + e^-a), and tanh(a) = 2 sigma(2a) - 1. The signs and the factor 2 are folded into
     the (small) stacked weight matrix, so the matrix product yields the exponent directly and
-    the whole (4H, B) block goes through a single exp, +1, 1/x.
+    the whole (4H, n) block goes through a single exp, +1, 1/x.
     """
 
     save_inputs = False
-    #: Keep tanh(c') for backward (H more floats per row) instead of recomputing it (one more
-    #: exp per entry in backward, about 4% slower). Off: the cell keeps 6H floats per row.
-    keep_tanh_c = True
 
     @staticmethod
-    def forward(ctx, x, h, c, w_ih, w_hh, b_ih=None, b_hh=None):
+    def forward(ctx, x, h, c, w_ih, w_hh, b_ih=None, b_hh=None, block=None):
         xp = get_array_module(x)
         B, In = x.shape
         H = w_hh.shape[1]
         K = In + H
         bias = b_ih is not None
-        # One matrix product: s * [W_ih, W_hh, b_ih + b_hh] (4H, K+1) @ [x^T; h^T; 1] (K+1, B)
-        # with s = -1 on the rows of i, f, o and -2 on the rows of g: the exponents.
-        xh = xp.empty((K + bias, B), x.dtype)
-        xh[:In] = x.T
-        xh[In:K] = h.T
+        # s * [W_ih, W_hh, b_ih + b_hh] (4H, K+1), with s = -1 on the rows of i, f, o and -2
+        # on the rows of g, so that the product with [x^T; h^T; 1] gives the exponents.
         w = xp.empty((4 * H, K + bias), x.dtype)
         w[:, :In] = w_ih
         w[:, In:K] = w_hh
         if bias:
-            xh[K] = 1.0
             xp.add(b_ih, b_hh, out=w[:, K])
         w *= -1.0
         w[2 * H : 3 * H] *= 2.0
-        gates = xp.matmul(w, xh)  # (4H, B)
-        del xh, w
-        with _errstate(xp):
-            xp.exp(gates, out=gates)
-        gates += 1.0
-        xp.reciprocal(gates, out=gates)  # sigma(a) for i, f, o; sigma(2 a_g) in the g rows
-        i, f, g, o = gates[:H], gates[H : 2 * H], gates[2 * H : 3 * H], gates[3 * H :]
-        g *= 2.0
-        g -= 1.0  # tanh(a_g)
         c_t = _as_feature_major(c, xp)
         out = xp.empty((2, H, B), x.dtype)
-        h_new, c_new = out[0], out[1]
-        xp.multiply(f, c_t, out=c_new)
-        xp.multiply(i, g, out=h_new)  # h_new is scratch here
-        c_new += h_new
-        if FusedLSTMCellFunction.keep_tanh_c:
-            ctx.tanh_c = _tanh_into(c_new, xp.empty_like(c_new), xp)
-            xp.multiply(o, ctx.tanh_c, out=h_new)
-        else:
-            _tanh_into(c_new, h_new, xp)
-            h_new *= o
+        # On a GPU one block is best: each block is a handful of kernel launches.
+        block = block or (BLOCK if xp.__name__ == "numpy" else B)
+        gates, tanh_c = [], []
+        for cols in _blocks(B, block):
+            g_b, t_b = _forward_block(w, x[cols], h[cols], c_t[:, cols], out[:, :, cols], xp)
+            gates.append(g_b)
+            tanh_c.append(t_b)
         ctx.x, ctx.h, ctx.c_t, ctx.w_ih, ctx.w_hh = x, h, c_t, w_ih, w_hh
-        ctx.gates, ctx.out, ctx.bias = gates, out, bias
+        ctx.gates, ctx.tanh_c, ctx.bias, ctx.block = gates, tanh_c, bias, block
         return out
 
     @staticmethod
@@ -161,77 +162,117 @@ class FusedLSTMCellFunction(Function):
             )
         ctx._check_alive()
         xp = get_array_module(grad.data)
-        gates, c_t, out = ctx.gates, ctx.c_t, ctx.out
-        H = out.shape[1]
-        i, f, g, o = gates[:H], gates[H : 2 * H], gates[2 * H : 3 * H], gates[3 * H :]
-        # Subnormal floats (|x| < 1.2e-38 in float32) make every multiplication that touches
-        # them many times slower on x86 CPUs (see minigrad.subnormals). They reach this cell
-        # from saturated optimizee units, so the incoming gradient is flushed (on a copy: it
-        # may be an array someone else holds), and so is every gradient computed below.
-        g_in = flush_subnormals_(grad.data.copy())
-        dh = g_in[0]  # dL/dh'^T (H, B)
-        dc_in = g_in[1]  # dL/dc'^T (H, B)
-        da = xp.empty_like(gates)  # dL/d(pre-activation gates), (4H, B)
-        da_if, da_i, da_f = da[: 2 * H], da[:H], da[H : 2 * H]
-        da_g, da_o = da[2 * H : 3 * H], da[3 * H :]
-
-        tanh_c = getattr(ctx, "tanh_c", None)
-        if tanh_c is None:
-            tanh_c = _tanh_into(out[1], xp.empty_like(dh), xp)
-            dc = tanh_c  # recomputed: free to overwrite once da_o is done
-        else:
-            dc = xp.empty_like(tanh_c)
-        # da_o = dh * tanh(c') * o (1 - o)
-        xp.multiply(o, o, out=da_o)
-        xp.subtract(o, da_o, out=da_o)
-        da_o *= tanh_c
-        da_o *= dh
-        # dc = dL/dc'_total = dc_in + dh * o * (1 - tanh(c')^2)
-        xp.multiply(tanh_c, tanh_c, out=dc)
-        xp.subtract(1.0, dc, out=dc)
-        dc *= o
-        dc *= dh
-        dc += dc_in
-        # da_i = dc * g * i (1 - i);  da_f = dc * c * f (1 - f)
-        if_ = gates[: 2 * H]
-        xp.multiply(if_, if_, out=da_if)
-        xp.subtract(if_, da_if, out=da_if)
-        da_if.reshape(2, H, -1)[...] *= dc
-        da_i *= g
-        da_f *= c_t
-        # da_g = dc * i * (1 - g^2)
-        xp.multiply(g, g, out=da_g)
-        xp.subtract(1.0, da_g, out=da_g)
-        da_g *= dc
-        da_g *= i
-        # dL/dc = dc * f
-        dc *= f
-        flush_subnormals_(da)
-        flush_subnormals_(dc)
-
         need = [n is not None for n in ctx.next]
         w_ih, w_hh = ctx.w_ih, ctx.w_hh
+        H, B = ctx.c_t.shape
         In = w_ih.shape[1]
-        dx = dh_prev = None
-        if need[0] and need[1]:
-            w = xp.concatenate([w_ih, w_hh], axis=1)  # (4H, K), small
-            dxh = flush_subnormals_(xp.matmul(w.T, da))  # (K, B)
-            dx, dh_prev = dxh[:In].T, dxh[In:].T
-        elif need[0]:
-            dx = flush_subnormals_(xp.matmul(w_ih.T, da)).T
-        elif need[1]:
-            dh_prev = flush_subnormals_(xp.matmul(w_hh.T, da)).T
-        # Two products rather than one against [x, h]: OpenBLAS is much faster on these
-        # (4H, B) @ (B, 20) shapes than on (4H, B) @ (B, 40), and no concatenation is kept.
-        dw_ih = xp.matmul(da, ctx.x) if need[3] else None
-        dw_hh = xp.matmul(da, ctx.h) if need[4] else None
-        grads = [dx, dh_prev, dc.T if need[2] else None, dw_ih, dw_hh]
+        dt = grad.data.dtype
+        # Results: dL/d[x, h] (K, B), dL/dc (H, B), and the weight gradients summed over blocks.
+        w_t = xp.concatenate([w_ih, w_hh], axis=1).T.copy()  # (K, 4H), small
+        dxh = xp.empty((In + H, B), dt) if (need[0] or need[1]) else None
+        dc_prev = xp.empty((H, B), dt) if need[2] else None
+        dw_ih = xp.zeros(w_ih.shape, dt) if need[3] else None
+        dw_hh = xp.zeros(w_hh.shape, dt) if need[4] else None
+        db = xp.zeros(4 * H, dt) if ctx.bias and (need[5] or need[6]) else None
+        for k, cols in enumerate(_blocks(B, ctx.block)):
+            da = _backward_block(ctx.gates[k], ctx.tanh_c[k], ctx.c_t[:, cols],
+                                 grad.data[:, :, cols],
+                                 None if dc_prev is None else dc_prev[:, cols], xp)
+            if dxh is not None:
+                flush_subnormals_(xp.matmul(w_t, da, out=dxh[:, cols]))
+            # Two products rather than one against [x, h]: OpenBLAS is much faster on these
+            # (4H, n) @ (n, 20) shapes than on (4H, n) @ (n, 40), and no concatenation is kept.
+            if dw_ih is not None:
+                dw_ih += xp.matmul(da, ctx.x[cols])
+            if dw_hh is not None:
+                dw_hh += xp.matmul(da, ctx.h[cols])
+            if db is not None:
+                db += da.sum(axis=1)
+        dx = dxh[:In].T if need[0] else None
+        dh_prev = dxh[In:].T if need[1] else None
+        grads = [dx, dh_prev, None if dc_prev is None else dc_prev.T, dw_ih, dw_hh]
         if ctx.bias:
-            db = da.sum(axis=1) if (need[5] or need[6]) else None
             # Two arrays, not one shared: an in-place change to one .grad must not touch the other.
             grads += [db if need[5] else None,
                       (db.copy() if need[5] else db) if need[6] else None]
         return tuple(None if a is None else Tensor._make(a) for a in grads)
+
+
+def _forward_block(w, x, h, c_t, out, xp):
+    """The forward step for one block of n coordinates: x (n, I), h (n, H), c_t = c^T (H, n);
+    writes h'^T, c'^T into ``out`` (2, H, n) and returns the activated gates (4H, n) and
+    tanh(c') (H, n) that backward needs."""
+    n, In = x.shape
+    H = c_t.shape[0]
+    K = In + H
+    xh = xp.empty((w.shape[1], n), x.dtype)  # [x^T; h^T; 1]
+    xh[:In] = x.T
+    xh[In:K] = h.T
+    if w.shape[1] > K:
+        xh[K] = 1.0
+    gates = xp.matmul(w, xh)  # the exponents, (4H, n)
+    with _errstate(xp):
+        xp.exp(gates, out=gates)
+    gates += 1.0
+    xp.reciprocal(gates, out=gates)  # sigma(a) for i, f, o; sigma(2 a_g) in the g rows
+    i, f, g, o = gates[:H], gates[H : 2 * H], gates[2 * H : 3 * H], gates[3 * H :]
+    g *= 2.0
+    g -= 1.0  # tanh(a_g)
+    h_new, c_new = out[0], out[1]
+    xp.multiply(f, c_t, out=c_new)
+    xp.multiply(i, g, out=h_new)  # h_new is scratch here
+    c_new += h_new
+    tanh_c = _tanh_into(c_new, xp.empty_like(xh[:H]), xp)
+    xp.multiply(o, tanh_c, out=h_new)
+    return gates, tanh_c
+
+
+def _backward_block(gates, tanh_c, c_t, grad, dc_prev, xp):
+    """Backward of one block: ``grad`` (2, H, n) holds dL/dh'^T and dL/dc'^T. Writes dL/dc^T
+    into ``dc_prev`` (if not None) and returns dL/d(pre-activation gates) (4H, n).
+
+    Subnormal floats (|x| < 1.2e-38 in float32) make every multiplication that touches them many
+    times slower on x86 CPUs (see minigrad.subnormals). They reach this cell from saturated
+    optimizee units, so the incoming gradient is flushed (on a copy: the array may be held
+    elsewhere), and so is every gradient computed here.
+    """
+    H = tanh_c.shape[0]
+    g_in = flush_subnormals_(grad.copy())
+    dh = g_in[0]
+    i, f, g, o = gates[:H], gates[H : 2 * H], gates[2 * H : 3 * H], gates[3 * H :]
+    da = xp.empty_like(gates)  # dL/d(pre-activation gates), (4H, n)
+    da_if, da_i, da_f = da[: 2 * H], da[:H], da[H : 2 * H]
+    da_g, da_o = da[2 * H : 3 * H], da[3 * H :]
+    dc = g_in[1]  # dL/dc'_total, accumulated in place of dL/dc' (our copy)
+    # da_o = dh * tanh(c') * o (1 - o)
+    xp.multiply(o, o, out=da_o)
+    xp.subtract(o, da_o, out=da_o)
+    da_o *= tanh_c
+    da_o *= dh
+    # dc = dL/dc'_total = dc_in + dh * o * (1 - tanh(c')^2)   (dh is ours: used as scratch)
+    xp.multiply(tanh_c, tanh_c, out=da_i)  # da_i is scratch until its turn below
+    xp.subtract(1.0, da_i, out=da_i)
+    da_i *= o
+    dh *= da_i
+    dc += dh
+    # da_i = dc * g * i (1 - i);  da_f = dc * c * f (1 - f)
+    if_ = gates[: 2 * H]
+    xp.multiply(if_, if_, out=da_if)
+    xp.subtract(if_, da_if, out=da_if)
+    da_if.reshape(2, H, -1)[...] *= dc
+    da_i *= g
+    da_f *= c_t
+    # da_g = dc * i * (1 - g^2)
+    xp.multiply(g, g, out=da_g)
+    xp.subtract(1.0, da_g, out=da_g)
+    da_g *= dc
+    da_g *= i
+    flush_subnormals_(da)
+    if dc_prev is not None:
+        # dL/dc = dc * f
+        xp.multiply(dc, f, out=dc_prev)
+        flush_subnormals_(dc_prev)
+    return da
 
 
 def zero_state_like(x: Tensor, hidden_size: int) -> Tensor:
@@ -239,7 +280,7 @@ def zero_state_like(x: Tensor, hidden_size: int) -> Tensor:
     return Tensor._make(x.xp.zeros((hidden_size, x.shape[0]), x.dtype).T)
 
 
-def fused_lstm_cell(x, h, c, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
+def fused_lstm_cell(x, h, c, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *, block=None):
     """One LSTM step ``(h', c')`` computed by a single fused graph node (first derivatives).
 
     Same signature, math and results (to float rounding) as
@@ -255,7 +296,7 @@ def fused_lstm_cell(x, h, c, weight_ih, weight_hh, bias_ih=None, bias_hh=None):
     inputs = [x, h, c, weight_ih, weight_hh]
     if bias_ih is not None:
         inputs += [bias_ih, bias_hh]
-    hc = FusedLSTMCellFunction.apply(*inputs)
+    hc = FusedLSTMCellFunction.apply(*inputs, block=block)
     return transpose(getitem(hc, 0)), transpose(getitem(hc, 1))
 
 

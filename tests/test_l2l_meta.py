@@ -182,11 +182,21 @@ def test_mnist_meta_iteration_runs_first_order_in_float32():
         MetaConfig(unroll=2, step_weights=[1, 1, 1])
 
 
-def test_second_order_training_uses_the_composed_cell_and_runs():
+def test_second_order_training_uses_the_composed_cell_and_runs(monkeypatch):
+    from minigrad.nn.fused_lstm import FusedLSTMCellFunction
+
+    calls = []
+    real = FusedLSTMCellFunction.forward
+    monkeypatch.setattr(FusedLSTMCellFunction, "forward",
+                        staticmethod(lambda *a, **k: calls.append(1) or real(*a, **k)))
     net = LSTMOptimizer(**{**net_defaults("quadratic"), "hidden_size": 5})
     trainer = MetaTrainer(net, QuadraticProblem(dim=3, batch=4),
                           MetaConfig(steps=4, unroll=2, second_order=True))
     before = net.state_dict()
     assert math.isfinite(trainer.train_iteration())
-    assert not net.lstm.fused  # the fused cell cannot be differentiated twice
+    assert not calls  # the fused cell cannot be differentiated twice: the composed one ran
+    assert net.lstm.fused  # chosen per call; the module's setting is untouched
+    trainer.config.second_order = False
+    trainer.train_iteration()
+    assert calls  # first order: the fused cell
     assert all((before[n] != v).any() for n, v in net.state_dict().items())

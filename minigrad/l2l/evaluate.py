@@ -50,7 +50,7 @@ class LearnedRule:
         self.net = net
 
     def start(self, theta):
-        self.state = self.net.init_state(theta.shape[0], dtype=theta.dtype)
+        self.state = None  # the LSTM's zero state
         return theta
 
     def step(self, theta, g):

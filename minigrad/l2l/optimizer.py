@@ -99,15 +99,11 @@ class LSTMOptimizer(Module):
         return self.head.weight.dtype
 
     # ----- one step --------------------------------------------------------------------------
-    def init_state(self, n: int, dtype=None):
-        """The zero state for ``n`` coordinates (None stands for zeros; a list per layer)."""
-        return None
-
     def forward(self, x: Tensor, state=None, create_graph: bool = False):
         """From preprocessed inputs x (N, input_size) to ``(delta (N,), new_state)``."""
         if self.lstm is not None:
-            self.lstm.fused = not create_graph
-            h, state = self.lstm.step(x, state)
+            # the fused cell has first derivatives only; second order needs the composed one
+            h, state = self.lstm.step(x, state, fused=not create_graph)
         else:
             h, state = x, None
         out = self.head(h)

@@ -181,15 +181,17 @@ class LSTM(Module):
         return [(Tensor._make(xp.zeros((H, B), dt).T), Tensor._make(xp.zeros((H, B), dt).T))
                 for _ in range(self.num_layers)]
 
-    def step(self, x: Tensor, state=None):
-        """One time step through every layer: ``(h_top, new_state)``."""
+    def step(self, x: Tensor, state=None, fused: bool | None = None):
+        """One time step through every layer: ``(h_top, new_state)``. ``fused`` chooses the
+        cell for this call (default: the module's ``fused``); second derivatives need the
+        composed cell (``fused=False``)."""
         if state is None:
             state = [None] * self.num_layers
         if len(state) != self.num_layers:
             raise ValueError(
                 f"LSTM.step: state has {len(state)} layer(s), expected {self.num_layers}"
             )
-        cell = _cell(self.fused)
+        cell = _cell(self.fused if fused is None else fused)
         new_state = []
         for k, s in enumerate(state):
             h, c = (None, None) if s is None else s

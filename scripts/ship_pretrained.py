@@ -39,6 +39,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from minigrad.files import atomic_write_bytes, atomic_write_text  # noqa: E402
 from minigrad.l2l.checkpoints import (  # noqa: E402
     PRETRAINED_DIR,
     CheckpointMismatch,
@@ -188,17 +189,7 @@ def render_readme(records: list) -> str:
     return "\n".join(lines)
 
 
-def write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text if text.endswith("\n") else text + "\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+write_text = atomic_write_text
 
 
 def ship(source: Path, dest: Path, *, full: bool = False, weights: str = "best") -> dict:
@@ -226,20 +217,15 @@ def ship(source: Path, dest: Path, *, full: bool = False, weights: str = "best")
     }
     dest.mkdir(parents=True, exist_ok=True)
     target = dest / f"{problem}.npz"
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".npz", dir=dest)
-    os.close(fd)
-    try:
+    with tempfile.TemporaryDirectory() as folder:
+        tmp = Path(folder) / target.name
         save_checkpoint(tmp, arrays, meta)
         size = os.path.getsize(tmp)
         if size >= MAX_BYTES:
             raise SystemExit(f"error: {source}: the shipped file would be {size:,} bytes; the "
                              f"limit is {MAX_BYTES:,} (drop --full?)")
         read_checkpoint(tmp, problem)  # it reads back
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+        atomic_write_bytes(target, tmp.read_bytes())
     record = provenance(meta, target, used)
     write_text(dest / f"{problem}.json", json.dumps(record, indent=1, sort_keys=True))
     return record

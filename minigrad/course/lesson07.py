@@ -36,7 +36,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import re
 import time
 from collections.abc import Callable
@@ -48,6 +47,7 @@ import numpy as np
 import minigrad as mg
 from minigrad.course.checks import Case, Exercise, register
 from minigrad.course.lesson01 import Explorer
+from minigrad.files import atomic_write_text
 from minigrad.l2l import (
     BASELINES,
     DEFAULT_LR_GRID,
@@ -561,10 +561,7 @@ def save_results(payload: dict, path=RESULTS_PATH) -> Path:
     # one line per list of numbers: a readable file of a few hundred kB instead of megabytes
     text = re.sub(r"\[\s*((?:-?[0-9.eE+]+|null)(?:,\s*(?:-?[0-9.eE+]+|null))*)\s*\]",
                   lambda m: "[" + ", ".join(re.split(r",\s*", m.group(1))) + "]", text)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text + "\n")
-    os.replace(tmp, path)
-    return path
+    return atomic_write_text(path, text)
 
 
 def load_results(path=RESULTS_PATH) -> dict:

@@ -21,7 +21,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from ._files import atomic_writer
+from ..files import atomic_writer
 from .errors import ChecksumError, DownloadError
 
 __all__ = ["download_file", "file_digest"]

@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._files import atomic_writer
+from ..files import atomic_writer
 from .errors import DataError
 
 __all__ = ["IDX_DTYPES", "read_idx", "write_idx"]

@@ -25,11 +25,10 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import sys
-import tempfile
 from pathlib import Path
 
+from ..files import atomic_write_text
 from .baselines import lr_grid
 from .bench import add_bench_parser, cmd_bench
 from .checkpoints import (
@@ -380,7 +379,7 @@ def cmd_evaluate(args) -> int:
               "checkpoint": None if meta is None else {
                   "path": str(args.checkpoint), "iteration": meta.get("iteration"),
                   "weights": args.weights}, **result}
-    _write_text(args.json, json.dumps(result, indent=1, allow_nan=False))
+    atomic_write_text(args.json, json.dumps(result, indent=1, allow_nan=False))
     if args.plot:
         from .plots import plot_curves
 
@@ -390,19 +389,6 @@ def cmd_evaluate(args) -> int:
     print(f"final loss (mean of {args.runs} test runs): {summary}; wrote {args.json}",
           file=sys.stderr)
     return 0
-
-
-def _write_text(path, text: str) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
 
 
 # ----------------------------------------------------------------------------------- main ---

@@ -3,10 +3,9 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-
 import numpy as np
+
+from ..files import atomic_writer
 
 __all__ = ["COLORS", "LABELS", "plot_curves"]
 
@@ -52,16 +51,9 @@ def plot_curves(result: dict, path, title: str | None = None) -> str:
     ax.legend(fontsize=8)
     ax.grid(True, which="both", alpha=0.25)
     fig.tight_layout()
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=folder)
-    os.close(fd)
     try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
+        with atomic_writer(path) as f:
+            fig.savefig(f, format="png")
     finally:
         plt.close(fig)
-        if os.path.exists(tmp):
-            os.remove(tmp)
     return path

@@ -68,13 +68,13 @@ import os
 import re
 import resource
 import sys
-import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ..files import atomic_write_text, atomic_writer
 from .baselines import BASELINES, DEFAULT_LR_GRID
 from .checkpoints import CheckpointMismatch, read_checkpoint, resolve_checkpoint, split_arrays
 from .evaluate import SEED_TAGS, BaselineRule, LearnedRule, rollout, summarize
@@ -576,30 +576,11 @@ def _pyplot():
 
 
 def _save_fig(fig, path) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_writer(path) as f:
+        fig.savefig(f, format="png")
 
 
-def write_text(path, text: str) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text if text.endswith("\n") else text + "\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+write_text = atomic_write_text
 
 
 def results_table(results: list, compact: bool = False) -> list:

@@ -12,14 +12,13 @@ checkpoint under the real name.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
+from ..files import atomic_writer
 from ..tensor import Tensor
 from .module import Module, StateDictError
 
@@ -78,17 +77,8 @@ def save_checkpoint(path, state_dict, metadata: dict | None = None) -> Path:
     directory = path.parent if str(path.parent) else Path(".")
     if not directory.is_dir():
         raise CheckpointError(f"save_checkpoint({path}): directory {directory} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    with atomic_writer(path) as f:
+        np.savez(f, **arrays)
     return path
 
 

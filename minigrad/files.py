@@ -1,4 +1,10 @@
-"""Atomic file writes: a file is either absent or complete, never half-written."""
+"""Atomic file writes: a file is either absent or complete, never half-written.
+
+The one place where minigrad writes files (checkpoints, downloads, figures, reports, stored
+results): everything goes to a temporary ``.part`` file in the destination's folder, which is
+flushed, fsynced and then renamed over the destination (``os.replace`` is atomic on POSIX and
+Windows). An error or Ctrl-C in the middle leaves the old file, or none, and no ``.part``.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ import os
 import secrets
 from pathlib import Path
 
-__all__ = ["atomic_writer", "part_files"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_writer", "part_files"]
 
 
 @contextlib.contextmanager
@@ -26,10 +32,23 @@ def atomic_writer(path):
             yield f
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # like any file we create, not the 0600 of a private temp file
         os.replace(tmp, path)
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+
+
+def atomic_write_bytes(path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically; returns the path."""
+    with atomic_writer(path) as f:
+        f.write(data)
+    return Path(path)
+
+
+def atomic_write_text(path, text: str) -> Path:
+    """Write ``text`` (UTF-8, ending with one newline) to ``path`` atomically."""
+    return atomic_write_bytes(path, (text if text.endswith("\n") else text + "\n").encode())
 
 
 def part_files(folder) -> list[Path]:

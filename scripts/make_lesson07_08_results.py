@@ -21,7 +21,7 @@ The notebooks load the file, refuse it when the shipped checkpoint has a differe
 the learned optimizer over the MLP's ~16k coordinates costs ~30 ms of CPU, and these
 experiments take thousands of them, plus the baselines' learning-rate grids.
 
-NumPy's BLAS runs with one thread here (``minigrad.l2l.threads.set_blas_threads(1)``, as the
+NumPy's BLAS runs with one thread here (``minigrad.threads.blas_threads(1)``, as the
 l2l command line does): the matrices are small, and on a busy 2-core machine BLAS threads cost
 more than they save. The numbers do not depend on it.
 """
@@ -72,10 +72,13 @@ def quick(exp):
 def main(argv=None) -> int:
     from minigrad.course import lesson07 as L7
     from minigrad.course import lesson08 as L8
-    from minigrad.l2l.threads import blas_threads, set_blas_threads
+    from minigrad.threads import blas_thread_counts, blas_threads
 
-    set_blas_threads(1)
+    with blas_threads(1):
+        return _main(L7, L8, blas_thread_counts, argv)
 
+
+def _main(L7, L8, blas_thread_counts, argv) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=str(L7.RESULTS_PATH), help="JSON file to write")
     parser.add_argument("--checkpoint", default="pretrained",
@@ -135,7 +138,7 @@ def main(argv=None) -> int:
                                             "5,000 test (seed 0)"}},
         "seed": args.seed,
         "ci_method": CI_METHOD,
-        "blas_threads": blas_threads(),
+        "blas_threads": blas_thread_counts(),
         "load_average": load,
         "wall_s": time.time() - t0,
         "cpu_s": _cpu_s() - cpu0,

@@ -11,7 +11,6 @@ import pytest
 
 from minigrad.l2l import bench
 from minigrad.l2l.cli import main
-from minigrad.l2l.threads import blas_threads, set_blas_threads
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 
@@ -78,12 +77,3 @@ def test_cupy_backend_that_cannot_work_fails_clearly(monkeypatch):
     monkeypatch.setenv("MINIGRAD_BACKEND", "cupy")
     with pytest.raises(SystemExit, match="MINIGRAD_BACKEND=cupy .* CuPy cannot work here"):
         bench._check_backend()
-
-
-def test_set_blas_threads():
-    with pytest.raises(ValueError, match="positive"):
-        set_blas_threads(0)
-    applied = set_blas_threads(1)
-    found = blas_threads()
-    if applied and found:
-        assert set(found) == {1}

@@ -309,20 +309,6 @@ def test_race_explorer_uses_the_learners_rules():
 # MNIST
 
 
-def test_blas_threads_limits_inside_and_restores_after():
-    from threadpoolctl import threadpool_info
-
-    def counts():
-        return [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
-
-    before = counts()
-    with L.blas_threads(1):
-        assert counts() and all(n == 1 for n in counts())
-    assert counts() == before
-    with L.blas_threads(None):
-        assert counts() == before
-
-
 def test_mnist_data_is_the_stratified_3000_1000_1000_split_and_cached():
     data = L.mnist_data()
     assert data.sizes == (3000, 1000, 1000)

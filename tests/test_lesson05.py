@@ -329,16 +329,3 @@ def test_explorer_waits_for_the_button_then_trains_with_the_settings():
     assert ex.result is not run and ex.result.settings["meta_lr"] == 1e-3
     assert len(ex.runs) == 2 and not ex.button.disabled
     assert ex.message.startswith("Done: unroll K = 5") and ex._png.startswith(b"\x89PNG")
-
-
-def test_one_blas_thread_limits_and_restores():
-    from threadpoolctl import threadpool_info
-
-    def counts():
-        return [p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"]
-
-    before = counts()
-    with L.one_blas_thread():
-        inside = counts()
-    assert inside and all(n == 1 for n in inside)
-    assert counts() == before

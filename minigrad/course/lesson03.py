@@ -19,7 +19,6 @@ PyTorch's; the notebook swaps in the learner's checked functions where it says s
 
 from __future__ import annotations
 
-import contextlib
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from minigrad import nn, optim
 from minigrad.course.checks import Exercise, compare_values, register
 from minigrad.course.widgets import Explorer
 from minigrad.optim import functional as F
+from minigrad.threads import blas_threads
 
 __all__ = [
     "OPTIMIZERS",
@@ -40,7 +40,6 @@ __all__ = [
     "Problem",
     "adam_rule",
     "adam_step",
-    "blas_threads",
     "evaluate",
     "library_rule",
     "lr_sweep",
@@ -479,23 +478,6 @@ def plot_digits(split, n: int = 12, seed: int = 0):
     return fig
 
 
-def blas_threads(n: int | None = 1):
-    """A context in which NumPy's BLAS uses at most ``n`` threads (``None``: no change).
-
-    The products of these small networks (e.g. (128, 784) @ (784, 20)) gain nothing from more
-    threads, and on a machine whose cores are busy with other work, idle BLAS threads spin and
-    make every product wait: training the MNIST MLP then runs several times slower. Needs
-    ``threadpoolctl``; without it this does nothing.
-    """
-    if n is None:
-        return contextlib.nullcontext()
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-        return contextlib.nullcontext()
-    return threadpool_limits(limits=int(n), user_api="blas")
-
-
 def evaluate(model: nn.Module, split) -> tuple[float, float]:
     """``(mean cross-entropy, accuracy)`` of ``model`` on a data split (no graph recorded)."""
     with mg.no_grad():
@@ -529,7 +511,8 @@ def train_mlp(optimizer: str = "Adam", lr: float = 0.01, steps: int = 300,
     ``callback(step, loss)`` is called after every step (e.g. a :class:`LiveLossPlot` curve);
     ``progress`` shows a ``tqdm.auto`` bar. Batches are drawn with replacement from the
     training split (the official code's sampling) with seed ``seed``, which also seeds the
-    weights. BLAS runs on ``threads`` threads meanwhile (:func:`blas_threads`). Returns
+    weights. BLAS runs on ``threads`` threads meanwhile (:func:`minigrad.threads.blas_threads`).
+    Returns
     ``{"model", "losses" (minibatch loss per step), "test_loss", "test_acc", "init_test_acc",
     "optimizer", "lr"}``.
     """

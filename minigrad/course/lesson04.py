@@ -29,9 +29,9 @@ import numpy as np
 import minigrad as mg
 from minigrad import nn, optim
 from minigrad.course.checks import Exercise, compare_values, register
-from minigrad.course.lesson03 import blas_threads
 from minigrad.course.widgets import Explorer
 from minigrad.tensor import Tensor
+from minigrad.threads import blas_threads
 
 __all__ = [
     "adding_problem",
@@ -281,7 +281,7 @@ def time_cells(batch: int = 2000, hidden: int = 20, input_size: int = 2, steps: 
     """Seconds for ``steps`` LSTM steps forward + backward, composed and fused cells (best of
     ``repeats``). The learned optimizer's LSTM has 2 inputs, 20 hidden units and one row per
     optimizee parameter (about 16,000 for the MNIST MLP). BLAS runs on ``threads`` threads
-    (:func:`minigrad.course.lesson03.blas_threads`). For reading, never for asserting."""
+    (:func:`minigrad.threads.blas_threads`). For reading, never for asserting."""
     rng = np.random.default_rng(0)
     cell = nn.LSTMCell(input_size, hidden, seed=0, dtype=dtype)
     xs = [mg.tensor(rng.standard_normal((batch, input_size)), dtype=dtype)
@@ -472,7 +472,7 @@ def train_adding(steps: int = 10, hidden: int = 16, batches: int = 200, lr: floa
     """Train :class:`AddingModel` with Adam on fresh batches of the adding problem.
 
     ``truncate=k`` backpropagates through the last k steps only; BLAS runs on ``threads``
-    threads (:func:`minigrad.course.lesson03.blas_threads`). Returns ``{"model",
+    threads (:func:`minigrad.threads.blas_threads`). Returns ``{"model",
     "losses" (per batch), "test_mse" (on ``test_size`` fresh sequences), "baseline_mse"
     (predicting the mean 1 on them)}``.
     """

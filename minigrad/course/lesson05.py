@@ -24,7 +24,6 @@ headless (``tests/test_lesson05.py``):
 
 from __future__ import annotations
 
-import contextlib
 import math
 import time
 from collections.abc import Callable
@@ -50,6 +49,7 @@ from minigrad.l2l import (
 )
 from minigrad.l2l.evaluate import problem_seeds, summarize
 from minigrad.l2l.plots import COLORS, LABELS
+from minigrad.threads import blas_threads
 
 __all__ = [
     "COMPARISON_GRID",
@@ -76,23 +76,6 @@ __all__ = [
     "tiny_quadratic",
     "unrolled_meta_loss",
 ]
-
-@contextlib.contextmanager
-def one_blas_thread():
-    """Run the block with NumPy's BLAS on one thread (then restore the previous count).
-
-    The matrices here are small (an LSTM batch of a few hundred rows): splitting them over
-    threads costs more than it saves, several times more CPU time on a busy machine (see
-    :mod:`minigrad.l2l.threads`). A no-op where ``threadpoolctl`` is missing.
-    """
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-        yield
-        return
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-
 
 # ============================================================================================
 # 1. Hand-designed optimizers written as the paper's m(grad, h; phi)
@@ -152,7 +135,7 @@ def permutation_gap(net: LSTMOptimizer, g, seed: int = 0, steps: int = 3) -> flo
     perm = np.random.default_rng(seed).permutation(g.shape[0])
     s1 = s2 = None
     gap = 0.0
-    with one_blas_thread():
+    with blas_threads(1):
         for k in range(steps):
             gk = g * (1.0 + 0.5 * k)  # a few different gradients, so the states matter
             d1, s1 = net.update_array(gk, s1)
@@ -467,7 +450,7 @@ def short_meta_training(unroll: int = 10, meta_lr: float = 3e-2, hidden: int = 2
         bar = tqdm(total=iters, desc="meta-training")
     try:
         for _ in range(iters):
-            with one_blas_thread():
+            with blas_threads(1):
                 value = trainer.train_iteration() / batch
             curve.append(value)
             if bar is not None:
@@ -493,7 +476,7 @@ def held_out_comparison(net, steps: int = SHORT["steps"], batch: int = SHORT["ba
     problem = QuadraticProblem(batch=batch)
     val = problem_seeds(problem, seed, "val", runs)
     test = problem_seeds(problem, seed, "test", runs)
-    with one_blas_thread():
+    with blas_threads(1):
         lr, table = tune_lr("adam", problem, val, steps, runs, grid)
         losses = {"lstm": evaluate_rule(lambda: LearnedRule(net), problem, test, steps, runs),
                   "adam": evaluate_rule(lambda: BaselineRule("adam", lr), problem, test, steps,
@@ -665,7 +648,7 @@ def compare_with_baselines(net, functions: int = 64, steps: int = 100, seed: int
             log(message)
 
     try:
-        with one_blas_thread():
+        with blas_threads(1):
             return run_protocol(net, problem, problem, steps=steps, runs=functions, seed=seed,
                                 grid=grid, optimizers=optimizers, log=on_message)
     finally:

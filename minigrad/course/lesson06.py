@@ -24,7 +24,6 @@ import numpy as np
 import minigrad as mg
 from minigrad.course.checks import Case, Exercise, compare_values, register
 from minigrad.course.lesson01 import Explorer
-from minigrad.course.lesson05 import one_blas_thread
 from minigrad.l2l import (
     BaselineRule,
     Flattener,
@@ -33,6 +32,7 @@ from minigrad.l2l import (
     MnistProblem,
     net_defaults,
 )
+from minigrad.threads import blas_threads
 
 __all__ = [
     "ARRAY_NAMES",
@@ -93,7 +93,7 @@ def mnist_gradient_snapshots(steps=(0, 100), lr: float = 0.03, seed: int = 0,
     rule = BaselineRule("adam", lr)
     theta = rule.start(flat.flatten(arrays))
     out = {}
-    with one_blas_thread():
+    with blas_threads(1):
         for t in range(steps[-1] + 1):
             leaves = flat.leaves(theta)
             loss = instance.loss(leaves, t)
@@ -383,7 +383,7 @@ def lstm_input_statistics(snapshot: GradientSnapshot, p: float = 10.0, seed: int
     """
     g = snapshot.flat.astype(np.float32)
     out = {}
-    with one_blas_thread():
+    with blas_threads(1):
         for pre in ("identity", "logsign"):
             net = LSTMOptimizer(**{**net_defaults("mnist"), "preprocess": pre, "p": p},
                                 seed=seed)

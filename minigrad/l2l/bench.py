@@ -125,11 +125,10 @@ def _rss_bytes():
 
 
 def _blas_threads():
-    """What NumPy's BLAS actually uses (threadpoolctl when installed, else the environment)."""
-    from .threads import blas_threads
+    """What NumPy's BLAS actually uses (its thread counts, read through threadpoolctl)."""
+    from ..threads import blas_thread_counts
 
-    found = blas_threads()
-    return os.environ.get("OPENBLAS_NUM_THREADS") if found is None else found
+    return blas_thread_counts()
 
 
 def _minigrad_iteration_fn(problem_name, cfg=None):

@@ -29,6 +29,7 @@ import sys
 from pathlib import Path
 
 from ..files import atomic_write_text
+from ..threads import DEFAULT_THREADS, blas_threads
 from .baselines import lr_grid
 from .bench import add_bench_parser, cmd_bench
 from .checkpoints import (
@@ -45,7 +46,6 @@ from .preprocess import PREPROCESSORS
 from .problems import OPTIMIZEE_HELP, PROBLEMS, make_problem, parse_optimizee
 from .reproduce import add_parser as add_reproduce_parser
 from .reproduce import cmd_reproduce
-from .threads import DEFAULT_THREADS, set_blas_threads
 from .training import TrainingRun, resolve_run_settings
 
 __all__ = ["main"]
@@ -396,19 +396,14 @@ def main(argv=None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     args._argv = None if argv is None else list(argv)
-    if getattr(args, "threads", 0) and args.command != "bench":
-        if args.threads < 0:
-            print(f"error: --threads must be >= 0, got {args.threads}", file=sys.stderr)
-            return 2
-        set_blas_threads(args.threads)
+    commands = {"train": cmd_train, "evaluate": cmd_evaluate, "reproduce": cmd_reproduce,
+                "bench": cmd_bench}
+    threads = getattr(args, "threads", None) if args.command in ("train", "evaluate") else None
     try:
-        if args.command == "train":
-            return cmd_train(args)
-        if args.command == "reproduce":
-            return cmd_reproduce(args)
-        if args.command == "bench":
-            return cmd_bench(args)
-        return cmd_evaluate(args)
+        if threads is not None and threads < 0:
+            raise UsageError(f"--threads must be >= 0, got {threads}")
+        with blas_threads(threads):
+            return commands[args.command](args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

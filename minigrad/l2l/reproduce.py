@@ -1,7 +1,7 @@
 """``python -m minigrad.l2l reproduce``: every experiment of the paper that a CPU can carry,
 with the pretrained optimizers, against tuned baselines, side by side with the paper's claims.
 
-    python -m minigrad.l2l reproduce --threads 2 --readme README.md   # the full run
+    python -m minigrad.l2l reproduce --workers 2 --readme README.md   # the full run
     python -m minigrad.l2l reproduce --quick --out /tmp/q              # reduced, for CI
 
 Experiments (:func:`experiments`; ``--quick`` shortens horizons, runs and grids):
@@ -54,8 +54,8 @@ log scale, 95% bands), ``docs/img/l2l_results.png`` (every panel in one figure) 
 of the README between ``<!-- reproduce:begin -->`` and ``<!-- reproduce:end -->``. Wall time,
 CPU time and peak memory (``ru_maxrss``) are printed at the end and written to RESULTS.md.
 
-``--threads N`` runs the rollouts in N worker processes, each with one BLAS thread (the main
-process too, when N = 1; see :mod:`minigrad.l2l.threads`); the numbers do not depend on N.
+``--workers N`` runs the rollouts in N worker processes, each with one BLAS thread (the main
+process too, when N = 1; see :mod:`minigrad.threads`); the numbers do not depend on N.
 """
 
 from __future__ import annotations
@@ -75,6 +75,7 @@ from pathlib import Path
 import numpy as np
 
 from ..files import atomic_write_text, atomic_writer
+from ..threads import blas_threads
 from .baselines import BASELINES, DEFAULT_LR_GRID
 from .checkpoints import CheckpointMismatch, read_checkpoint, resolve_checkpoint, split_arrays
 from .evaluate import SEED_TAGS, BaselineRule, LearnedRule, rollout, summarize
@@ -220,13 +221,8 @@ def run_job(job) -> np.ndarray:
     return np.ascontiguousarray(rollout(update_rule, instance, steps).T, dtype=np.float64)
 
 
-_BLAS_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
-
-
 def _init_worker():
-    from .threads import set_blas_threads
-
-    set_blas_threads(1)
+    blas_threads(1)  # applied at once, for the worker's whole life
 
 
 def _cost(job) -> float:
@@ -257,26 +253,17 @@ def execute(jobs: dict, workers: int, log, label: str) -> dict:
     import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor, as_completed
 
-    saved = {v: os.environ.get(v) for v in _BLAS_VARS}
-    os.environ.update({v: "1" for v in _BLAS_VARS})  # read by the workers' BLAS as it loads
-    try:
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
-                                 initializer=_init_worker) as pool:
-            futures = {pool.submit(run_job, jobs[key]): key for key in order}
-            try:
-                for i, fut in enumerate(as_completed(futures), 1):
-                    out[futures[fut]] = fut.result()
-                    progress(i)
-            except BaseException:
-                for fut in futures:
-                    fut.cancel()
-                raise
-    finally:
-        for v, value in saved.items():
-            if value is None:
-                os.environ.pop(v, None)
-            else:
-                os.environ[v] = value
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                             initializer=_init_worker) as pool:
+        futures = {pool.submit(run_job, jobs[key]): key for key in order}
+        try:
+            for i, fut in enumerate(as_completed(futures), 1):
+                out[futures[fut]] = fut.result()
+                progress(i)
+        except BaseException:
+            for fut in futures:
+                fut.cancel()
+            raise
     return out
 
 
@@ -377,6 +364,11 @@ def reproduce(exps: list, ckpts: dict, *, seed: int = 0, workers: int = 1, log=N
         res["verdict"] = judge(exp, res, train_steps=ckpts[exp.problem]["meta"]["meta"]["steps"])
         results.append(res)
     return results
+
+
+def _workers(info: dict) -> int:
+    """Worker processes of a run (results written before ``--workers`` called it threads)."""
+    return info.get("workers", info.get("threads"))
 
 
 def _finite(x):
@@ -739,7 +731,7 @@ def render_results(results: list, ckpts: dict, info: dict, root: Path) -> str:
     lines += _tried(results, ckpts)
     lines += ["## Cost", "",
               f"- wall time {info['wall_s']:.0f} s ({info['wall_s'] / 60:.1f} min), CPU time "
-              f"{info['cpu_s']:.0f} s, {info['threads']} worker process(es) on a machine with "
+              f"{info['cpu_s']:.0f} s, {_workers(info)} worker process(es) on a machine with "
               f"{os.cpu_count()} cores (load average {info['load']:.1f} at the start)",
               f"- peak memory (ru_maxrss): main process {info['rss_main_mb']:.0f} MiB, largest "
               f"worker {info['rss_workers_mb']:.0f} MiB", ""]
@@ -773,7 +765,7 @@ def render_readme_section(results: list, info: dict, img_prefix: str, results_li
         lines += ["", "Learned optimizers used: " + "; ".join(parts) + "."]
     peak = max(info["rss_main_mb"], info["rss_workers_mb"])
     lines += ["", f"Produced by `{info['command']}`: {info['wall_s'] / 60:.0f} min wall with "
-              f"{info['threads']} worker process(es) on {os.cpu_count()} cores at load average "
+              f"{_workers(info)} worker process(es) on {os.cpu_count()} cores at load average "
               f"{info['load']:.1f}, {info['cpu_s'] / 60:.0f} min of CPU, peak memory "
               f"{peak:.0f} MiB."]
     return "\n".join(lines)
@@ -803,7 +795,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
                         "(default: the current folder; runs/reproduce-quick with --quick)")
     r.add_argument("--quick", action="store_true",
                    help="reduced for CI: short horizons, few runs, 3 learning rates")
-    r.add_argument("--threads", type=int, default=1,
+    r.add_argument("--workers", type=int, default=1,
                    help="worker processes, one BLAS thread each (1; numbers do not depend on it)")
     r.add_argument("--seed", type=int, default=0, help="seed of the val/test problems (0)")
     r.add_argument("--quadratic-checkpoint", default="pretrained",
@@ -860,8 +852,8 @@ def _reproduce(args) -> int:
     t0, cpu0 = time.time(), _cpu_s()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     log = (lambda msg: None) if args.no_progress else (lambda m: print(m, file=sys.stderr))
-    if args.threads < 1:
-        raise ReproduceError(f"--threads must be >= 1, got {args.threads}")
+    if args.workers < 1:
+        raise ReproduceError(f"--workers must be >= 1, got {args.workers}")
     exps = experiments(args.quick)
     if args.only:
         keys = [k.strip() for k in args.only.split(",") if k.strip()]
@@ -890,13 +882,11 @@ def _reproduce(args) -> int:
     argv = getattr(args, "_argv", None)
     command = " ".join(["python -m minigrad.l2l"] + (sys.argv[1:] if argv is None else argv))
     log(f"reproduce: {len(exps)} experiments ({'quick' if args.quick else 'full'}), "
-        f"{args.threads} worker(s) -> {out}")
+        f"{args.workers} worker(s) -> {out}")
 
-    if args.threads == 1:
-        from .threads import set_blas_threads
-
-        set_blas_threads(1)  # as every worker process: the numbers do not depend on --threads
-    results = reproduce(exps, ckpts, seed=args.seed, workers=args.threads, log=log)
+    # one BLAS thread, as in every worker process: the numbers do not depend on --workers
+    with blas_threads(1):
+        results = reproduce(exps, ckpts, seed=args.seed, workers=args.workers, log=log)
     claims = {e.key: e.claim for e in exps}
     for r in results:
         r["claim"] = claims[r["key"]]
@@ -905,7 +895,7 @@ def _reproduce(args) -> int:
         for p, c in ckpts.items()}
     payload = {"info": {"command": command, "quick": bool(args.quick),
                         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-                        "commit": _git_commit(Path(__file__).parent), "threads": args.threads,
+                        "commit": _git_commit(Path(__file__).parent), "workers": args.workers,
                         "load": load},
                "experiments": [asdict(e) for e in exps], "checkpoints": kept,
                "results": results}

@@ -1,0 +1,110 @@
+"""Where a long meta-training run stands: STATUS.md and a curve figure beside its checkpoint.
+
+    python scripts/training_status.py training/mnist-paper/checkpoint.npz
+
+reads the checkpoint that ``python -m minigrad.l2l train`` keeps writing (every setting, the
+curve, the validation history, the time so far) and writes, next to it,
+
+* ``STATUS.md``: the command that started the run and the one that resumes it, the status,
+  meta-iterations done, time and seconds per meta-iteration, the training curve in blocks of
+  100 meta-iterations, and every validation score (the best one marked);
+* ``curve.png``: training loss (mean optimizee loss over the horizon, per meta-iteration, and
+  its running mean over 50) and validation loss against meta-iteration.
+
+Nothing in them is typed by hand; the snapshot committed with them is the checkpoint itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from minigrad.files import atomic_write_text, atomic_writer  # noqa: E402
+from minigrad.l2l.checkpoints import read_checkpoint  # noqa: E402
+
+BLOCK = 100
+
+
+def render(path: Path, meta: dict) -> str:
+    curve, history = meta["curve"], meta["validation"]["history"]
+    it = meta["iteration"]
+    hours = meta.get("elapsed_s", 0.0) / 3600
+    per = meta.get("elapsed_s", 0.0) / max(it, 1)
+    best = min(history, key=lambda r: r[1]) if history else None
+    run = meta.get("run", {})
+    lines = [
+        f"# Meta-training run `{path.parent.name}`",
+        "",
+        f"Written by `python scripts/training_status.py {path}` from the checkpoint; do not "
+        "edit by hand.",
+        "",
+        f"- started with: `{meta.get('command', '?')}`",
+        f"- resume with: `python -m minigrad.l2l train --problem {meta['problem']['name']} "
+        f"--resume --out {path} --threads 1` (every setting comes from the checkpoint)",
+        f"- status: **{meta.get('status', '?')}** after {it:,} of {run.get('meta_iters', '?'):,} "
+        f"meta-iterations; {hours:.2f} h of training ({per:.1f} s per meta-iteration, "
+        "validation included)",
+        f"- meta learning rate {meta['meta']['meta_lr']:g}; validation every "
+        f"{meta['validation']['every']} meta-iterations on {meta['validation']['runs']} problems",
+    ]
+    if best:
+        lines.append(f"- best validation score so far: **{best[1]:.4f}** at meta-iteration "
+                     f"{best[0]} (the weights kept as `best`)")
+    lines += ["", "![training and validation curves](curve.png)", "",
+              f"Training curve (mean optimizee loss over the horizon, averaged over blocks of "
+              f"{BLOCK} meta-iterations):", "", "| meta-iterations | mean loss |", "| --- | --- |"]
+    for start in range(0, len(curve), BLOCK):
+        part = curve[start:start + BLOCK]
+        lines.append(f"| {start + 1}-{start + len(part)} | {sum(part) / len(part):.4f} |")
+    if history:
+        lines += ["", "Validation (mean optimizee loss over steps 1..T on the validation "
+                  "problems; lower is better):", "", "| meta-iteration | score |", "| --- | --- |"]
+        for i, v in history:
+            lines.append(f"| {i} | {v:.4f}{' (best)' if best and i == best[0] else ''} |")
+    return "\n".join(lines) + "\n"
+
+
+def plot(meta: dict, target: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    curve = np.asarray(meta["curve"], float)
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    x = np.arange(1, len(curve) + 1)
+    ax.plot(x, curve, color="0.75", lw=0.6, label="training (per meta-iteration)")
+    if len(curve) >= 50:
+        running = np.convolve(curve, np.ones(50) / 50, mode="valid")
+        ax.plot(x[49:], running, color="C0", lw=1.5, label="training (running mean of 50)")
+    history = meta["validation"]["history"]
+    if history:
+        h = np.asarray(history, float)
+        ax.plot(h[:, 0], h[:, 1], "o-", color="C3", ms=3, label="validation")
+    ax.set_yscale("log")
+    ax.set_xlabel("meta-iteration")
+    ax.set_ylabel("mean optimizee loss over the horizon")
+    ax.grid(True, which="both", alpha=0.25)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    with atomic_writer(target) as f:
+        fig.savefig(f, format="png", dpi=100)
+    plt.close(fig)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("checkpoint", type=Path)
+    args = ap.parse_args(argv)
+    _, meta = read_checkpoint(args.checkpoint)
+    atomic_write_text(args.checkpoint.with_name("STATUS.md"), render(args.checkpoint, meta))
+    plot(meta, args.checkpoint.with_name("curve.png"))
+    print(f"{args.checkpoint}: {meta.get('status')} at meta-iteration {meta['iteration']}")
+
+
+if __name__ == "__main__":
+    main()

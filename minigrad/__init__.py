@@ -24,15 +24,17 @@ from .backend import (
     set_default_dtype,
 )
 from .function import Function, GraphFreedError
+from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .ops import *  # noqa: F403
 from .ops import __all__ as _ops_all
-from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad, ones, tensor, zeros
+from .tensor import Tensor, ones, tensor, zeros
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BackendError", "Function", "GraphFreedError", "Tensor", "backend", "backward",
     "cupy_status", "enable_grad", "get_array_module", "get_default_dtype", "grad",
-    "is_grad_enabled", "no_grad", "ones", "set_backend", "set_default_dtype", "tensor", "zeros",
+    "is_grad_enabled", "no_grad", "ones", "set_backend", "set_default_dtype", "set_grad_enabled",
+    "tensor", "zeros",
     *_ops_all,
 ]

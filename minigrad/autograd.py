@@ -22,7 +22,8 @@ Two entry points:
 from __future__ import annotations
 
 from .function import Function
-from .tensor import Tensor, _set_grad_enabled
+from .grad_mode import set_grad_enabled
+from .tensor import Tensor
 
 __all__ = ["backward", "grad"]
 
@@ -112,7 +113,7 @@ def _run(outputs, grad_outputs, retain_graph, create_graph, wanted=None):
                 needed.add(id(node))
 
     results = {}
-    with _set_grad_enabled(create_graph):
+    with set_grad_enabled(create_graph):
         for node in reversed(order):
             key = id(node)
             g = grads.pop(key, None)
@@ -212,3 +213,16 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
             g = g.detach()
         out.append(g)
     return out[0] if single else out
+
+
+def _tensor_backward(self, grad=None, retain_graph=False, create_graph=False) -> None:
+    """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf requiring grad.
+
+    ``grad`` is the upstream gradient; it may be omitted only for a one-element tensor.
+    The graph's saved arrays are freed afterwards unless ``retain_graph=True``.
+    """
+    backward([self], None if grad is None else [grad], retain_graph, create_graph)
+
+
+# Tensor.backward lives here, next to the pass it runs; tensor.py does not import autograd.
+Tensor.backward = _tensor_backward

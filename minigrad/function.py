@@ -21,7 +21,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
-from .tensor import Tensor, _grad_mode
+from .grad_mode import is_grad_enabled
+from .tensor import Tensor
 
 __all__ = ["Function", "GraphFreedError"]
 
@@ -97,7 +98,7 @@ class Function:
         out = cls.forward(ctx, *arrays, **params)
         if out.__class__ is not np.ndarray and isinstance(out, np.generic):
             out = np.asarray(out)  # NumPy returns scalars for 0-d results
-        if not (track and _grad_mode.enabled):
+        if not (track and is_grad_enabled()):
             return Tensor._make(out)
         ctx.next = tuple([(t if t._ctx is None else t._ctx) if t.requires_grad else None
                           for t in inputs])

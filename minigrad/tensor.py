@@ -9,52 +9,17 @@ Leaves (tensors created by the user) have ``_ctx = None``; a leaf with ``require
 receives its gradient in ``.grad`` after ``loss.backward()``.
 
 Operators (``+ - * / ** @``, indexing, ``.sum()``, ``.exp()`` ...) are attached to this class
-by :mod:`minigrad.ops`, which keeps this file about the data structure only.
+by :mod:`minigrad.ops`, and ``.backward()`` by :mod:`minigrad.autograd`, which keeps this file
+about the data structure only (and its imports pointing down, to the backend alone).
 """
 
 from __future__ import annotations
-
-import contextlib
 
 import numpy as np
 
 from . import backend
 
-__all__ = ["Tensor", "tensor", "no_grad", "enable_grad", "is_grad_enabled", "zeros", "ones"]
-
-class _GradMode:
-    """Whether ops record the graph (one flag for the process; minigrad is single-threaded)."""
-
-    enabled = True
-
-
-_grad_mode = _GradMode()
-
-
-def is_grad_enabled() -> bool:
-    """True unless inside :func:`no_grad` (ops then record no graph)."""
-    return _grad_mode.enabled
-
-
-@contextlib.contextmanager
-def _set_grad_enabled(flag: bool):
-    prev = is_grad_enabled()
-    _grad_mode.enabled = flag
-    try:
-        yield
-    finally:
-        _grad_mode.enabled = prev
-
-
-def no_grad():
-    """Context manager: ops inside it record no graph (evaluation, optimizer updates)."""
-    return _set_grad_enabled(False)
-
-
-def enable_grad():
-    """Context manager: record the graph again inside a :func:`no_grad` block."""
-    return _set_grad_enabled(True)
-
+__all__ = ["Tensor", "ones", "tensor", "zeros"]
 
 def _to_array(data, dtype, device):
     """Turn ``data`` (array, list, scalar) into a backend array of a float dtype."""
@@ -213,16 +178,8 @@ class Tensor:
     def zero_grad(self) -> None:
         self.grad = None
 
-    # ----- differentiation -------------------------------------------------------------------
-    def backward(self, grad=None, retain_graph=False, create_graph=False) -> None:
-        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf requiring grad.
-
-        ``grad`` is the upstream gradient; it may be omitted only for a one-element tensor.
-        The graph's saved arrays are freed afterwards unless ``retain_graph=True``.
-        """
-        from .autograd import backward
-
-        backward([self], None if grad is None else [grad], retain_graph, create_graph)
+    # ``backward`` (from :mod:`minigrad.autograd`) and the operators (from :mod:`minigrad.ops`)
+    # are attached by the modules that define them, so this file imports neither.
 
 
 def tensor(data, requires_grad=False, dtype=None, device=None) -> Tensor:

@@ -25,7 +25,7 @@ import numpy as np
 import minigrad as mg
 from minigrad.course import checks
 from minigrad.course.checks import Case, Exercise, register
-from minigrad.course.lesson01 import draw_dag
+from minigrad.course.graphs import _parents, draw_dag, graph_of
 from minigrad.course.widgets import Explorer
 from minigrad.function import Function
 from minigrad.tensor import Tensor
@@ -57,41 +57,6 @@ __all__ = [
 
 # ============================================================================================
 # 1. The graph behind a tensor
-
-
-def graph_of(t: Tensor) -> list:
-    """Nodes of the graph that made ``t``, inputs first: Function nodes and leaf Tensors.
-
-    Edges are ``node.next``: for each input of an op, the Function that made it, the leaf
-    Tensor itself, or None for an input that needs no gradient (a constant), which is left out.
-    The walk is iterative, like :func:`minigrad.autograd.backward`'s.
-    """
-    root = t._ctx if t._ctx is not None else t
-    order, seen, stack = [], set(), [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-            continue
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        stack.append((node, True))
-        for p in _parents(node):
-            if id(p) not in seen:
-                stack.append((p, False))
-    return order
-
-
-def _parents(node) -> list:
-    if isinstance(node, Tensor):
-        return []
-    if getattr(node, "_released", False):
-        raise RuntimeError(
-            "graph_of: this graph was already freed by a backward pass; draw it before calling "
-            "backward (or pass retain_graph=True)"
-        )
-    return [p for p in node.next if p is not None]
 
 
 def draw_tensor_graph(t: Tensor, names: dict | None = None, title: str | None = None):

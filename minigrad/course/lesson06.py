@@ -23,7 +23,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad.course.checks import Case, Exercise, compare_values, register
-from minigrad.course.lesson01 import Explorer
+from minigrad.course.widgets import Explorer
 from minigrad.l2l import (
     BaselineRule,
     Flattener,

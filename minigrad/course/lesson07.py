@@ -46,7 +46,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad.course.checks import Case, Exercise, register
-from minigrad.course.lesson01 import Explorer
+from minigrad.course.widgets import Explorer
 from minigrad.files import atomic_write_text
 from minigrad.l2l import (
     BASELINES,

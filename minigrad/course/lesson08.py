@@ -27,8 +27,8 @@ from minigrad.autograd import grad
 from minigrad.backend import default_device, to_device
 from minigrad.course import lesson07 as L7
 from minigrad.course.checks import Case, Exercise, register
-from minigrad.course.lesson01 import Explorer
 from minigrad.course.lesson07 import DECADES, Experiment
+from minigrad.course.widgets import Explorer
 from minigrad.l2l import BASELINES, Flattener, LogAndSign, make_problem
 from minigrad.l2l.problems import MnistProblem
 

@@ -35,7 +35,7 @@ from minigrad import ops
 from minigrad.autograd import grad
 from minigrad.backend import cupy_status, default_device, set_backend, to_device
 from minigrad.course.checks import Case, Exercise, register
-from minigrad.course.lesson02 import graph_of
+from minigrad.course.graphs import graph_of
 from minigrad.course.widgets import Explorer
 from minigrad.l2l import (
     BaselineRule,

@@ -460,9 +460,9 @@ def cmd_bench(args) -> int:
               f"judge {judged})")
         print("\n".join(_ratio_lines(rows)))
     if args.json:
-        from .cli import _write_text
+        from ..files import atomic_write_text
 
-        _write_text(args.json, json.dumps({"records": records, "ratios": rows}, indent=1))
+        atomic_write_text(args.json, json.dumps({"records": records, "ratios": rows}, indent=1))
     if args.lstm:
         _run_lstm_bench(args.threads)
     failed = [r for r in records if "error" in r]

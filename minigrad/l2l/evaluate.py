@@ -28,7 +28,8 @@ import numpy as np
 
 from ..autograd import grad
 from ..backend import to_device
-from ..tensor import Tensor, no_grad
+from ..grad_mode import no_grad
+from ..tensor import Tensor
 from .baselines import BASELINES, DEFAULT_LR_GRID, make_baseline
 from .flat import Flattener
 from .stats import CI_METHOD, mean_ci95

@@ -29,8 +29,9 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
+from ..grad_mode import no_grad
 from ..nn import LSTM, Linear, Module
-from ..tensor import Tensor, no_grad
+from ..tensor import Tensor
 from .preprocess import make_preprocess
 
 __all__ = ["INITS", "LSTMOptimizer", "net_defaults"]

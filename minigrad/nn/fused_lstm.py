@@ -59,9 +59,10 @@ import contextlib
 
 from ..backend import get_array_module
 from ..function import Function
+from ..grad_mode import is_grad_enabled
 from ..ops import getitem, transpose
 from ..subnormals import flush_subnormals_
-from ..tensor import Tensor, is_grad_enabled
+from ..tensor import Tensor
 
 __all__ = ["FusedLSTMCellFunction", "fused_lstm_cell", "zero_state_like"]
 

@@ -13,7 +13,8 @@ import copy
 import numpy as np
 
 from .. import backend
-from ..tensor import Tensor, no_grad
+from ..grad_mode import no_grad
+from ..tensor import Tensor
 
 __all__ = ["Optimizer", "flatten_state_dict", "unflatten_state_dict"]
 

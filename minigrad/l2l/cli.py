@@ -31,7 +31,6 @@ from pathlib import Path
 from ..files import atomic_write_text
 from ..threads import DEFAULT_THREADS, blas_threads
 from .baselines import lr_grid
-from .bench import add_bench_parser, cmd_bench
 from .checkpoints import (
     CheckpointMismatch,
     read_checkpoint,
@@ -161,8 +160,24 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--plot", default=None, help="where to draw the loss curves (PNG)")
     e.add_argument("--no-progress", action="store_true", help="no progress messages")
     add_reproduce_parser(sub)
-    add_bench_parser(sub)
+    b = sub.add_parser("bench", add_help=False,
+                       help="time and memory of meta-training against PyTorch (runs "
+                            "benchmarks/bench_meta.py of a source checkout; --help there)")
+    b.add_argument("bench_args", nargs="*", help=argparse.SUPPRESS)
     return parser
+
+
+def cmd_bench(bench_args: list) -> int:
+    """Run ``benchmarks/bench_meta.py`` (outside the installed package: it holds the PyTorch
+    reference and the targets) with the remaining arguments."""
+    import runpy
+
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_meta.py"
+    if not script.is_file():
+        raise UsageError(f"bench: {script} is not here; the benchmark needs a source checkout "
+                         "of the repository")
+    module = runpy.run_path(str(script), run_name="bench_meta")
+    return module["main"](list(bench_args))
 
 
 # ---------------------------------------------------------------------------------- train ---
@@ -393,11 +408,17 @@ def cmd_evaluate(args) -> int:
 
 # ----------------------------------------------------------------------------------- main ---
 def main(argv=None) -> int:
+    raw = sys.argv[1:] if argv is None else list(argv)
+    if raw[:1] == ["bench"]:  # every further argument is the benchmark's own
+        try:
+            return cmd_bench(raw[1:])
+        except UsageError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     parser = build_parser()
     args = parser.parse_args(argv)
     args._argv = None if argv is None else list(argv)
-    commands = {"train": cmd_train, "evaluate": cmd_evaluate, "reproduce": cmd_reproduce,
-                "bench": cmd_bench}
+    commands = {"train": cmd_train, "evaluate": cmd_evaluate, "reproduce": cmd_reproduce}
     threads = getattr(args, "threads", None) if args.command in ("train", "evaluate") else None
     try:
         if threads is not None and threads < 0:

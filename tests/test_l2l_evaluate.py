@@ -24,7 +24,7 @@ from minigrad.l2l.evaluate import problem_seeds, summarize
 from minigrad.l2l.flat import Flattener
 from minigrad.l2l.meta import unroll
 from minigrad.l2l.plots import plot_curves
-from minigrad.l2l.stats import mean_ci95, t_quantile_975
+from minigrad.l2l.stats import mean_ci95, paired_comparison, t_quantile_975
 
 
 def test_t_quantiles_and_ci():
@@ -100,6 +100,15 @@ def test_run_protocol_on_quadratics(tmp_path):
     val = prob.sample(problem_seeds(prob, 1, "val", 1)[0])
     test = prob.sample(problem_seeds(prob, 1, "test", 1)[0])
     assert not np.array_equal(val.w, test.w)
+    # every run's final loss is there, and the paired comparison is recomputable from them
+    assert len(adam["finals"]) == 20 and np.mean(adam["finals"]) == pytest.approx(
+        adam["final_loss"], rel=1e-9)
+    assert adam["median_final"] == pytest.approx(np.median(adam["finals"]))
+    paired = result["paired"]
+    best = min(("sgd", "nag", "rmsprop", "adam"), key=lambda n: result[n]["final_loss"])
+    assert paired["baseline"] == best and paired["runs"] == 20
+    assert paired["mean_diff"] == pytest.approx(
+        np.mean(np.subtract(result["lstm"]["finals"], result[best]["finals"])), rel=1e-9)
     png = plot_curves(dict(result, problem="quadratic"), tmp_path / "curves.png")
     assert open(png, "rb").read(8) == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="unknown optimizer 'lbfgs'"):
@@ -120,3 +129,28 @@ def test_mnist_rollout_uses_the_problem_minibatches():
     params = [mg.tensor(p) for p in inst.init_params()]
     assert losses[0, 0] == pytest.approx(inst.loss(params, 0).item(), rel=1e-6)
     assert losses.shape == (4, 1) and losses[-1, 0] < losses[0, 0]
+
+
+def test_paired_comparison_decides_where_separate_intervals_cannot():
+    rng = np.random.default_rng(0)
+    hardness = rng.lognormal(0.0, 1.0, 50)  # some problems are much harder than others
+    a = hardness * 0.95  # 5% better on every single problem
+    b = hardness * 1.00
+    _, half_a = mean_ci95(a)
+    assert abs(a.mean() - b.mean()) < half_a  # separate intervals overlap: undecided
+    r = paired_comparison(a, b)
+    assert r["verdict"] == "a" and r["wins"] == 1.0 and r["diff_ci95"][1] < 0
+    assert r["median_a"] == pytest.approx(np.median(a)) and r["runs"] == 50
+    assert paired_comparison(b, a)["verdict"] == "b"
+    noise = rng.normal(0.0, 1.0, 50)
+    tie = paired_comparison(hardness + noise * 0.1, hardness + noise[::-1] * 0.1)
+    assert tie["verdict"] == "tie" and tie["diff_ci95"][0] < 0 < tie["diff_ci95"][1]
+
+
+def test_paired_comparison_with_diverged_runs_and_bad_input():
+    r = paired_comparison([1.0, float("nan"), 2.0], [1.5, 1.0, 3.0])
+    assert r["diff_ci95"] is None and r["wins"] == pytest.approx(2 / 3)
+    assert r["verdict"] == "tie"
+    assert paired_comparison([1.0, 2.0], [float("inf"), 3.0])["verdict"] == "a"
+    with pytest.raises(ValueError, match="equally long"):
+        paired_comparison([1.0, 2.0], [1.0])

@@ -403,6 +403,16 @@ def cmd_evaluate(args) -> int:
                         is not None else f"{n} diverged" for n in names)
     print(f"final loss (mean of {args.runs} test runs): {summary}; wrote {args.json}",
           file=sys.stderr)
+    paired = result.get("paired")
+    if paired:
+        ci = paired["diff_ci95"]
+        interval = "undefined (diverged runs)" if ci is None else f"[{ci[0]:.4g}, {ci[1]:.4g}]"
+        verdict = {"a": "the learned optimizer is better", "b": f"{paired['baseline']} is better",
+                   "tie": "a tie"}[paired["verdict"]]
+        diff = "undefined" if paired["mean_diff"] is None else f"{paired['mean_diff']:.4g}"
+        print(f"paired over the same {paired['runs']} test runs, learned - {paired['baseline']}: "
+              f"mean {diff}, 95% interval {interval}, learned wins {paired['wins']:.0%} of "
+              f"runs: {verdict}", file=sys.stderr)
     return 0
 
 

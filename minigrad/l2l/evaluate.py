@@ -9,7 +9,12 @@
 3. Reported per optimizer: the mean loss at every step t = 0..T (``curve``, length T + 1) with
    its 95% confidence half-width (``ci95``, :data:`~minigrad.l2l.stats.CI_METHOD`), the mean
    final loss and the mean summed loss sum_{t=1..T} f(theta_t) (the paper's meta-objective with
-   w_t = 1), each with a CI, over ``runs`` independent runs.
+   w_t = 1), each with a CI, over ``runs`` independent runs; the median final loss; and every
+   run's final loss (``finals``), so anyone can recompute the statistics.
+4. The learned optimizer against the best tuned baseline (lowest mean final loss), PAIRED on the
+   same test runs (``paired``, :func:`~minigrad.l2l.stats.paired_comparison`): the mean
+   difference with its 95% interval, the fraction of runs it wins, and the verdict (a claim
+   holds only where the interval excludes zero in its favour; otherwise a tie).
 
 What a run is: one MNIST MLP (its own initial weights and minibatch stream), or one quadratic
 function (the functions are optimized in batches of B, exactly as in meta-training, so the
@@ -32,7 +37,7 @@ from ..grad_mode import no_grad
 from ..tensor import Tensor
 from .baselines import BASELINES, DEFAULT_LR_GRID, make_baseline
 from .flat import Flattener
-from .stats import CI_METHOD, mean_ci95
+from .stats import CI_METHOD, mean_ci95, paired_comparison
 
 __all__ = [
     "BaselineRule", "LearnedRule", "OPTIMIZERS", "SEED_TAGS", "evaluate_rule", "problem_seeds",
@@ -151,7 +156,10 @@ def summarize(losses: np.ndarray) -> dict:
         "final_ci95": _finite_or_none(final_ci),
         "summed_loss": _finite_or_none(sum_m),
         "summed_ci95": _finite_or_none(sum_ci),
+        "median_final": _finite_or_none(np.median(np.where(np.isfinite(losses[:, -1]),
+                                                           losses[:, -1], np.inf))),
         "diverged_runs": int((~np.isfinite(losses[:, -1])).sum()),
+        "finals": [_finite_or_none(v) for v in losses[:, -1]],
     }
 
 
@@ -191,4 +199,20 @@ def run_protocol(net, val_problem, test_problem, *, steps: int = 100, runs: int 
         entry.update(summarize(losses))
         log(f"{name}: final loss {entry['final_loss']}")
         result[name] = entry
+    baselines = [n for n in optimizers if n != "lstm"]
+    if "lstm" in optimizers and baselines:
+        result["paired"] = paired_against_best(result, baselines)
     return result
+
+
+def paired_against_best(result: dict, baselines) -> dict:
+    """The learned optimizer against the baseline with the lowest mean final loss, paired over
+    the test runs (``a`` = learned, ``b`` = that baseline; see :func:`paired_comparison`)."""
+    def mean_final(name):
+        v = result[name]["final_loss"]
+        return math.inf if v is None else v
+
+    best = min(baselines, key=lambda n: (mean_final(n), baselines.index(n)))
+    nan = float("nan")
+    finals = [[nan if v is None else v for v in result[n]["finals"]] for n in ("lstm", best)]
+    return {"baseline": best, **paired_comparison(*finals)}

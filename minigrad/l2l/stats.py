@@ -8,6 +8,14 @@ the Student-t interval
 exact for normally distributed losses and a good approximation for n >= ~20 otherwise (the
 central limit theorem). The t quantile comes from a table for n - 1 <= 30 and from the
 Cornish-Fisher expansion around the normal quantile 1.959964 beyond (error < 1e-5 there).
+
+Paired comparison (:func:`paired_comparison`). When two optimizers ran on the SAME test
+problems (same initial weights, same minibatches), run i gives a difference
+d_i = a_i - b_i, and the question "is a lower than b?" is a question about the mean of d: its
+95% t interval. A claim "a beats b" holds only when the whole interval lies below zero; an
+interval that contains zero is a tie. Pairing removes the run-to-run variation both share
+(some problems are simply harder), so it decides far more often than comparing two separate
+intervals.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ import math
 
 import numpy as np
 
-__all__ = ["CI_METHOD", "mean_ci95", "t_quantile_975"]
+__all__ = ["CI_METHOD", "PAIRED_METHOD", "mean_ci95", "paired_comparison", "t_quantile_975"]
 
 CI_METHOD = "Student-t 95% interval over runs: mean +- t(0.975, n-1) * std(ddof=1) / sqrt(n)"
 
@@ -25,6 +33,10 @@ _T975 = (12.7062, 4.3027, 3.1824, 2.7764, 2.5706, 2.4469, 2.3646, 2.3060, 2.2622
          2.2010, 2.1788, 2.1604, 2.1448, 2.1314, 2.1199, 2.1098, 2.1009, 2.0930, 2.0860,
          2.0796, 2.0739, 2.0687, 2.0639, 2.0595, 2.0555, 2.0518, 2.0484, 2.0452, 2.0423)
 _Z975 = 1.959963984540054
+
+PAIRED_METHOD = ("paired over runs on the same test problems: d_i = a_i - b_i, mean d +- "
+                 "t(0.975, n-1) * std(d, ddof=1) / sqrt(n); a beats b when the interval lies "
+                 "below 0, b beats a when above, a tie otherwise")
 
 
 def t_quantile_975(df: int) -> float:
@@ -49,3 +61,42 @@ def mean_ci95(values, axis=0):
     with np.errstate(invalid="ignore"):
         sd = x.std(axis=axis, ddof=1)
     return mean, t_quantile_975(n - 1) * sd / math.sqrt(n)
+
+
+def paired_comparison(a, b) -> dict:
+    """Compare final losses ``a`` and ``b`` (one per run, the same runs in the same order).
+
+    Returns JSON-ready numbers: ``runs``, the means and medians of both, ``mean_diff`` (a - b)
+    with its 95% interval ``diff_ci95`` = [low, high], ``wins`` (the fraction of runs where
+    a < b; ties count half) and ``verdict``: ``"a"`` (interval below 0), ``"b"`` (above 0) or
+    ``"tie"``. A diverged run (non-finite loss) loses to any finite one; when any run
+    diverged the interval is undefined (None) and the verdict is decided by the wins alone
+    only if every run went one way, otherwise ``"tie"``.
+    """
+    a = np.asarray(a, dtype=np.float64).ravel()
+    b = np.asarray(b, dtype=np.float64).ravel()
+    if a.shape != b.shape or a.size == 0:
+        raise ValueError(f"paired_comparison: need two equally long, non-empty lists of final "
+                         f"losses (one per run), got {a.size} and {b.size}")
+    aa = np.where(np.isfinite(a), a, np.inf)
+    bb = np.where(np.isfinite(b), b, np.inf)
+    wins = float(np.mean((aa < bb) + 0.5 * (aa == bb)))
+    out = {"runs": int(a.size), "mean_a": _num(a.mean()), "mean_b": _num(b.mean()),
+           "median_a": _num(np.median(aa)), "median_b": _num(np.median(bb)), "wins": wins,
+           "mean_diff": None, "diff_ci95": None, "method": PAIRED_METHOD}
+    if np.isfinite(a).all() and np.isfinite(b).all():
+        d = a - b
+        mean, half = mean_ci95(d)
+        out["mean_diff"] = float(mean)
+        if math.isfinite(half):
+            low, high = float(mean - half), float(mean + half)
+            out["diff_ci95"] = [low, high]
+            out["verdict"] = "a" if high < 0 else "b" if low > 0 else "tie"
+            return out
+    out["verdict"] = "a" if wins == 1.0 else "b" if wins == 0.0 else "tie"
+    return out
+
+
+def _num(x):
+    x = float(x)
+    return x if math.isfinite(x) else None

@@ -17,6 +17,9 @@ The learning rate is the one hyperparameter tuned, on a log grid (:data:`DEFAULT
 
 from __future__ import annotations
 
+from .. import optim
+from .paper import PAPER
+
 __all__ = ["BASELINES", "DEFAULT_LR_GRID", "lr_grid", "make_baseline"]
 
 BASELINES = ("sgd", "nag", "rmsprop", "adam")
@@ -25,8 +28,6 @@ DEFAULT_LR_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0, 3.0)
 
 def make_baseline(name: str, params, lr: float):
     """A :mod:`minigrad.optim` optimizer for ``params`` (a list of Parameters)."""
-    from .. import optim
-
     if name == "sgd":
         return optim.SGD(params, lr=lr)
     if name == "nag":
@@ -34,7 +35,7 @@ def make_baseline(name: str, params, lr: float):
     if name == "rmsprop":
         return optim.RMSprop(params, lr=lr, alpha=0.99, eps=1e-8)
     if name == "adam":
-        return optim.Adam(params, lr=lr, betas=(0.9, 0.999), eps=1e-8)
+        return optim.Adam(params, lr=lr, betas=PAPER.betas, eps=PAPER.eps)
     raise ValueError(f"unknown baseline optimizer {name!r}; expected one of {', '.join(BASELINES)}")
 
 

@@ -41,6 +41,7 @@ from .checkpoints import (
 from .evaluate import OPTIMIZERS, run_protocol
 from .meta import MetaConfig, MetaTrainer
 from .optimizer import INITS, LSTMOptimizer, net_defaults
+from .paper import PAPER
 from .preprocess import PREPROCESSORS
 from .problems import OPTIMIZEE_HELP, PROBLEMS, make_problem, parse_optimizee
 from .reproduce import add_parser as add_reproduce_parser
@@ -102,12 +103,14 @@ def build_parser() -> argparse.ArgumentParser:
                                    "out take the paper's values (or, with --resume, the "
                                    "checkpoint's).")
     _add_problem_args(t)
-    t.add_argument("--steps", type=_positive_int, default=None, help="horizon T (100)")
-    t.add_argument("--unroll", type=_positive_int, default=None, help="unroll length K (20)")
+    t.add_argument("--steps", type=_positive_int, default=None, help=f"horizon T ({PAPER.steps})")
+    t.add_argument("--unroll", type=_positive_int, default=None,
+                   help=f"unroll length K ({PAPER.unroll})")
     t.add_argument("--meta-iters", type=_positive_int, default=None,
                    help="train until this many meta-iterations (horizons) are done (1000, or "
                         "the checkpoint's)")
-    t.add_argument("--meta-lr", type=_positive_float, default=None, help="Adam lr on phi (1e-3)")
+    t.add_argument("--meta-lr", type=_positive_float, default=None,
+                   help=f"Adam lr on phi ({PAPER.meta_lr:g})")
     t.add_argument("--out", default=None, help="checkpoint path (runs/l2l-PROBLEM.npz)")
     t.add_argument("--resume", action="store_true", help="continue the checkpoint at --out")
     t.add_argument("--force", action="store_true", help="overwrite an existing --out")
@@ -129,13 +132,16 @@ def build_parser() -> argparse.ArgumentParser:
                         "(official code; changes only the reported value)")
     t.add_argument("--preprocess", choices=PREPROCESSORS, default=None,
                    help="gradient preprocessing (MNIST: logsign; quadratic: identity)")
-    t.add_argument("--p", type=_positive_float, default=None, help="LogAndSign exponent (10)")
+    t.add_argument("--p", type=_positive_float, default=None,
+                   help=f"LogAndSign exponent ({PAPER.p:g})")
     t.add_argument("--output-scale", type=_positive_float, default=None,
-                   help="update scale (MNIST 0.1, quadratic 1)")
-    t.add_argument("--hidden-size", type=_positive_int, default=None, help="LSTM units (20)")
-    t.add_argument("--layers", type=int, default=None, help="LSTM layers (2)")
+                   help=f"update scale (MNIST {PAPER.mnist_output_scale:g}, quadratic 1)")
+    t.add_argument("--hidden-size", type=_positive_int, default=None,
+                   help=f"LSTM units ({PAPER.hidden_size})")
+    t.add_argument("--layers", type=int, default=None, help=f"LSTM layers ({PAPER.num_layers})")
     t.add_argument("--init", choices=INITS, default=None, help="initialisation (l2l)")
-    t.add_argument("--forget-bias", type=float, default=None, help="forget-gate bias (+1)")
+    t.add_argument("--forget-bias", type=float, default=None,
+                   help=f"forget-gate bias ({PAPER.forget_bias:+g})")
     t.add_argument("--dtype", choices=("float32", "float64"), default=None, help="(float32)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -219,7 +225,7 @@ def _resolve_train_config(args, meta_ckpt):
     paper's defaults, in that order; a flag that contradicts the checkpoint is an error."""
     net = net_defaults(args.problem)
     meta = MetaConfig().to_dict()
-    problem = {"variant": "paper", "optimizee": "sigmoid-20"}
+    problem = {"variant": "paper", "optimizee": PAPER.mnist_optimizee}
     dtype = "float32"
     if meta_ckpt is not None:
         net.update({k: v for k, v in meta_ckpt["net"].items() if k != "seed"})
@@ -370,7 +376,7 @@ def cmd_evaluate(args) -> int:
     if args.variant is not None:
         prob_cfg["variant"] = args.variant
     prob_cfg.setdefault("variant", "paper")
-    prob_cfg.setdefault("optimizee", "sigmoid-20")
+    prob_cfg.setdefault("optimizee", PAPER.mnist_optimizee)
     if args.problem != "mnist":
         prob_cfg.pop("optimizee", None)
     if args.problem != "quadratic":

@@ -50,6 +50,7 @@ from ..nn import detach_state
 from ..tensor import Tensor
 from .evaluate import SEED_TAGS
 from .flat import Flattener
+from .paper import PAPER
 
 __all__ = ["MetaConfig", "MetaTrainer", "MetaTrainingDiverged", "unroll"]
 
@@ -62,11 +63,11 @@ class MetaTrainingDiverged(RuntimeError):
 class MetaConfig:
     """Meta-training settings (defaults: the paper's)."""
 
-    steps: int = 100                  # horizon T
-    unroll: int = 20                  # unroll length K (one meta-update per unroll)
-    meta_lr: float = 1e-3             # Adam's learning rate on phi
-    betas: tuple = (0.9, 0.999)
-    eps: float = 1e-8
+    steps: int = PAPER.steps          # horizon T
+    unroll: int = PAPER.unroll        # unroll length K (one meta-update per unroll)
+    meta_lr: float = PAPER.meta_lr    # Adam's learning rate on phi
+    betas: tuple = PAPER.betas
+    eps: float = PAPER.eps
     loss_terms: str = "paper"         # "paper": f(theta_1..K); "official": also f(theta_0)
     step_weights: list | None = field(default=None)  # w_1..w_K (None: all 1)
     second_order: bool = False

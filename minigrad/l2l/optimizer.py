@@ -32,6 +32,7 @@ from .. import ops
 from ..grad_mode import no_grad
 from ..nn import LSTM, Linear, Module
 from ..tensor import Tensor
+from .paper import PAPER
 from .preprocess import make_preprocess
 
 __all__ = ["INITS", "LSTMOptimizer", "net_defaults"]
@@ -39,19 +40,19 @@ __all__ = ["INITS", "LSTMOptimizer", "net_defaults"]
 INITS = ("l2l", "pytorch", "zeros")
 
 _DEFAULTS = {
-    # the paper: LogAndSign(p = 10) and scale 0.1 for MNIST; no pre/post-processing for the
-    # quadratic; the official sanity network (no hidden layers, zero init) for f(x) = x^2.
-    "mnist": {"preprocess": "logsign", "p": 10.0, "output_scale": 0.1},
-    "quadratic": {"preprocess": "identity", "p": 10.0, "output_scale": 1.0},
-    "square": {"preprocess": "identity", "p": 10.0, "output_scale": 1.0, "num_layers": 0,
-               "init": "zeros"},
+    # the paper: LogAndSign and scale 0.1 for MNIST; no pre/post-processing for the quadratic;
+    # the official sanity network (no hidden layers, zero init) for f(x) = x^2.
+    "mnist": {"preprocess": "logsign", "p": PAPER.p, "output_scale": PAPER.mnist_output_scale},
+    "quadratic": {"preprocess": "identity", "output_scale": 1.0},
+    "square": {"preprocess": "identity", "output_scale": 1.0, "num_layers": 0, "init": "zeros"},
 }
 
 
 def net_defaults(problem: str) -> dict:
     """The paper's per-problem optimizer settings (everything else: :class:`LSTMOptimizer`)."""
-    base = {"preprocess": "logsign", "p": 10.0, "hidden_size": 20, "num_layers": 2,
-            "output_scale": 0.1, "init": "l2l", "forget_bias": 1.0}
+    base = {"preprocess": "logsign", "p": PAPER.p, "hidden_size": PAPER.hidden_size,
+            "num_layers": PAPER.num_layers, "output_scale": PAPER.mnist_output_scale,
+            "init": "l2l", "forget_bias": PAPER.forget_bias}
     base.update(_DEFAULTS.get(problem, {}))
     return base
 
@@ -63,9 +64,10 @@ class LSTMOptimizer(Module):
     ... , head.weight, head.bias`` (PyTorch's names).
     """
 
-    def __init__(self, preprocess: str = "logsign", p: float = 10.0, hidden_size: int = 20,
-                 num_layers: int = 2, output_scale: float = 0.1, init: str = "l2l",
-                 forget_bias: float = 1.0, seed: int = 0, dtype=None, device=None):
+    def __init__(self, preprocess: str = "logsign", p: float | None = PAPER.p,
+                 hidden_size: int = PAPER.hidden_size, num_layers: int = PAPER.num_layers,
+                 output_scale: float = PAPER.mnist_output_scale, init: str = "l2l",
+                 forget_bias: float = PAPER.forget_bias, seed: int = 0, dtype=None, device=None):
         super().__init__()
         if init not in INITS:
             raise ValueError(f"unknown optimizer init {init!r}; expected one of "
@@ -90,10 +92,12 @@ class LSTMOptimizer(Module):
     # ----- configuration ---------------------------------------------------------------------
     def config(self) -> dict:
         """Everything needed to rebuild this network (stored in checkpoints)."""
-        return {"preprocess": self.pre.name, "p": getattr(self.pre, "p", 10.0),
-                "hidden_size": self.hidden_size, "num_layers": self.num_layers,
-                "output_scale": self.output_scale, "init": self.init,
-                "forget_bias": self.forget_bias, "seed": self.seed}
+        config = {"preprocess": self.pre.name, "hidden_size": self.hidden_size,
+                  "num_layers": self.num_layers, "output_scale": self.output_scale,
+                  "init": self.init, "forget_bias": self.forget_bias, "seed": self.seed}
+        if hasattr(self.pre, "p"):  # only LogAndSign has an exponent
+            config["p"] = self.pre.p
+        return config
 
     @property
     def dtype(self):

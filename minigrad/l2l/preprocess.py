@@ -30,6 +30,7 @@ import math
 from .. import ops
 from ..backend import get_array_module
 from ..tensor import Tensor
+from .paper import PAPER
 
 __all__ = ["Identity", "LogAndSign", "PREPROCESSORS", "make_preprocess"]
 
@@ -40,7 +41,7 @@ class LogAndSign:
     input_size = 2
     name = "logsign"
 
-    def __init__(self, p: float = 10.0):
+    def __init__(self, p: float = PAPER.p):
         p = float(p)
         if not p > 0 or not math.isfinite(p):
             raise ValueError(f"LogAndSign: p must be a positive number, got {p!r}")
@@ -105,10 +106,11 @@ class Identity:
 PREPROCESSORS = ("logsign", "identity")
 
 
-def make_preprocess(name: str, p: float = 10.0):
-    """``"logsign"`` -> :class:`LogAndSign` (p), ``"identity"`` -> :class:`Identity`."""
+def make_preprocess(name: str, p: float | None = None):
+    """``"logsign"`` -> :class:`LogAndSign` (p, the paper's when None), ``"identity"`` ->
+    :class:`Identity` (no exponent)."""
     if name == "logsign":
-        return LogAndSign(p)
+        return LogAndSign(PAPER.p if p is None else p)
     if name == "identity":
         return Identity()
     raise ValueError(

@@ -47,6 +47,7 @@ import numpy as np
 from .. import ops
 from ..backend import as_dtype, default_device, get_default_dtype, to_device
 from ..tensor import Tensor
+from .paper import PAPER
 
 __all__ = [
     "MnistProblem", "OPTIMIZEE_HELP", "PROBLEMS", "QuadraticProblem", "SquareProblem",
@@ -85,8 +86,8 @@ class QuadraticProblem:
     name = "quadratic"
     VARIANTS = ("paper", "official")
 
-    def __init__(self, dim: int = 10, batch: int = 128, variant: str = "paper",
-                 init_std: float = 0.01, dtype=None):
+    def __init__(self, dim: int = PAPER.quadratic_dim, batch: int = PAPER.quadratic_batch,
+                 variant: str = "paper", init_std: float = PAPER.init_std, dtype=None):
         if variant not in self.VARIANTS:
             raise ValueError(f"quadratic: unknown variant {variant!r}; expected one of "
                              f"{', '.join(self.VARIANTS)}")
@@ -260,8 +261,9 @@ class MnistProblem:
     SPLITS = ("train", "val", "test")
     runs_per_sample = 1
 
-    def __init__(self, optimizee: str = "sigmoid-20", split: str = "train",
-                 batch_size: int = 128, init_std: float = 0.01, data_seed: int = 0, dtype=None):
+    def __init__(self, optimizee: str = PAPER.mnist_optimizee, split: str = "train",
+                 batch_size: int = PAPER.batch_size, init_std: float = PAPER.init_std,
+                 data_seed: int = 0, dtype=None):
         self.activation, self.hidden = parse_optimizee(optimizee)
         if split not in self.SPLITS:
             raise ValueError(f"mnist: unknown split {split!r}; expected one of "
@@ -355,7 +357,7 @@ def make_problem(name: str, optimizee: str | None = None, *, split: str = "train
             raise ValueError(f"the quadratic problem has no optimizee choice (got {optimizee!r})")
         return QuadraticProblem(variant=variant, dtype=dtype, **kwargs)
     if name == "mnist":
-        return MnistProblem(optimizee or "sigmoid-20", split=split, dtype=dtype, **kwargs)
+        return MnistProblem(optimizee or PAPER.mnist_optimizee, split=split, dtype=dtype, **kwargs)
     if name == "square":
         return SquareProblem(dtype=dtype, **kwargs)
     raise ValueError(f"unknown problem {name!r}; expected one of {', '.join(PROBLEMS)}")

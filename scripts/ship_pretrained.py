@@ -43,10 +43,10 @@ from minigrad.files import atomic_write_bytes, atomic_write_text  # noqa: E402
 from minigrad.l2l.checkpoints import (  # noqa: E402
     PRETRAINED_DIR,
     CheckpointMismatch,
+    load_learned_optimizer,
     read_checkpoint,
     split_arrays,
 )
-from minigrad.l2l.optimizer import LSTMOptimizer  # noqa: E402
 from minigrad.nn import save_checkpoint  # noqa: E402
 
 MAX_BYTES = 1_000_000
@@ -91,16 +91,12 @@ def curve_summary(curve, blocks: int = 10) -> dict:
 
 
 def check_usable(arrays, meta, path) -> None:
-    """Rebuild the optimizer from the checkpoint's configuration and load every weight set."""
-    net = LSTMOptimizer(**meta["net"], dtype=meta.get("dtype", "float32"))
-    for prefix in ("net", "best"):
-        weights = split_arrays(arrays, prefix)
-        if weights:
-            try:
-                net.load_state_dict(weights)
-            except ValueError as exc:
-                raise SystemExit(f"error: {path}: the {prefix}.* weights do not fit the "
-                                 f"checkpoint's own configuration: {exc}") from None
+    """Load the optimizer the way every user of the file will (both weight sets)."""
+    for weights in ("last", "best"):
+        try:
+            load_learned_optimizer(path, weights=weights)
+        except CheckpointMismatch as exc:
+            raise SystemExit(f"error: {exc}") from None
 
 
 def provenance(meta: dict, shipped_path: Path, weights: str) -> dict:

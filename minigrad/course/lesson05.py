@@ -589,15 +589,9 @@ def load_pretrained(problem: str = "quadratic", weights: str = "best"):
 
     Raises FileNotFoundError when nothing is shipped for ``problem``.
     """
-    from minigrad.l2l.checkpoints import read_checkpoint, resolve_checkpoint, split_arrays
+    from minigrad.l2l.checkpoints import load_learned_optimizer
 
-    path = resolve_checkpoint("pretrained", problem)
-    arrays, meta = read_checkpoint(path, problem)
-    net = LSTMOptimizer(**meta["net"], dtype=meta.get("dtype", "float32"))
-    chosen = split_arrays(arrays, "best") if weights == "best" else {}
-    meta = dict(meta, weights_used="best" if chosen else "last")
-    net.load_state_dict(chosen or split_arrays(arrays, "net"))
-    return net, meta
+    return load_learned_optimizer("pretrained", problem, weights)
 
 
 def pretrained_or_fallback(fallback=None, problem: str = "quadratic") -> Pretrained:

@@ -62,7 +62,9 @@ from minigrad.l2l import (
     parse_optimizee,
     rollout,
 )
-from minigrad.l2l.checkpoints import read_checkpoint, resolve_checkpoint, split_arrays
+from minigrad.l2l.checkpoints import (
+    load_learned_optimizer,
+)
 from minigrad.l2l.evaluate import SEED_TAGS, summarize
 from minigrad.l2l.plots import COLORS
 from minigrad.tensor import Tensor
@@ -252,14 +254,11 @@ def load_pretrained(spec="pretrained", weights: str = "best"):
     used, the meta-iterations done, the status, the training command, the training curve (mean
     optimizee loss per meta-iteration), the validation history and the training time.
     """
-    path = resolve_checkpoint(spec, "mnist")
-    arrays, meta = read_checkpoint(path, "mnist")
-    net = LSTMOptimizer(**meta["net"], dtype=meta.get("dtype", "float32"))
-    best = split_arrays(arrays, "best") if weights == "best" else {}
-    net.load_state_dict(best or split_arrays(arrays, "net"))
+    net, meta = load_learned_optimizer(spec, "mnist", weights)
+    path = meta["path"]
     validation = meta.get("validation") or {}
     info = {
-        "path": str(path), "sha256": file_sha256(path), "weights": "best" if best else "last",
+        "path": str(path), "sha256": file_sha256(path), "weights": meta["weights_used"],
         "iteration": int(meta["iteration"]), "status": meta.get("status"),
         "command": meta.get("command"), "curve": [float(v) for v in meta.get("curve", [])],
         "validation": [tuple(r) for r in validation.get("history", [])],

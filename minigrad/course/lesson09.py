@@ -48,7 +48,9 @@ from minigrad.l2l import (
     net_defaults,
     unroll,
 )
-from minigrad.l2l.checkpoints import read_checkpoint, resolve_checkpoint, split_arrays
+from minigrad.l2l.checkpoints import (
+    load_learned_optimizer,
+)
 from minigrad.l2l.evaluate import SEED_TAGS
 from minigrad.l2l.flat import Flattener
 from minigrad.l2l.problems import QuadraticProblem
@@ -110,13 +112,9 @@ def load_pretrained(problem: str = "quadratic"):
     iterations trained), ``status``, ``weights`` ("best" or "last"), ``net`` (its
     configuration), ``problem`` (the family it was trained on) and ``path``.
     """
-    path = resolve_checkpoint("pretrained", problem)
-    arrays, meta = read_checkpoint(path, problem)
-    net = LSTMOptimizer(**meta["net"], dtype=meta.get("dtype", "float32"))
-    best = split_arrays(arrays, "best")
-    net.load_state_dict(best or split_arrays(arrays, "net"))
-    info = {"path": str(path), "iteration": int(meta["iteration"]),
-            "status": str(meta.get("status", "unknown")), "weights": "best" if best else "last",
+    net, meta = load_learned_optimizer("pretrained", problem, "best")
+    info = {"path": meta["path"], "iteration": int(meta["iteration"]),
+            "status": str(meta.get("status", "unknown")), "weights": meta["weights_used"],
             "net": dict(meta["net"]), "problem": dict(meta["problem"])}
     return net, info
 

@@ -25,8 +25,9 @@ from ..nn import CheckpointError, load_checkpoint, save_checkpoint
 from ..optim import flatten_state_dict, unflatten_state_dict
 
 __all__ = [
-    "FORMAT", "PRETRAINED_DIR", "CheckpointMismatch", "read_checkpoint", "resolve_checkpoint",
-    "restore_trainer", "split_arrays", "write_checkpoint",
+    "FORMAT", "PRETRAINED_DIR", "CheckpointMismatch", "load_learned_optimizer",
+    "read_checkpoint", "resolve_checkpoint", "restore_trainer", "split_arrays",
+    "write_checkpoint",
 ]
 
 FORMAT = "minigrad.l2l/1"
@@ -128,3 +129,31 @@ def restore_trainer(trainer, arrays: dict, meta: dict):
     best = split_arrays(arrays, "best") or None
     history = [list(r) for r in (meta.get("validation") or {}).get("history", [])]
     return best, history, float(meta.get("elapsed_s", 0.0))
+
+
+def load_learned_optimizer(spec, problem: str | None = None, weights: str = "best"):
+    """The learned optimizer stored in a checkpoint, ready to use: ``(net, meta)``.
+
+    ``spec`` is a path or ``"pretrained"`` (the shipped file for ``problem``). The network is
+    rebuilt from the checkpoint's own configuration and given its best-on-validation weights
+    when it has them and ``weights="best"`` (the default, as in the paper), else its last
+    ones; ``meta["weights_used"]`` says which. Raises FileNotFoundError for a missing file and
+    :class:`CheckpointMismatch` for one that is not a learned optimizer of ``problem``, or
+    whose weights do not fit its configuration.
+    """
+    from .optimizer import LSTMOptimizer
+
+    if weights not in ("best", "last"):
+        raise ValueError(f"load_learned_optimizer: weights must be 'best' or 'last', got "
+                         f"{weights!r}")
+    if problem is None and str(spec) == "pretrained":
+        raise ValueError("load_learned_optimizer: 'pretrained' needs the problem's name")
+    path = resolve_checkpoint(spec, problem) if problem is not None else Path(spec)
+    arrays, meta = read_checkpoint(path, problem)
+    chosen = split_arrays(arrays, "best") if weights == "best" else {}
+    try:
+        net = LSTMOptimizer(**meta["net"], dtype=meta.get("dtype", "float32"))
+        net.load_state_dict(chosen or split_arrays(arrays, "net"))
+    except (ValueError, TypeError) as exc:
+        raise CheckpointMismatch(f"{path}: does not fit its own configuration: {exc}") from None
+    return net, dict(meta, weights_used="best" if chosen else "last", path=str(path))

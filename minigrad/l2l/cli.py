@@ -33,10 +33,9 @@ from ..threads import DEFAULT_THREADS, blas_threads
 from .baselines import lr_grid
 from .checkpoints import (
     CheckpointMismatch,
+    load_learned_optimizer,
     read_checkpoint,
-    resolve_checkpoint,
     restore_trainer,
-    split_arrays,
 )
 from .evaluate import OPTIMIZERS, run_protocol
 from .meta import MetaConfig, MetaTrainer
@@ -361,18 +360,11 @@ def cmd_evaluate(args) -> int:
             raise UsageError("--checkpoint PATH|pretrained is needed to evaluate the learned "
                              "optimizer (or leave 'lstm' out of --optimizers)")
         try:
-            path = resolve_checkpoint(args.checkpoint, args.problem)
-            arrays, meta = read_checkpoint(path, args.problem)
+            net, meta = load_learned_optimizer(args.checkpoint, args.problem, args.weights)
         except (FileNotFoundError, CheckpointMismatch) as exc:
             raise UsageError(str(exc)) from None
         dtype = meta.get("dtype", "float32")
         prob_cfg = dict(meta["problem"])
-        try:
-            net = LSTMOptimizer(**meta["net"], dtype=dtype)
-            weights = split_arrays(arrays, "best") if args.weights == "best" else {}
-            net.load_state_dict(weights or split_arrays(arrays, "net"))
-        except (ValueError, TypeError) as exc:
-            raise UsageError(f"{path}: does not fit its own configuration: {exc}") from None
     if args.variant is not None:
         prob_cfg["variant"] = args.variant
     prob_cfg.setdefault("variant", "paper")

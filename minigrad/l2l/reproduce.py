@@ -77,7 +77,13 @@ import numpy as np
 from ..files import atomic_write_text, atomic_writer
 from ..threads import blas_threads
 from .baselines import BASELINES, DEFAULT_LR_GRID
-from .checkpoints import CheckpointMismatch, read_checkpoint, resolve_checkpoint, split_arrays
+from .checkpoints import (
+    CheckpointMismatch,
+    load_learned_optimizer,
+    read_checkpoint,
+    resolve_checkpoint,
+    split_arrays,
+)
 from .evaluate import SEED_TAGS, BaselineRule, LearnedRule, rollout, summarize
 from .stats import CI_METHOD
 
@@ -190,13 +196,7 @@ def build_problem(spec: dict, split: str):
 
 def load_net(path: str, weights: str):
     """The learned optimizer of a checkpoint with its ``best`` (if any) or ``last`` weights."""
-    from .optimizer import LSTMOptimizer
-
-    arrays, meta = read_checkpoint(path)
-    net = LSTMOptimizer(**meta["net"], dtype=meta.get("dtype", "float32"))
-    chosen = split_arrays(arrays, "best") if weights == "best" else {}
-    net.load_state_dict(chosen or split_arrays(arrays, "net"))
-    return net
+    return load_learned_optimizer(path, weights=weights)[0]
 
 
 _CACHE: dict = {}

@@ -660,11 +660,6 @@ def _tried(results: list, ckpts: dict) -> list:
     lines.append("- Baseline learning rates were tuned on validation problems only and the "
                  "learned optimizer's weights chosen on validation problems only; no test number "
                  "chose anything.")
-    if any(r["problem"] == "mnist" for r in missed):
-        lines.append("- For comparison, PAPER.md's plain PyTorch implementation was also still "
-                     "behind tuned Adam on MNIST after 400 meta-iterations (0.28 vs 0.24, still "
-                     "improving): the paper's MNIST result may need longer meta-training than was "
-                     "run here.")
     return lines + [""]
 
 
@@ -829,6 +824,16 @@ def _load_ckpt(spec, problem, weights) -> dict:
             "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
 
 
+def _portable(path) -> str:
+    """``path`` relative to the repository (or the package) when inside it: stored results
+    must not carry the absolute paths of the machine that wrote them."""
+    path = Path(path).resolve()
+    for root in (Path(__file__).resolve().parents[2], Path(__file__).resolve().parents[1]):
+        if path.is_relative_to(root):
+            return str(path.relative_to(root))
+    return path.name
+
+
 def _git_commit(cwd) -> str | None:
     import subprocess
 
@@ -890,8 +895,9 @@ def _reproduce(args) -> int:
     claims = {e.key: e.claim for e in exps}
     for r in results:
         r["claim"] = claims[r["key"]]
-    kept = {p: {k: v for k, v in c.items() if k != "meta"} | {"meta": {
-        k: v for k, v in c["meta"].items() if k not in ("curve", "final_losses", "optimizer")}}
+    kept = {p: {k: v for k, v in c.items() if k != "meta"} | {"path": _portable(c["path"])} | {
+        "meta": {k: v for k, v in c["meta"].items()
+                 if k not in ("curve", "final_losses", "optimizer")}}
         for p, c in ckpts.items()}
     payload = {"info": {"command": command, "quick": bool(args.quick),
                         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

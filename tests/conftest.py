@@ -1,6 +1,7 @@
 """Shared pytest setup for the unit tests.
 
 * ``@pytest.mark.gpu`` tests skip, with CuPy's own reason, where no GPU works.
+* notebook cells (nbval) and browser tests are marked ``slow``.
 * ``rng``: a seeded NumPy generator (every random draw goes through an explicit seed).
 * ``make_course``: the scripts/make_course.py module, for testing it.
 """
@@ -17,6 +18,11 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def pytest_collection_modifyitems(config, items):
+    # Executing the notebooks (nbval) and driving a browser take minutes in all: both are
+    # `slow`, so `bash scripts/test.sh -m "not slow"` is the quick check while working.
+    for item in items:
+        if str(getattr(item, "path", "")).endswith(".ipynb") or item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.slow)
     gpu_items = [item for item in items if item.get_closest_marker("gpu")]
     if not gpu_items:
         return

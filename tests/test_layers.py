@@ -98,23 +98,12 @@ def test_imports_point_down(path):
     assert not upward, f"{me} ({LAYERS[mine][0]}) imports from a higher layer: {upward}"
 
 
-#: Lesson-to-lesson imports not yet removed, each with the change that removes it. The test
-#: fails when one is no longer there, so this list can only shrink.
-KNOWN_LESSON_IMPORTS = {
-    # lesson 08 reuses lesson 07's evaluation protocol and stored results; both move into the
-    # one protocol of minigrad.l2l (issue 20, item 1), after which lesson 08 imports that
-    ("minigrad.course.lesson08", "minigrad.course.lesson07"),
-}
-
-
 def test_no_lesson_helper_imports_another_lesson():
-    found = {(me, target) for me, edges in GRAPH.items()
-             if me.startswith("minigrad.course.lesson")
-             for target, _ in edges
-             if target.startswith("minigrad.course.lesson") and target != me}
-    assert found - KNOWN_LESSON_IMPORTS == set(), sorted(found - KNOWN_LESSON_IMPORTS)
-    assert KNOWN_LESSON_IMPORTS - found == set(), (
-        f"no longer imported, remove from KNOWN_LESSON_IMPORTS: {KNOWN_LESSON_IMPORTS - found}")
+    found = sorted(f"{me} imports {target} (line {line})" for me, edges in GRAPH.items()
+                   if me.startswith("minigrad.course.lesson")
+                   for target, line in edges
+                   if target.startswith("minigrad.course.lesson") and target != me)
+    assert not found, found
 
 
 def test_no_import_cycles():

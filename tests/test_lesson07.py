@@ -28,6 +28,7 @@ from minigrad.l2l import (  # noqa: E402
     MetaTrainer,
     make_problem,
     net_defaults,
+    parse_optimizee,
     run_protocol,
     tune_lr,
 )
@@ -66,7 +67,7 @@ def tiny_results(tiny_net):
 
 @pytest.mark.parametrize("spec", ["sigmoid-20", "relu-3x2", "sigmoid-4-3"])
 def test_mlp_loss_matches_the_problem_loss_and_gradient(spec):
-    act, hidden = L.parse_optimizee(spec)
+    act, hidden = parse_optimizee(spec)
     inst = make_problem("mnist", spec, split="val", dtype="float64").sample((0, 5, 1))
     arrays = inst.init_params()
     flat = Flattener.like(arrays)
@@ -235,7 +236,7 @@ def test_rollouts_are_shared_between_horizons(tiny_results):
     assert list(out) == ["a", "b"]  # the caller's order, though "b" ran first
     # every stored rollout of run 0 on the test problems was computed at the longest horizon
     lstm = [v for k, v in cache.store.items() if k[0] == ("lstm",)]
-    assert len(lstm) == 3 and sorted(v.shape[0] for v in lstm) == [5, 7, 7]
+    assert len(lstm) == 3 and sorted(v.shape[1] for v in lstm) == [5, 7, 7]  # (runs, steps+1)
     assert np.allclose(out["a"]["lstm"]["run0"], out["b"]["lstm"]["run0"][:5])
     before = cache.steps_computed
     cache.get((("lstm",), ("mnist", TINY), "test", (0, 3, 0)), None, None, 3)  # a prefix

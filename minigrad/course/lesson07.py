@@ -39,7 +39,6 @@ import math
 import re
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
@@ -57,16 +56,24 @@ from minigrad.l2l import (
     MetaConfig,
     MetaTrainer,
     make_problem,
-    mean_ci95,
     net_defaults,
-    parse_optimizee,
     rollout,
 )
+from minigrad.l2l.baselines import DECADES, DISPLAY_NAMES, OPTIMIZERS
 from minigrad.l2l.checkpoints import (
     load_learned_optimizer,
 )
-from minigrad.l2l.evaluate import SEED_TAGS, summarize
-from minigrad.l2l.plots import COLORS
+from minigrad.l2l.evaluate import (
+    SEED_TAGS,
+    Experiment,
+    RolloutCache,
+    best_baseline,
+    compare_final,
+    pick_lr,
+)
+from minigrad.l2l.evaluate import run_experiments as _run_experiments
+from minigrad.l2l.plots import COLORS, plot_result
+from minigrad.l2l.problems import mnist_problem_factory
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -105,17 +112,13 @@ __all__ = [
     "training_cost",
 ]
 
-OPTIMIZERS = ("lstm",) + BASELINES
-#: How the lessons name the optimizers.
-NAMES = {"lstm": "LSTM (learned)", "sgd": "SGD", "nag": "NAG", "rmsprop": "RMSprop",
-         "adam": "Adam"}
+#: How the lessons name the optimizers (the library's names).
+NAMES = DISPLAY_NAMES
 RESULTS_FORMAT = "minigrad.course.lesson07_08/1"
 RESULTS_PATH = Path(__file__).with_name("lesson07_08_results.json")
 GENERATOR = "scripts/make_lesson07_08_results.py"
 #: How many steps of test run 0 a stored result keeps (spot checks and races use them).
 RUN0_STEPS = 100
-#: The decades of the default grid (1e-4 ... 1): the long horizon tunes on these only (cost).
-DECADES = tuple(v for v in DEFAULT_LR_GRID if abs(math.log10(v) - round(math.log10(v))) < 1e-9)
 
 
 # ============================================================================================
@@ -366,18 +369,10 @@ def plot_meta_training(info: dict, live: dict | None = None):
 # 3. The evaluation protocol
 
 
-def pick_best_lr(table: dict) -> float:
-    """The learning rate with the lowest MEAN final validation loss.
-
-    ``table`` maps each learning rate to the final validation losses of its runs (one number
-    per run). An lr with any run that diverged (nan or inf) scores +inf; ties go to the smaller
-    learning rate. (This is :func:`minigrad.l2l.tune_lr`'s rule.)
-    """
-    def score(lr):
-        finals = np.asarray(table[lr], dtype=float)
-        return float(finals.mean()) if np.isfinite(finals).all() else math.inf
-
-    return min(table, key=lambda lr: (score(lr), lr))
+#: The reference of exercise 07.2 is the library's rule (:func:`minigrad.l2l.evaluate.pick_lr`):
+#: the lowest MEAN final validation loss, +inf for a rate with a diverged run, ties to the
+#: smaller rate.
+pick_best_lr = pick_lr
 
 
 def _pick_cases():
@@ -404,25 +399,6 @@ register(Exercise(
 ))
 
 
-@dataclass(frozen=True)
-class Experiment:
-    """One evaluation: an optimizee, a horizon, runs, and the baselines' learning-rate grid."""
-
-    key: str
-    title: str
-    optimizee: str = "sigmoid-20"
-    steps: int = 100
-    runs: int = 5                 # test runs (held-out digits, seeds (seed, 3, k))
-    val_runs: int = 2             # validation runs per learning rate (seeds (seed, 2, k))
-    grid: tuple = DEFAULT_LR_GRID
-    dataset: str = "mnist"        # "mnist" (the 5,000 digits) or "fashion-mnist" (lesson 08)
-
-    def __post_init__(self):
-        parse_optimizee(self.optimizee)
-        if self.steps < 1 or self.runs < 1 or self.val_runs < 1 or not self.grid:
-            raise ValueError(f"Experiment {self.key!r}: steps, runs, val_runs must be >= 1 and "
-                             "the grid non-empty")
-
 
 #: Lesson 07's experiment: the paper's MNIST figure (sigmoid-20, 100 steps).
 EXPERIMENTS = (
@@ -430,110 +406,11 @@ EXPERIMENTS = (
 )
 
 
-def mnist_problem_factory(problem_config: dict | None = None, dtype="float32") -> Callable:
-    """``factory(experiment, split)``: the MNIST MLP family of the experiment's optimizee on
-    ``split``, with the checkpoint's problem settings (batch size, init std, data seed)."""
-    cfg = {k: v for k, v in (problem_config or {}).items()
-           if k in ("batch_size", "init_std", "data_seed")}
-
-    def factory(exp: Experiment, split: str):
-        if exp.dataset != "mnist":
-            raise ValueError(f"mnist_problem_factory: experiment {exp.key!r} is on "
-                             f"{exp.dataset!r}, not mnist")
-        return make_problem("mnist", exp.optimizee, split=split, dtype=dtype, **cfg)
-
-    return factory
-
-
-class RolloutCache:
-    """Losses of each distinct rollout (rule, problem, split, seed), kept at the longest
-    horizon computed so far; a shorter horizon is the start of a longer run."""
-
-    def __init__(self):
-        self.store: dict = {}
-        self.steps_computed = 0
-
-    def get(self, key, make_rule: Callable, make_instance: Callable, steps: int) -> np.ndarray:
-        """Losses at steps 0..``steps`` (float64, shape (steps + 1,)) of one rollout."""
-        have = self.store.get(key)
-        if have is None or have.shape[0] < steps + 1:
-            have = rollout(make_rule(), make_instance(), steps)[:, 0].astype(np.float64)
-            self.store[key] = have
-            self.steps_computed += steps
-        return have[:steps + 1]
-
-
 def at_grid_edge(result: dict, name: str) -> bool:
     """Whether baseline ``name``'s tuned rate is the smallest or largest of the grid (then a
     better rate may lie outside it)."""
     grid = [float(v) for v in result["grid"]]
     return len(grid) > 1 and result[name]["lr"] in (min(grid), max(grid))
-
-
-def _seeds(seed: int, use: str, n: int) -> list:
-    return [(int(seed), SEED_TAGS[use], k) for k in range(n)]
-
-
-def run_experiments(experiments, net, factory: Callable, *, seed: int = 0, cache=None,
-                    log: Callable | None = None, pick: Callable = pick_best_lr) -> dict:
-    """Run the protocol for each experiment (longest horizons first, sharing rollouts).
-
-    Returns ``{key: result}``; a result has the experiment's fields, ``problem_config``, and
-    per optimizer (``"lstm"`` and the four baselines) :func:`minigrad.l2l.evaluate.summarize`'s
-    statistics (``curve``, ``ci95``, ``final_loss``, ``final_ci95``, ...) plus ``finals`` (each
-    test run's final loss) and ``run0`` (test run 0's losses at steps 0..min(T, 100): enough for
-spot checks and races, small for long horizons); baselines also have ``lr``
-    (chosen by ``pick`` on validation) and ``val_final_loss`` (mean final validation loss per
-    rate).
-    """
-    cache = RolloutCache() if cache is None else cache
-    log = log or (lambda msg: None)
-    out = {}
-    for exp in sorted(experiments, key=lambda e: -e.steps):
-        t0 = time.perf_counter()
-        problems = {split: factory(exp, split) for split in ("val", "test")}
-        pkey = (exp.dataset, exp.optimizee)
-
-        def losses(rule_key, make_rule, split, seeds, exp=exp, pkey=pkey, problems=problems):
-            rows = [cache.get((rule_key, pkey, split, s), make_rule,
-                              lambda s=s: problems[split].sample(s), exp.steps) for s in seeds]
-            return np.stack(rows)  # (runs, steps + 1)
-
-        val, test = _seeds(seed, "val", exp.val_runs), _seeds(seed, "test", exp.runs)
-        res = asdict(exp)
-        res["seed"] = int(seed)
-        res["grid"] = [float(v) for v in exp.grid]
-        res["problem_config"] = problems["test"].config()
-        res["problem"] = problems["test"].describe()
-        res["lstm"] = _entry(losses(("lstm",), lambda: LearnedRule(net), "test", test))
-        for name in BASELINES:
-            table = {float(lr): losses((name, float(lr)),
-                                       lambda n=name, lr=lr: BaselineRule(n, lr), "val",
-                                       val)[:, -1] for lr in exp.grid}
-            lr = float(pick(table))
-            entry = _entry(losses((name, lr), lambda n=name, lr=lr: BaselineRule(n, lr),
-                                  "test", test))
-            entry["lr"] = lr
-            entry["val_final_loss"] = {f"{k:g}": _finite(np.mean(v)) if np.isfinite(v).all()
-                                       else None for k, v in table.items()}
-            res[name] = entry
-        res["seconds"] = time.perf_counter() - t0
-        out[exp.key] = res
-        log(f"{exp.key}: done in {res['seconds']:.0f} s ({cache.steps_computed:,} optimizee "
-            "steps computed so far)")
-    return {e.key: out[e.key] for e in experiments}
-
-
-def _finite(x):
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
-def _entry(losses: np.ndarray) -> dict:
-    entry = summarize(losses)
-    entry["finals"] = [_finite(v) for v in losses[:, -1]]
-    entry["run0"] = [_finite(v) for v in losses[0, :RUN0_STEPS + 1]]
-    return entry
 
 
 # ----- the stored results ---------------------------------------------------------------------
@@ -609,7 +486,7 @@ def spot_check(net, result: dict, steps: int = 20, optimizer: str = "lstm",
     """
     steps = min(int(steps), int(result["steps"]), len(result[optimizer]["run0"]) - 1)
     problem = heldout_problem(result) if problem is None else problem
-    seed = _seeds(result.get("seed", 0), "test", 1)[0]
+    seed = (int(result.get("seed", 0)), SEED_TAGS["test"], 0)  # test run 0
     rule = (LearnedRule(net) if optimizer == "lstm"
             else BaselineRule(optimizer, result[optimizer]["lr"]))
     live = rollout(rule, problem.sample(seed), steps)[:, 0].astype(np.float64)
@@ -621,53 +498,6 @@ def spot_check(net, result: dict, steps: int = 20, optimizer: str = "lstm",
 
 
 # ----- reading a result -----------------------------------------------------------------------
-
-
-def _num(x) -> float:
-    return math.inf if x is None else float(x)
-
-
-def best_baseline(result: dict) -> str:
-    """The tuned baseline with the lowest mean final test loss (diverged counts as +inf)."""
-    return min(BASELINES, key=lambda b: (_num(result[b]["final_loss"]), BASELINES.index(b)))
-
-
-def compare_final(result: dict) -> dict:
-    """The learned optimizer's final test loss against the best tuned baseline's.
-
-    Both ran on the same test problems, so the comparison is PAIRED: per run, the difference
-    learned - best; its mean and 95% t-interval (``diff``, ``diff_ci95``) decide the
-    ``verdict``: "lower" (the whole interval below 0), "higher" (above 0) or
-    "indistinguishable" (it contains 0). Also: ``ratio`` of the mean final losses, and whether
-    the two separate 95% intervals overlap.
-    """
-    best = best_baseline(result)
-    lstm, base = result["lstm"], result[best]
-    a = np.array([_num(v) for v in lstm["finals"]])
-    b = np.array([_num(v) for v in base["finals"]])
-    with np.errstate(invalid="ignore"):
-        d = a - b
-    if np.isfinite(d).all():
-        diff, ci = (float(v) for v in mean_ci95(d))
-    else:
-        diff, ci = (math.inf if not np.isfinite(a).all() else -math.inf), math.nan
-    if math.isinf(diff):
-        verdict = "higher" if diff > 0 else "lower"
-    elif math.isfinite(ci) and diff + ci < 0:
-        verdict = "lower"
-    elif math.isfinite(ci) and diff - ci > 0:
-        verdict = "higher"
-    else:
-        verdict = "indistinguishable"
-    la, lb = _num(lstm["final_loss"]), _num(base["final_loss"])
-    overlap = None
-    if None not in (lstm["final_ci95"], base["final_ci95"]) and math.isfinite(la + lb):
-        overlap = abs(la - lb) <= lstm["final_ci95"] + base["final_ci95"]
-    return {"best": best, "best_lr": base["lr"], "lstm_final": la,
-            "lstm_ci95": lstm["final_ci95"], "best_final": lb, "best_ci95": base["final_ci95"],
-            "ratio": la / lb if lb and math.isfinite(lb) else math.nan, "diff": diff,
-            "diff_ci95": ci, "verdict": verdict, "ci_overlap": overlap,
-            "runs": len(a), "start": _num(lstm["curve"][0])}
 
 
 def _fmt(x, spec=".3f"):
@@ -704,44 +534,6 @@ def results_table(result: dict) -> str:
     return "\n".join(lines)
 
 
-def plot_result(result: dict, ax=None, title: str | None = None, max_step: int | None = None,
-                mark_step: int | None = None, legend: bool = True):
-    """The paper-style figure: mean loss per step (log scale) for each optimizer, with its 95%
-    band; ``mark_step`` draws a vertical line (e.g. the training horizon). Returns the figure."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6.0, 4.0))
-    else:
-        fig = ax.figure
-    for name in OPTIMIZERS:
-        e = result[name]
-        curve = np.array([np.nan if v is None else v for v in e["curve"]], dtype=float)
-        ci = np.array([np.nan if v is None else v for v in e["ci95"]], dtype=float)
-        n = curve.size if max_step is None else min(curve.size, max_step + 1)
-        steps, curve, ci = np.arange(n), curve[:n], ci[:n]
-        label = NAMES[name] + (f" (lr {e['lr']:g})" if "lr" in e else "")
-        style = {"color": COLORS[name], "lw": 2.2 if name == "lstm" else 1.3}
-        ax.plot(steps, np.where(curve > 0, curve, np.nan), label=label, **style)
-        lo, hi = curve - ci, curve + ci
-        ok = np.isfinite(lo) & np.isfinite(hi) & (curve > 0)
-        if ok.any():
-            ax.fill_between(steps[ok], np.maximum(lo[ok], 0.5 * curve[ok]), hi[ok], alpha=0.18,
-                            color=style["color"], lw=0)
-    if mark_step is not None:
-        ax.axvline(mark_step, color="gray", ls="--", lw=1)
-    ax.set_yscale("log")
-    ax.set_xlabel("optimizee step")
-    ax.set_ylabel("mean loss (held-out digits)")
-    ax.set_title((title or result["title"]) + f"  ({result['runs']} test runs, 95% CI)",
-                 fontsize=9)
-    if legend:
-        ax.legend(fontsize=7)
-    ax.grid(True, which="both", alpha=0.25)
-    fig.tight_layout()
-    return fig
-
-
 # ============================================================================================
 # 4. The explorer: one held-out run, your optimizer against the learned one
 
@@ -763,7 +555,7 @@ def race(optimizer: str, lr: float, result: dict, steps: int | None = None,
     steps = stored_steps if steps is None else min(int(steps), stored_steps)
     if problem is None:
         problem = heldout_problem(result)
-    seed = _seeds(result.get("seed", 0), "test", 1)[0]
+    seed = (int(result.get("seed", 0)), SEED_TAGS["test"], 0)  # test run 0
     live = rollout(BaselineRule(optimizer, lr), problem.sample(seed), steps)[:, 0]
 
     def stored(name):
@@ -834,3 +626,22 @@ def make_race_explorer(result: dict, optimizer: str = "adam", lr: float | None =
 
     return Explorer(controls, compute, plot_race,
                     title="Your optimizer against the learned one (held-out run 0, live)")
+
+
+def run_experiments(experiments, net, factory: Callable, *, seed: int = 0, cache=None,
+                    log: Callable | None = None, pick: Callable = pick_best_lr) -> dict:
+    """The evaluation protocol (:func:`minigrad.l2l.evaluate.run_experiments`, the one every
+    caller uses) with ``pick`` choosing each baseline's rate (exercise 07.2's function); each
+    entry also keeps ``run0``, test run 0's losses at steps 0..min(T, 100), enough for spot
+    checks and races and small for long horizons."""
+    return _run_experiments(experiments, net, factory, seed=seed, cache=cache, log=log,
+                            pick=pick, entry_hook=_keep_run0)
+
+
+def _keep_run0(entry: dict, losses: np.ndarray) -> None:
+    entry["run0"] = [_finite(v) for v in losses[0, :RUN0_STEPS + 1]]
+
+
+def _finite(x):
+    x = float(x)
+    return x if math.isfinite(x) else None

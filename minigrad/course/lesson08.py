@@ -7,7 +7,7 @@ units and another dataset, each time against baselines tuned for that very probl
 Contents:
 
 * :data:`EXPERIMENTS` (run by ``scripts/make_lesson07_08_results.py`` with lesson 07's
-  :func:`~minigrad.course.lesson07.run_experiments`; the results are stored beside this file),
+  :func:`~minigrad.l2l.evaluate.run_experiments`; the results are stored beside this file),
   :data:`CLAIMS` (what the paper says about each), :data:`SWEEP` (the width/depth cells);
 * Fashion-MNIST: :class:`FashionProblem`, :func:`fashion_available`, :func:`problem_factory`;
 * :func:`final_loss_ratio` (reference of exercise 08.1), :func:`overview`;
@@ -25,12 +25,13 @@ import numpy as np
 
 from minigrad.autograd import grad
 from minigrad.backend import default_device, to_device
-from minigrad.course import lesson07 as L7
 from minigrad.course.checks import Case, Exercise, register
-from minigrad.course.lesson07 import DECADES, Experiment
 from minigrad.course.widgets import Explorer
 from minigrad.l2l import BASELINES, Flattener, LogAndSign, make_problem
-from minigrad.l2l.problems import MnistProblem
+from minigrad.l2l.baselines import DECADES, DISPLAY_NAMES
+from minigrad.l2l.evaluate import Experiment, best_baseline, compare_final
+from minigrad.l2l.plots import plot_result
+from minigrad.l2l.problems import MnistProblem, mnist_problem_factory
 
 __all__ = [
     "CLAIMS",
@@ -147,7 +148,7 @@ class FashionProblem(MnistProblem):
 
 def problem_factory(problem_config: dict | None = None, dtype="float32", root=None):
     """``factory(experiment, split)`` for MNIST and Fashion-MNIST experiments."""
-    mnist = L7.mnist_problem_factory(problem_config, dtype)
+    mnist = mnist_problem_factory(problem_config, dtype)
     cfg = {k: v for k, v in (problem_config or {}).items()
            if k in ("batch_size", "init_std", "data_seed")}
 
@@ -215,10 +216,10 @@ def overview(results: dict, keys=None, ratio=final_loss_ratio) -> str:
              f"{'verdict':<19}paper"]
     for key in keys:
         res = results[key]
-        cmp = L7.compare_final(res)
+        cmp = compare_final(res)
         best, r = ratio(res)
-        base = f"{L7.NAMES[best]} {L7._fmt(cmp['best_final'], '.3g')}"
-        lines.append(f"{res['title'][:39]:<40}{L7._fmt(cmp['lstm_final'], '.3g'):>8}{base:>20}"
+        base = f"{DISPLAY_NAMES[best]} {_fmt(cmp['best_final'], '.3g')}"
+        lines.append(f"{res['title'][:39]:<40}{_fmt(cmp['lstm_final'], '.3g'):>8}{base:>20}"
                      f"{_fmt_ratio(r):>9}  {cmp['verdict']:<19}{CLAIMS.get(key, '')}")
     return "\n".join(lines)
 
@@ -308,7 +309,7 @@ def horizon_report(result: dict, train_steps: int = TRAIN_STEPS) -> dict:
         return np.array([math.inf if v is None else v for v in result[name]["curve"]])
 
     lstm = curve("lstm")
-    best = L7.best_baseline(result)
+    best = best_baseline(result)
     base = curve(best)
     bad = np.flatnonzero(~np.isfinite(lstm) | (lstm > lstm[0]))
     low = int(np.argmin(np.where(np.isfinite(lstm), lstm, np.inf)))
@@ -332,12 +333,12 @@ def describe_horizon(rep: dict) -> str:
            f"the mean loss first rises above its initial value (or stops being finite) at step "
            f"{rep['diverged_at']}")
     behind = ("it ends below the best tuned baseline" if rep["behind_from"] is None else
-              f"it stays behind the best tuned baseline ({L7.NAMES[rep['best']]}) from step "
+              f"it stays behind the best tuned baseline ({DISPLAY_NAMES[rep['best']]}) from step "
               f"{rep['behind_from']} on")
     at_train = "" if rep["at_train"] is None else f"{rep['at_train']:.3g} at step {TRAIN_STEPS}, "
     return (f"Learned optimizer over {rep['steps']:,} steps: {div}; lowest mean loss "
             f"{rep['lowest']:.3g} at step {rep['lowest_step']}; {at_train}"
-            f"{L7._fmt(rep['final'], '.3g')} at step {rep['steps']:,}; {behind}.")
+            f"{_fmt(rep['final'], '.3g')} at step {rep['steps']:,}; {behind}.")
 
 
 def sweep_grid(results: dict, ratio=final_loss_ratio) -> dict:
@@ -352,7 +353,7 @@ def sweep_grid(results: dict, ratio=final_loss_ratio) -> dict:
         if key in results:
             i, j = layers.index(d), widths.index(w)
             r[i, j] = ratio(results[key])[1]
-            verdict[i][j] = L7.compare_final(results[key])["verdict"]
+            verdict[i][j] = compare_final(results[key])["verdict"]
     return {"widths": widths, "layers": layers, "ratio": r, "verdict": verdict}
 
 
@@ -416,10 +417,10 @@ def _render_curves(state: dict):
 
     fig, ax = plt.subplots(figsize=(6.2, 3.9))
     mark = TRAIN_STEPS if state["horizon"] > TRAIN_STEPS else None
-    L7.plot_result(state["result"], ax=ax, max_step=state["horizon"], mark_step=mark)
+    plot_result(state["result"], ax=ax, max_step=state["horizon"], mark_step=mark)
     ax.set_title(f"{state['title']}, first {state['horizon']} steps: learned "
-                 f"{L7._fmt(state['lstm'])} vs {L7.NAMES[state['best']]} "
-                 f"{L7._fmt(state['best_loss'])} (ratio {L7._fmt(state['ratio'], '.2f')})",
+                 f"{_fmt(state['lstm'])} vs {DISPLAY_NAMES[state['best']]} "
+                 f"{_fmt(state['best_loss'])} (ratio {_fmt(state['ratio'], '.2f')})",
                  fontsize=8)
     return fig
 
@@ -448,3 +449,11 @@ def make_generalisation_explorer(results: dict, key: str = "mnist-200",
     return Explorer(controls, lambda horizon, key: curves_at(results, key, horizon),
                     _render_curves, title="The MNIST optimizer away from home")
 
+
+
+def _fmt(x, spec=".3f"):
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "n/a"
+    if math.isinf(x):
+        return "diverged"
+    return format(x, spec)

@@ -17,13 +17,23 @@ The learning rate is the one hyperparameter tuned, on a log grid (:data:`DEFAULT
 
 from __future__ import annotations
 
+import math
+
 from .. import optim
 from .paper import PAPER
 
-__all__ = ["BASELINES", "DEFAULT_LR_GRID", "lr_grid", "make_baseline"]
+__all__ = ["BASELINES", "DECADES", "DEFAULT_LR_GRID", "DISPLAY_NAMES", "OPTIMIZERS", "lr_grid",
+           "make_baseline"]
 
 BASELINES = ("sgd", "nag", "rmsprop", "adam")
 DEFAULT_LR_GRID = (1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0, 3.0)
+#: The decades of the default grid (1e-4 ... 1): long horizons tune on these only (cost).
+DECADES = tuple(v for v in DEFAULT_LR_GRID if abs(math.log10(v) - round(math.log10(v))) < 1e-9)
+#: Every optimizer the evaluation compares: the learned one, then the four baselines.
+OPTIMIZERS = ("lstm",) + BASELINES
+#: How the course writes their names, everywhere.
+DISPLAY_NAMES = {"lstm": "LSTM (learned)", "sgd": "SGD", "nag": "NAG", "rmsprop": "RMSprop",
+                 "adam": "Adam"}
 
 
 def make_baseline(name: str, params, lr: float):

@@ -28,6 +28,9 @@ the optimizers themselves run under :func:`minigrad.no_grad`.
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 
 import numpy as np
 
@@ -35,16 +38,18 @@ from ..autograd import grad
 from ..backend import to_device
 from ..grad_mode import no_grad
 from ..tensor import Tensor
-from .baselines import BASELINES, DEFAULT_LR_GRID, make_baseline
+from .baselines import BASELINES, DEFAULT_LR_GRID, OPTIMIZERS, make_baseline
 from .flat import Flattener
+from .paper import PAPER
+from .problems import parse_optimizee
 from .stats import CI_METHOD, mean_ci95, paired_comparison
 
 __all__ = [
-    "BaselineRule", "LearnedRule", "OPTIMIZERS", "SEED_TAGS", "evaluate_rule", "problem_seeds",
-    "rollout", "run_protocol", "summarize", "tune_lr",
+    "BaselineRule", "Experiment", "LearnedRule", "OPTIMIZERS", "RolloutCache", "SEED_TAGS",
+    "best_baseline", "compare_final", "evaluate_rule", "paired_against_best", "pick_lr",
+    "problem_seeds", "rollout", "run_experiments", "run_protocol", "summarize", "tune_lr",
 ]
 
-OPTIMIZERS = ("lstm",) + BASELINES
 #: Seeds of problem instances are (seed, tag, index): disjoint streams for each use.
 SEED_TAGS = {"train": 1, "val": 2, "test": 3}
 
@@ -121,21 +126,37 @@ def evaluate_rule(make_rule, problem, seeds, steps: int, runs: int) -> np.ndarra
     return np.concatenate(parts, axis=1).T[:runs]
 
 
+def pick_lr(table: dict) -> float:
+    """The learning rate with the lowest MEAN final validation loss.
+
+    ``table`` maps each learning rate to the final validation losses of its runs (one number
+    per run). A rate with any run that diverged (nan or inf) scores +inf; ties go to the
+    smaller learning rate.
+    """
+    def score(lr):
+        finals = np.asarray(table[lr], dtype=float)
+        return float(finals.mean()) if np.isfinite(finals).all() else math.inf
+
+    return min(table, key=lambda lr: (score(lr), lr))
+
+
 def tune_lr(name: str, problem, seeds, steps: int, runs: int, grid=DEFAULT_LR_GRID,
             progress=None):
-    """The learning rate of ``grid`` with the lowest mean final validation loss.
+    """The learning rate of ``grid`` chosen by :func:`pick_lr` on validation runs.
 
     Returns ``(best_lr, {lr: mean final loss})``; diverged runs count as +inf.
     """
-    table = {}
+    finals = {}
     for lr in grid:
         losses = evaluate_rule(lambda lr=lr: BaselineRule(name, lr), problem, seeds, steps, runs)
-        final = losses[:, -1]
-        table[float(lr)] = float(final.mean()) if np.isfinite(final).all() else math.inf
+        finals[float(lr)] = losses[:, -1]
         if progress is not None:
-            progress(name, lr, table[float(lr)])
-    best = min(table, key=lambda lr: (table[lr], lr))
-    return best, table
+            progress(name, lr, _mean_or_inf(finals[float(lr)]))
+    return pick_lr(finals), {lr: _mean_or_inf(v) for lr, v in finals.items()}
+
+
+def _mean_or_inf(finals) -> float:
+    return float(np.mean(finals)) if np.isfinite(finals).all() else math.inf
 
 
 def _finite_or_none(x):
@@ -216,3 +237,162 @@ def paired_against_best(result: dict, baselines) -> dict:
     nan = float("nan")
     finals = [[nan if v is None else v for v in result[n]["finals"]] for n in ("lstm", best)]
     return {"baseline": best, **paired_comparison(*finals)}
+
+
+
+# ---------------------------------------------------------------- experiments, one protocol ---
+@dataclass(frozen=True)
+class Experiment:
+    """One evaluation: an optimizee, a horizon, runs, and the baselines' learning-rate grid.
+
+    ``family`` is the problem family (``"mnist"``; the factory given to
+    :func:`run_experiments` builds it), ``dataset`` the MNIST-like data set it uses.
+    """
+
+    key: str
+    title: str
+    optimizee: str = PAPER.mnist_optimizee
+    steps: int = PAPER.steps
+    runs: int = 5                 # test runs (seeds (seed, 3, k))
+    val_runs: int = 2             # validation runs per learning rate (seeds (seed, 2, k))
+    grid: tuple = DEFAULT_LR_GRID
+    dataset: str = "mnist"        # "mnist" (the 5,000 digits) or "fashion-mnist"
+
+    def __post_init__(self):
+        parse_optimizee(self.optimizee)
+        if self.steps < 1 or self.runs < 1 or self.val_runs < 1 or not self.grid:
+            raise ValueError(f"Experiment {self.key!r}: steps, runs, val_runs must be >= 1 and "
+                             "the grid non-empty")
+
+
+class RolloutCache:
+    """Losses of each distinct rollout (rule, problem, split, seed), kept at the longest
+    horizon computed so far; a shorter horizon is the start of a longer run (rollouts are pure
+    functions of the rule, the problem and the seed)."""
+
+    def __init__(self):
+        self.store: dict = {}
+        self.steps_computed = 0
+
+    def get(self, key, make_rule: Callable, make_instance: Callable, steps: int) -> np.ndarray:
+        """Losses at steps 0..``steps``, shape (runs in the instance, steps + 1), float64."""
+        have = self.store.get(key)
+        if have is None or have.shape[1] < steps + 1:
+            have = rollout(make_rule(), make_instance(), steps).T.astype(np.float64)
+            self.store[key] = have
+            self.steps_computed += steps
+        return have[:, :steps + 1]
+
+
+def run_experiments(experiments, net, factory: Callable, *, seed: int = 0, cache=None,
+                    log: Callable | None = None, pick: Callable = pick_lr,
+                    optimizers=OPTIMIZERS, entry_hook: Callable | None = None) -> dict:
+    """THE evaluation protocol, for each experiment (longest horizons first, sharing rollouts):
+
+    1. each baseline runs on the validation problems ``factory(exp, "val")`` with every rate of
+       ``exp.grid``; ``pick`` chooses its rate from the final losses (:func:`pick_lr`);
+    2. the learned optimizer ``net`` and the tuned baselines run on the SAME test problems
+       ``factory(exp, "test")`` (seeds ``(seed, 3, k)``);
+    3. per optimizer :func:`summarize`'s statistics (every run's final loss included); the
+       learned optimizer paired against the best tuned baseline (``paired``).
+
+    Returns ``{key: result}``; a result has the experiment's fields, ``problem_config``,
+    ``problem`` (a description), one entry per optimizer (baselines also ``lr`` and
+    ``val_final_loss``, the mean final validation loss per rate) and ``paired``.
+    ``entry_hook(entry, losses)`` may add to an entry from its (runs, steps + 1) losses.
+    """
+    cache = RolloutCache() if cache is None else cache
+    log = log or (lambda msg: None)
+    out = {}
+    for exp in sorted(experiments, key=lambda e: -e.steps):
+        t0 = time.perf_counter()
+        problems = {split: factory(exp, split) for split in ("val", "test")}
+        pkey = (exp.dataset, exp.optimizee)
+
+        def losses(rule_key, make_rule, split, runs, exp=exp, pkey=pkey, problems=problems):
+            seeds = problem_seeds(problems[split], seed, split, runs)
+            rows = [cache.get((rule_key, pkey, split, s), make_rule,
+                              lambda s=s: problems[split].sample(s), exp.steps) for s in seeds]
+            return np.concatenate(rows, axis=0)[:runs]  # (runs, steps + 1)
+
+        def entry(losses_):
+            e = summarize(losses_)
+            if entry_hook is not None:
+                entry_hook(e, losses_)
+            return e
+
+        res = asdict(exp)
+        res["seed"] = int(seed)
+        res["grid"] = [float(v) for v in exp.grid]
+        res["problem_config"] = problems["test"].config()
+        res["problem"] = problems["test"].describe()
+        for name in optimizers:
+            if name == "lstm":
+                res["lstm"] = entry(losses(("lstm",), lambda: LearnedRule(net), "test",
+                                           exp.runs))
+                continue
+            table = {float(lr): losses((name, float(lr)),
+                                       lambda n=name, lr=lr: BaselineRule(n, lr), "val",
+                                       exp.val_runs)[:, -1] for lr in exp.grid}
+            lr = float(pick(table))
+            e = entry(losses((name, lr), lambda n=name, lr=lr: BaselineRule(n, lr), "test",
+                             exp.runs))
+            e["lr"] = lr
+            e["val_final_loss"] = {f"{k:g}": _finite_or_none(_mean_or_inf(v))
+                                   for k, v in table.items()}
+            res[name] = e
+        baselines = [n for n in optimizers if n != "lstm"]
+        if "lstm" in optimizers and baselines:
+            res["paired"] = paired_against_best(res, baselines)
+        res["seconds"] = time.perf_counter() - t0
+        out[exp.key] = res
+        log(f"{exp.key}: done in {res['seconds']:.0f} s ({cache.steps_computed:,} optimizee "
+            "steps computed so far)")
+    return {e.key: out[e.key] for e in experiments}
+
+
+def _num(x) -> float:
+    return math.inf if x is None else float(x)
+
+
+def best_baseline(result: dict, baselines=BASELINES) -> str:
+    """The tuned baseline with the lowest mean final test loss (diverged counts as +inf)."""
+    return min(baselines, key=lambda b: (_num(result[b]["final_loss"]), baselines.index(b)))
+
+
+def compare_final(result: dict) -> dict:
+    """The learned optimizer's final test loss against the best tuned baseline's, in words.
+
+    Both ran on the same test problems, so the comparison is PAIRED
+    (:func:`~minigrad.l2l.stats.paired_comparison`): per run, the difference learned - best;
+    its mean and 95% t half-width (``diff``, ``diff_ci95``) decide the ``verdict``: "lower"
+    (the whole interval below 0), "higher" (above 0) or "indistinguishable" (it contains 0).
+    A diverged run makes the difference +inf (learned) or -inf (baseline). Also: ``ratio`` of
+    the mean final losses, the fraction of runs ``wins``, and whether the two separate 95%
+    intervals overlap.
+    """
+    best = best_baseline(result)
+    lstm, base = result["lstm"], result[best]
+    a = np.array([_num(v) for v in lstm["finals"]])
+    b = np.array([_num(v) for v in base["finals"]])
+    paired = paired_comparison(a, b)
+    if paired["diff_ci95"] is not None:
+        low, high = paired["diff_ci95"]
+        diff, ci = paired["mean_diff"], (high - low) / 2
+        verdict = {"a": "lower", "b": "higher", "tie": "indistinguishable"}[paired["verdict"]]
+    else:
+        finite = np.isfinite(a).all()
+        diff = -math.inf if finite else math.inf
+        ci = math.nan
+        verdict = "lower" if finite else "higher"
+        if paired["mean_diff"] is not None:  # one run only: no interval
+            diff, verdict = paired["mean_diff"], "indistinguishable"
+    la, lb = _num(lstm["final_loss"]), _num(base["final_loss"])
+    overlap = None
+    if None not in (lstm["final_ci95"], base["final_ci95"]) and math.isfinite(la + lb):
+        overlap = abs(la - lb) <= lstm["final_ci95"] + base["final_ci95"]
+    return {"best": best, "best_lr": base["lr"], "lstm_final": la,
+            "lstm_ci95": lstm["final_ci95"], "best_final": lb, "best_ci95": base["final_ci95"],
+            "ratio": la / lb if lb and math.isfinite(lb) else math.nan, "diff": diff,
+            "diff_ci95": ci, "verdict": verdict, "ci_overlap": overlap, "wins": paired["wins"],
+            "runs": len(a), "start": _num(lstm["curve"][0])}

@@ -6,11 +6,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..files import atomic_writer
+from .baselines import DISPLAY_NAMES, OPTIMIZERS
 
-__all__ = ["COLORS", "LABELS", "plot_curves"]
+__all__ = ["COLORS", "LABELS", "plot_curves", "plot_result"]
 
-LABELS = {"lstm": "LSTM (learned)", "sgd": "SGD", "nag": "NAG", "rmsprop": "RMSprop",
-          "adam": "ADAM"}
+#: The optimizers' names in legends (one spelling everywhere).
+LABELS = DISPLAY_NAMES
 COLORS = {"lstm": "tab:orange", "sgd": "tab:blue", "nag": "tab:purple", "rmsprop": "tab:green",
           "adam": "tab:red"}
 
@@ -57,3 +58,42 @@ def plot_curves(result: dict, path, title: str | None = None) -> str:
     finally:
         plt.close(fig)
     return path
+
+
+def plot_result(result: dict, ax=None, title: str | None = None, max_step: int | None = None,
+                mark_step: int | None = None, legend: bool = True,
+                ylabel: str = "mean loss (held-out digits)"):
+    """The paper-style figure: mean loss per step (log scale) for each optimizer, with its 95%
+    band; ``mark_step`` draws a vertical line (e.g. the training horizon). Returns the figure."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.0, 4.0))
+    else:
+        fig = ax.figure
+    for name in OPTIMIZERS:
+        e = result[name]
+        curve = np.array([np.nan if v is None else v for v in e["curve"]], dtype=float)
+        ci = np.array([np.nan if v is None else v for v in e["ci95"]], dtype=float)
+        n = curve.size if max_step is None else min(curve.size, max_step + 1)
+        steps, curve, ci = np.arange(n), curve[:n], ci[:n]
+        label = DISPLAY_NAMES[name] + (f" (lr {e['lr']:g})" if "lr" in e else "")
+        style = {"color": COLORS[name], "lw": 2.2 if name == "lstm" else 1.3}
+        ax.plot(steps, np.where(curve > 0, curve, np.nan), label=label, **style)
+        lo, hi = curve - ci, curve + ci
+        ok = np.isfinite(lo) & np.isfinite(hi) & (curve > 0)
+        if ok.any():
+            ax.fill_between(steps[ok], np.maximum(lo[ok], 0.5 * curve[ok]), hi[ok], alpha=0.18,
+                            color=style["color"], lw=0)
+    if mark_step is not None:
+        ax.axvline(mark_step, color="gray", ls="--", lw=1)
+    ax.set_yscale("log")
+    ax.set_xlabel("optimizee step")
+    ax.set_ylabel(ylabel)
+    ax.set_title((title or result["title"]) + f"  ({result['runs']} test runs, 95% CI)",
+                 fontsize=9)
+    if legend:
+        ax.legend(fontsize=7)
+    ax.grid(True, which="both", alpha=0.25)
+    fig.tight_layout()
+    return fig

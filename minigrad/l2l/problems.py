@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Callable
 
 import numpy as np
 
@@ -361,3 +362,18 @@ def make_problem(name: str, optimizee: str | None = None, *, split: str = "train
     if name == "square":
         return SquareProblem(dtype=dtype, **kwargs)
     raise ValueError(f"unknown problem {name!r}; expected one of {', '.join(PROBLEMS)}")
+
+
+def mnist_problem_factory(problem_config: dict | None = None, dtype="float32") -> Callable:
+    """``factory(experiment, split)``: the MNIST MLP family of the experiment's optimizee on
+    ``split``, with the checkpoint's problem settings (batch size, init std, data seed)."""
+    cfg = {k: v for k, v in (problem_config or {}).items()
+           if k in ("batch_size", "init_std", "data_seed")}
+
+    def factory(exp, split: str):
+        if exp.dataset != "mnist":
+            raise ValueError(f"mnist_problem_factory: experiment {exp.key!r} is on "
+                             f"{exp.dataset!r}, not mnist")
+        return make_problem("mnist", exp.optimizee, split=split, dtype=dtype, **cfg)
+
+    return factory

@@ -76,7 +76,7 @@ import numpy as np
 
 from ..files import atomic_write_text, atomic_writer
 from ..threads import blas_threads
-from .baselines import BASELINES, DEFAULT_LR_GRID
+from .baselines import BASELINES, DECADES, DEFAULT_LR_GRID, DISPLAY_NAMES, OPTIMIZERS
 from .checkpoints import (
     CheckpointMismatch,
     load_learned_optimizer,
@@ -94,10 +94,7 @@ __all__ = [
 
 README_BEGIN = "<!-- reproduce:begin -->"
 README_END = "<!-- reproduce:end -->"
-DECADES = tuple(v for v in DEFAULT_LR_GRID if abs(math.log10(v) - round(math.log10(v))) < 1e-9)
-OPTIMIZERS = ("lstm",) + BASELINES
-NAMES = {"lstm": "LSTM (learned)", "sgd": "SGD", "nag": "NAG", "rmsprop": "RMSprop",
-         "adam": "Adam"}
+NAMES = DISPLAY_NAMES
 
 
 class ReproduceError(Exception):

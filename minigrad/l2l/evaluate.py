@@ -184,10 +184,11 @@ def summarize(losses: np.ndarray) -> dict:
     }
 
 
-def run_protocol(net, val_problem, test_problem, *, steps: int = 100, runs: int = 20,
+def run_protocol(net, val_problem, test_problem, *, steps: int = PAPER.steps, runs: int = 20,
                  val_runs: int | None = None, seed: int = 0, grid=DEFAULT_LR_GRID,
                  optimizers=OPTIMIZERS, log=None) -> dict:
-    """The whole protocol (see the module docstring); returns the JSON-ready result.
+    """The protocol (:func:`run_experiments`) on one pair of problem families, any family;
+    returns the JSON-ready result of ``python -m minigrad.l2l evaluate``.
 
     ``net``: the learned optimizer (an :class:`~minigrad.l2l.LSTMOptimizer`), or None when
     ``"lstm"`` is not among ``optimizers``. ``val_problem`` / ``test_problem``: the same family
@@ -200,29 +201,17 @@ def run_protocol(net, val_problem, test_problem, *, steps: int = 100, runs: int 
     if "lstm" in optimizers and net is None:
         raise ValueError("run_protocol: 'lstm' was asked for but no learned optimizer was given")
     val_runs = runs if val_runs is None else val_runs
-    log = log or (lambda msg: None)
-    val_seeds = problem_seeds(val_problem, seed, "val", val_runs)
-    test_seeds = problem_seeds(test_problem, seed, "test", runs)
+    exp = Experiment("evaluate", test_problem.describe(), optimizee=None, steps=steps,
+                     runs=runs, val_runs=val_runs, grid=tuple(grid))
+    problems = {"val": val_problem, "test": test_problem}
+    res = run_experiments([exp], net, lambda e, split: problems[split], seed=seed, log=log,
+                          optimizers=tuple(optimizers))[exp.key]
     result = {"steps": int(steps), "runs": int(runs), "val_runs": int(val_runs),
               "seed": int(seed), "ci_method": CI_METHOD, "lr_grid": [float(v) for v in grid],
               "optimizers": list(optimizers)}
-    for name in optimizers:
-        if name == "lstm":
-            entry = {}
-            make_rule = lambda: LearnedRule(net)  # noqa: E731
-        else:
-            lr, table = tune_lr(name, val_problem, val_seeds, steps, val_runs, grid,
-                                progress=lambda n, lr, v: log(f"tune {n} lr={lr:g}: {v:.4g}"))
-            entry = {"lr": lr, "val_final_loss": {f"{k:g}": _finite_or_none(v)
-                                                  for k, v in table.items()}}
-            make_rule = lambda name=name, lr=lr: BaselineRule(name, lr)  # noqa: E731
-        losses = evaluate_rule(make_rule, test_problem, test_seeds, steps, runs)
-        entry.update(summarize(losses))
-        log(f"{name}: final loss {entry['final_loss']}")
-        result[name] = entry
-    baselines = [n for n in optimizers if n != "lstm"]
-    if "lstm" in optimizers and baselines:
-        result["paired"] = paired_against_best(result, baselines)
+    result.update({name: res[name] for name in optimizers})
+    if "paired" in res:
+        result["paired"] = res["paired"]
     return result
 
 
@@ -251,7 +240,7 @@ class Experiment:
 
     key: str
     title: str
-    optimizee: str = PAPER.mnist_optimizee
+    optimizee: str | None = PAPER.mnist_optimizee  # None: a family without architectures
     steps: int = PAPER.steps
     runs: int = 5                 # test runs (seeds (seed, 3, k))
     val_runs: int = 2             # validation runs per learning rate (seeds (seed, 2, k))
@@ -259,7 +248,8 @@ class Experiment:
     dataset: str = "mnist"        # "mnist" (the 5,000 digits) or "fashion-mnist"
 
     def __post_init__(self):
-        parse_optimizee(self.optimizee)
+        if self.optimizee is not None:
+            parse_optimizee(self.optimizee)
         if self.steps < 1 or self.runs < 1 or self.val_runs < 1 or not self.grid:
             raise ValueError(f"Experiment {self.key!r}: steps, runs, val_runs must be >= 1 and "
                              "the grid non-empty")

@@ -40,8 +40,8 @@ def main(argv=None):
 
     threadpool_limits(1)
     import minigrad.nn.fused_lstm as fused
+    from minigrad.l2l.lstm_optimizer import LSTMOptimizer, net_defaults
     from minigrad.l2l.meta import MetaConfig, MetaTrainer
-    from minigrad.l2l.optimizer import LSTMOptimizer, net_defaults
     from minigrad.l2l.problems import make_problem
 
     net = LSTMOptimizer(**net_defaults("mnist"), dtype="float32")

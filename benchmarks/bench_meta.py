@@ -148,8 +148,8 @@ def _blas_threads():
 
 
 def _minigrad_iteration_fn(problem_name, cfg=None):
+    from minigrad.l2l.lstm_optimizer import LSTMOptimizer, net_defaults
     from minigrad.l2l.meta import MetaConfig, MetaTrainer
-    from minigrad.l2l.optimizer import LSTMOptimizer, net_defaults
     from minigrad.l2l.problems import make_problem
 
     trainer = MetaTrainer(LSTMOptimizer(**net_defaults(problem_name)), make_problem(problem_name),
@@ -331,7 +331,7 @@ def meta_iteration_flops(problem_name: str) -> float:
     minibatch of 128; the quadratics: 2 * 3 * dim^2 per function). T = 100 steps, plus one
     gradient at the start of each of the 5 unrolls.
     """
-    from minigrad.l2l.optimizer import LSTMOptimizer, net_defaults
+    from minigrad.l2l.lstm_optimizer import LSTMOptimizer, net_defaults
     from minigrad.l2l.problems import make_problem
 
     net = LSTMOptimizer(**net_defaults(problem_name))

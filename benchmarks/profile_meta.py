@@ -128,8 +128,8 @@ def main(argv=None):
     args = ap.parse_args(argv)
     threads = [int(v) for v in args.threads.split(",")]
 
+    from minigrad.l2l.lstm_optimizer import LSTMOptimizer, net_defaults
     from minigrad.l2l.meta import MetaConfig, MetaTrainer
-    from minigrad.l2l.optimizer import LSTMOptimizer, net_defaults
     from minigrad.l2l.problems import make_problem
     from minigrad.threads import blas_threads
 

@@ -32,8 +32,8 @@ def torch_iteration_fn(problem_name, threads, cfg=None, flush_denormal=False):
     import numpy as np
 
     from minigrad.backend import to_device
+    from minigrad.l2l.lstm_optimizer import LSTMOptimizer, net_defaults
     from minigrad.l2l.meta import MetaConfig, MetaTrainer
-    from minigrad.l2l.optimizer import LSTMOptimizer, net_defaults
     from minigrad.l2l.problems import make_problem
 
     torch.set_num_threads(threads)

@@ -22,10 +22,15 @@ import numpy as np
 def compute() -> dict:
     from threadpoolctl import threadpool_limits
 
-    from minigrad.l2l.evaluate import run_protocol
-    from minigrad.l2l.meta import MetaConfig, MetaTrainer
-    from minigrad.l2l.optimizer import LSTMOptimizer, net_defaults
-    from minigrad.l2l.problems import make_problem
+    # the package's public names, the same before and after the redesign
+    from minigrad.l2l import (
+        LSTMOptimizer,
+        MetaConfig,
+        MetaTrainer,
+        make_problem,
+        net_defaults,
+        run_protocol,
+    )
 
     out = {}
     with threadpool_limits(1):

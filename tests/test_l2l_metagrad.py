@@ -25,8 +25,8 @@ import numpy as np
 import pytest
 
 from minigrad.l2l.flat import Flattener
+from minigrad.l2l.lstm_optimizer import LSTMOptimizer
 from minigrad.l2l.meta import unroll
-from minigrad.l2l.optimizer import LSTMOptimizer
 from minigrad.l2l.problems import QuadraticProblem
 
 P = 10.0

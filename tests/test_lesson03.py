@@ -15,7 +15,7 @@ import minigrad as mg  # noqa: E402
 from minigrad import nn  # noqa: E402
 from minigrad.course import check, checks  # noqa: E402
 from minigrad.course import lesson03 as L  # noqa: E402
-from minigrad.optim import functional as F  # noqa: E402
+from minigrad.optim import update_rules as F  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

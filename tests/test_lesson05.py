@@ -17,7 +17,7 @@ from minigrad import nn  # noqa: E402
 from minigrad.course import check, checks  # noqa: E402
 from minigrad.course import lesson05 as L  # noqa: E402
 from minigrad.l2l import LSTMOptimizer, net_defaults  # noqa: E402
-from minigrad.optim import functional as F  # noqa: E402
+from minigrad.optim import update_rules as F  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

@@ -20,7 +20,7 @@ from minigrad.course import lesson09 as L  # noqa: E402
 from minigrad.l2l import LogAndSign, LSTMOptimizer, net_defaults, rollout  # noqa: E402
 from minigrad.l2l.checkpoints import PRETRAINED_DIR  # noqa: E402
 from minigrad.l2l.problems import QuadraticProblem  # noqa: E402
-from minigrad.optim import functional as F  # noqa: E402
+from minigrad.optim import update_rules as F  # noqa: E402
 from minigrad.tensor import Tensor  # noqa: E402
 
 

@@ -10,7 +10,7 @@ import pytest
 
 import minigrad as mg
 from minigrad import nn, optim
-from minigrad.optim import functional as OF
+from minigrad.optim import update_rules as OF
 
 P0 = np.array([1.0, -2.0, 0.5])
 A = np.array([3.0, 0.5, -1.0])  # f(p) = 0.5 * sum(A * p^2), so grad f = A * p

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from minigrad.l2l.lstm_optimizer import LSTMOptimizer, net_defaults
 from minigrad.l2l.meta import MetaConfig, MetaTrainer
-from minigrad.l2l.optimizer import LSTMOptimizer, net_defaults
 from minigrad.l2l.problems import make_problem
 from minigrad.nn.fused_lstm import FusedLSTMCellFunction
 from minigrad.subnormals import (

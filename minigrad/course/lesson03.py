@@ -13,7 +13,7 @@ headless (``tests/test_lesson03.py``):
 * the paper's optimizee, an MLP 784-20-10 on real MNIST digits: :func:`train_mlp`,
   :func:`evaluate`, :class:`LiveLossPlot`, :func:`paper_baselines_on_mnist`.
 
-The optimizers are minigrad's (:mod:`minigrad.optim.functional`), whose formulas are
+The optimizers are minigrad's (:mod:`minigrad.optim.update_rules`), whose formulas are
 PyTorch's; the notebook swaps in the learner's checked functions where it says so.
 """
 
@@ -29,7 +29,7 @@ import minigrad as mg
 from minigrad import nn, optim
 from minigrad.course.checks import Exercise, compare_values, register
 from minigrad.course.widgets import Explorer
-from minigrad.optim import functional as F
+from minigrad.optim import update_rules as F
 from minigrad.threads import blas_threads
 
 __all__ = [
@@ -84,7 +84,7 @@ def adam_step(param, grad, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8):
         m_hat = m / (1 - beta1^t)              v_hat = v / (1 - beta2^t)
         param = param - lr m_hat / (sqrt(v_hat) + eps)
 
-    The inputs are not modified. This equals PyTorch's (and :func:`minigrad.optim.functional.
+    The inputs are not modified. This equals PyTorch's (and :func:`minigrad.optim.update_rules.
     adam`'s) arrangement ``param - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) +
     eps)`` up to rounding.
     """
@@ -147,7 +147,7 @@ COLORS = {"SGD": "tab:gray", "Momentum": "tab:orange", "NAG": "tab:red", "RMSpro
 
 
 def library_rule(name: str) -> Rule:
-    """The optimizer ``name`` from :mod:`minigrad.optim.functional`, in the common rule form."""
+    """The optimizer ``name`` from :mod:`minigrad.optim.update_rules`, in the common rule form."""
     if name == "SGD":
         return lambda p, g, s, lr: F.sgd(p, g, s, lr)
     if name == "Momentum":

@@ -54,7 +54,7 @@ from minigrad.l2l.checkpoints import (
 from minigrad.l2l.evaluate import SEED_TAGS
 from minigrad.l2l.flat import Flattener
 from minigrad.l2l.problems import QuadraticProblem
-from minigrad.optim import functional as F
+from minigrad.optim import update_rules as F
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -372,7 +372,7 @@ LR_GRID = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0, 3.0)
 
 
 class ArrayRule:
-    """An update rule of :mod:`minigrad.optim.functional` (``fn(theta, g, state, lr, ...)``)
+    """An update rule of :mod:`minigrad.optim.update_rules` (``fn(theta, g, state, lr, ...)``)
     in the ``start``/``step`` form of the library's update rules."""
 
     def __init__(self, fn: Callable, lr: float, **hyper):

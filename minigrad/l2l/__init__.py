@@ -1,7 +1,7 @@
 """Learning to learn by gradient descent by gradient descent (Andrychowicz et al., 2016).
 
 * :mod:`~minigrad.l2l.preprocess`: the gradient preprocessing (LogAndSign, Identity).
-* :mod:`~minigrad.l2l.optimizer`: :class:`LSTMOptimizer`, the coordinatewise learned optimizer.
+* :mod:`~minigrad.l2l.lstm_optimizer`: :class:`LSTMOptimizer`, the coordinatewise learned optimizer.
 * :mod:`~minigrad.l2l.problems`: optimizee families (quadratic, MNIST MLP, f(x) = x^2).
 * :mod:`~minigrad.l2l.meta`: meta-training (:class:`MetaTrainer`, :func:`unroll`).
 * :mod:`~minigrad.l2l.evaluate`: the evaluation protocol against tuned SGD/NAG/RMSprop/Adam.
@@ -13,8 +13,8 @@ Command line: ``python -m minigrad.l2l train|evaluate ...`` (see :mod:`minigrad.
 from .baselines import BASELINES, DEFAULT_LR_GRID, lr_grid, make_baseline
 from .evaluate import BaselineRule, LearnedRule, evaluate_rule, rollout, run_protocol, tune_lr
 from .flat import Flattener
+from .lstm_optimizer import LSTMOptimizer, net_defaults
 from .meta import MetaConfig, MetaTrainer, MetaTrainingDiverged, unroll
-from .optimizer import LSTMOptimizer, net_defaults
 from .preprocess import Identity, LogAndSign, make_preprocess
 from .problems import MnistProblem, QuadraticProblem, SquareProblem, make_problem, parse_optimizee
 from .stats import mean_ci95

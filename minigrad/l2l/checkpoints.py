@@ -141,7 +141,7 @@ def load_learned_optimizer(spec, problem: str | None = None, weights: str = "bes
     :class:`CheckpointMismatch` for one that is not a learned optimizer of ``problem``, or
     whose weights do not fit its configuration.
     """
-    from .optimizer import LSTMOptimizer
+    from .lstm_optimizer import LSTMOptimizer
 
     if weights not in ("best", "last"):
         raise ValueError(f"load_learned_optimizer: weights must be 'best' or 'last', got "

@@ -38,8 +38,8 @@ from .checkpoints import (
     restore_trainer,
 )
 from .evaluate import OPTIMIZERS, run_protocol
+from .lstm_optimizer import INITS, LSTMOptimizer, net_defaults
 from .meta import MetaConfig, MetaTrainer
-from .optimizer import INITS, LSTMOptimizer, net_defaults
 from .paper import PAPER
 from .preprocess import PREPROCESSORS
 from .problems import OPTIMIZEE_HELP, PROBLEMS, make_problem, parse_optimizee

@@ -204,7 +204,9 @@ def run_protocol(net, val_problem, test_problem, *, steps: int = PAPER.steps, ru
     exp = Experiment("evaluate", test_problem.describe(), optimizee=None, steps=steps,
                      runs=runs, val_runs=val_runs, grid=tuple(grid))
     problems = {"val": val_problem, "test": test_problem}
-    res = run_experiments([exp], net, lambda e, split: problems[split], seed=seed, log=log,
+    log = log or (lambda msg: None)
+    res = run_experiments([exp], net, lambda e, split: problems[split], seed=seed,
+                          log=lambda m: None if m.startswith(f"{exp.key}: done") else log(m),
                           optimizers=tuple(optimizers))[exp.key]
     result = {"steps": int(steps), "runs": int(runs), "val_runs": int(val_runs),
               "seed": int(seed), "ci_method": CI_METHOD, "lr_grid": [float(v) for v in grid],
@@ -320,10 +322,14 @@ def run_experiments(experiments, net, factory: Callable, *, seed: int = 0, cache
             if name == "lstm":
                 res["lstm"] = entry(losses(("lstm",), lambda: LearnedRule(net), "test",
                                            exp.runs))
+                log(f"lstm: final loss {res['lstm']['final_loss']}")
                 continue
-            table = {float(lr): losses((name, float(lr)),
-                                       lambda n=name, lr=lr: BaselineRule(n, lr), "val",
-                                       exp.val_runs)[:, -1] for lr in exp.grid}
+            table = {}
+            for lr in exp.grid:
+                table[float(lr)] = losses((name, float(lr)),
+                                          lambda n=name, lr=lr: BaselineRule(n, lr), "val",
+                                          exp.val_runs)[:, -1]
+                log(f"tune {name} lr={lr:g}: {_mean_or_inf(table[float(lr)]):.4g}")
             lr = float(pick(table))
             e = entry(losses((name, lr), lambda n=name, lr=lr: BaselineRule(n, lr), "test",
                              exp.runs))
@@ -331,6 +337,7 @@ def run_experiments(experiments, net, factory: Callable, *, seed: int = 0, cache
             e["val_final_loss"] = {f"{k:g}": _finite_or_none(_mean_or_inf(v))
                                    for k, v in table.items()}
             res[name] = e
+            log(f"{name}: final loss {e['final_loss']}")
         baselines = [n for n in optimizers if n != "lstm"]
         if "lstm" in optimizers and baselines:
             res["paired"] = paired_against_best(res, baselines)

@@ -11,11 +11,11 @@
 """
 
 from . import functional, init
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .linear import MLP, Linear
 from .lstm import LSTM, LSTMCell, detach_state
 from .module import IncompatibleKeys, Module, ModuleList, StateDictError
 from .parameter import Parameter
+from .serialization import CheckpointError, load_checkpoint, save_checkpoint
 
 __all__ = [
     "LSTM", "MLP", "CheckpointError", "IncompatibleKeys", "LSTMCell", "Linear", "Module",

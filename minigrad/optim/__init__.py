@@ -1,8 +1,8 @@
 """Hand-written optimizers with PyTorch's update formulas: SGD (momentum, Nesterov), RMSprop,
 Adam; gradient-norm clipping; and the update rules as pure functions on arrays
-(:mod:`minigrad.optim.functional`) for baselines that run on raw arrays."""
+(:mod:`minigrad.optim.update_rules`) for baselines that run on raw arrays."""
 
-from . import functional
+from . import update_rules
 from .adam import Adam
 from .clip import clip_grad_norm_
 from .optimizer import Optimizer, flatten_state_dict, unflatten_state_dict
@@ -11,5 +11,5 @@ from .sgd import SGD
 
 __all__ = [
     "SGD", "Adam", "Optimizer", "RMSprop", "clip_grad_norm_", "flatten_state_dict",
-    "functional", "unflatten_state_dict",
+    "unflatten_state_dict", "update_rules",
 ]

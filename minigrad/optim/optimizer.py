@@ -3,7 +3,7 @@
 An optimizer holds a list of parameter groups, each a dict ``{"params": [...], **hyper}``;
 ``step()`` applies the update rule to every parameter whose ``.grad`` is not None, IN PLACE on
 ``p.data`` and without recording a graph. The rules themselves live in
-:mod:`minigrad.optim.functional` as pure functions on arrays.
+:mod:`minigrad.optim.update_rules` as pure functions on arrays.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ __all__ = ["Optimizer", "flatten_state_dict", "unflatten_state_dict"]
 
 class Optimizer:
     """Base class. Subclasses set ``defaults`` (hyperparameters) and ``_rule`` (the function
-    from :mod:`minigrad.optim.functional`)."""
+    from :mod:`minigrad.optim.update_rules`)."""
 
     _rule = None  # set by subclasses: (param, grad, state, **hyper) -> (new_param, new_state)
 

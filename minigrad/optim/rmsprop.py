@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import functional as F
+from . import update_rules as F
 from .optimizer import Optimizer
 
 __all__ = ["RMSprop"]

@@ -206,7 +206,7 @@ def run_protocol(net, val_problem, test_problem, *, steps: int = PAPER.steps, ru
     problems = {"val": val_problem, "test": test_problem}
     log = log or (lambda msg: None)
     res = run_experiments([exp], net, lambda e, split: problems[split], seed=seed,
-                          log=lambda m: None if m.startswith(f"{exp.key}: done") else log(m),
+                          log=lambda m: None if "experiment(s) done" in m else log(m),
                           optimizers=tuple(optimizers))[exp.key]
     result = {"steps": int(steps), "runs": int(runs), "val_runs": int(val_runs),
               "seed": int(seed), "ci_method": CI_METHOD, "lr_grid": [float(v) for v in grid],
@@ -266,20 +266,26 @@ class RolloutCache:
         self.store: dict = {}
         self.steps_computed = 0
 
+    def has(self, key, steps: int) -> bool:
+        have = self.store.get(key)
+        return have is not None and have.shape[1] >= steps + 1
+
+    def put(self, key, losses: np.ndarray) -> None:
+        self.store[key] = np.asarray(losses, dtype=np.float64)
+        self.steps_computed += self.store[key].shape[1] - 1
+
     def get(self, key, make_rule: Callable, make_instance: Callable, steps: int) -> np.ndarray:
         """Losses at steps 0..``steps``, shape (runs in the instance, steps + 1), float64."""
-        have = self.store.get(key)
-        if have is None or have.shape[1] < steps + 1:
-            have = rollout(make_rule(), make_instance(), steps).T.astype(np.float64)
-            self.store[key] = have
-            self.steps_computed += steps
-        return have[:, :steps + 1]
+        if not self.has(key, steps):
+            self.put(key, rollout(make_rule(), make_instance(), steps).T)
+        return self.store[key][:, :steps + 1]
 
 
 def run_experiments(experiments, net, factory: Callable, *, seed: int = 0, cache=None,
                     log: Callable | None = None, pick: Callable = pick_lr,
-                    optimizers=OPTIMIZERS, entry_hook: Callable | None = None) -> dict:
-    """THE evaluation protocol, for each experiment (longest horizons first, sharing rollouts):
+                    optimizers=OPTIMIZERS, entry_hook: Callable | None = None,
+                    runner: Callable | None = None) -> dict:
+    """THE evaluation protocol, for all the experiments at once (sharing rollouts):
 
     1. each baseline runs on the validation problems ``factory(exp, "val")`` with every rate of
        ``exp.grid``; ``pick`` chooses its rate from the final losses (:func:`pick_lr`);
@@ -288,64 +294,105 @@ def run_experiments(experiments, net, factory: Callable, *, seed: int = 0, cache
     3. per optimizer :func:`summarize`'s statistics (every run's final loss included); the
        learned optimizer paired against the best tuned baseline (``paired``).
 
+    Each distinct rollout runs once, at the longest horizon any experiment asks of it. The
+    rollouts of steps 1 (and then 2) are computed as one batch: by ``runner(requests)`` when
+    given (e.g. worker processes; ``requests`` is a list of ``(key, exp, split, seed, steps)``
+    and it returns ``{key: losses (runs in the instance, steps + 1)}``), else one by one here.
+
     Returns ``{key: result}``; a result has the experiment's fields, ``problem_config``,
     ``problem`` (a description), one entry per optimizer (baselines also ``lr`` and
-    ``val_final_loss``, the mean final validation loss per rate) and ``paired``.
+    ``val_final_loss``, the mean final validation loss per rate), ``paired`` and ``seconds``.
     ``entry_hook(entry, losses)`` may add to an entry from its (runs, steps + 1) losses.
     """
     cache = RolloutCache() if cache is None else cache
     log = log or (lambda msg: None)
+    baselines = [n for n in optimizers if n != "lstm"]
+    t0 = time.perf_counter()
+    problems = {e.key: {split: factory(e, split) for split in ("val", "test")}
+                for e in experiments}
+
+    def seeds(exp, split, runs):
+        return problem_seeds(problems[exp.key][split], seed, split, runs)
+
+    def key(rule_key, exp, split, s):
+        return (rule_key, (exp.dataset, exp.optimizee), split, s)
+
+    def make_rule(rule_key):
+        return LearnedRule(net) if rule_key == ("lstm",) else BaselineRule(*rule_key)
+
+    def fill(wanted):
+        """Compute every (rule_key, exp, split) rollout not in the cache, longest first."""
+        todo = {}
+        for rule_key, exp, split, runs in wanted:
+            for s in seeds(exp, split, runs):
+                k = key(rule_key, exp, split, s)
+                if not cache.has(k, exp.steps) and exp.steps > todo.get(k, (0,))[0]:
+                    todo[k] = (exp.steps, exp, split, s)
+        requests = [(k, exp, split, s, steps) for k, (steps, exp, split, s) in todo.items()]
+        if runner is not None and requests:
+            for k, losses in runner(requests).items():
+                cache.put(k, losses)
+        for k, exp, split, s, steps in sorted(requests, key=lambda r: -r[4]):
+            if not cache.has(k, steps):
+                cache.get(k, lambda k=k: make_rule(k[0]),
+                          lambda exp=exp, split=split, s=s: problems[exp.key][split].sample(s),
+                          steps)
+
+    def losses(rule_key, exp, split, runs):
+        rows = [cache.store[key(rule_key, exp, split, s)][:, :exp.steps + 1]
+                for s in seeds(exp, split, runs)]
+        return np.concatenate(rows, axis=0)[:runs]  # (runs, steps + 1)
+
+    def entry(losses_):
+        e = summarize(losses_)
+        if entry_hook is not None:
+            entry_hook(e, losses_)
+        return e
+
+    # 1. validation rollouts of every baseline at every rate, and the learned optimizer's tests
+    fill([((name, float(lr)), exp, "val", exp.val_runs)
+          for exp in experiments for name in baselines for lr in exp.grid]
+         + ([(("lstm",), exp, "test", exp.runs) for exp in experiments]
+            if "lstm" in optimizers else []))
+    tuned = {}
+    for exp in experiments:
+        for name in baselines:
+            table = {}
+            for lr in exp.grid:
+                table[float(lr)] = losses((name, float(lr)), exp, "val", exp.val_runs)[:, -1]
+                log(f"tune {name} lr={lr:g}: {_mean_or_inf(table[float(lr)]):.4g}")
+            tuned[exp.key, name] = (float(pick(table)), table)
+    # 2. the tuned baselines on the test problems
+    fill([((name, tuned[exp.key, name][0]), exp, "test", exp.runs)
+          for exp in experiments for name in baselines])
     out = {}
-    for exp in sorted(experiments, key=lambda e: -e.steps):
-        t0 = time.perf_counter()
-        problems = {split: factory(exp, split) for split in ("val", "test")}
-        pkey = (exp.dataset, exp.optimizee)
-
-        def losses(rule_key, make_rule, split, runs, exp=exp, pkey=pkey, problems=problems):
-            seeds = problem_seeds(problems[split], seed, split, runs)
-            rows = [cache.get((rule_key, pkey, split, s), make_rule,
-                              lambda s=s: problems[split].sample(s), exp.steps) for s in seeds]
-            return np.concatenate(rows, axis=0)[:runs]  # (runs, steps + 1)
-
-        def entry(losses_):
-            e = summarize(losses_)
-            if entry_hook is not None:
-                entry_hook(e, losses_)
-            return e
-
+    for exp in experiments:
         res = asdict(exp)
         res["seed"] = int(seed)
         res["grid"] = [float(v) for v in exp.grid]
-        res["problem_config"] = problems["test"].config()
-        res["problem"] = problems["test"].describe()
+        res["problem_config"] = problems[exp.key]["test"].config()
+        res["problem"] = problems[exp.key]["test"].describe()
         for name in optimizers:
             if name == "lstm":
-                res["lstm"] = entry(losses(("lstm",), lambda: LearnedRule(net), "test",
-                                           exp.runs))
+                res["lstm"] = entry(losses(("lstm",), exp, "test", exp.runs))
                 log(f"lstm: final loss {res['lstm']['final_loss']}")
                 continue
-            table = {}
-            for lr in exp.grid:
-                table[float(lr)] = losses((name, float(lr)),
-                                          lambda n=name, lr=lr: BaselineRule(n, lr), "val",
-                                          exp.val_runs)[:, -1]
-                log(f"tune {name} lr={lr:g}: {_mean_or_inf(table[float(lr)]):.4g}")
-            lr = float(pick(table))
-            e = entry(losses((name, lr), lambda n=name, lr=lr: BaselineRule(n, lr), "test",
-                             exp.runs))
+            lr, table = tuned[exp.key, name]
+            e = entry(losses((name, lr), exp, "test", exp.runs))
             e["lr"] = lr
             e["val_final_loss"] = {f"{k:g}": _finite_or_none(_mean_or_inf(v))
                                    for k, v in table.items()}
             res[name] = e
             log(f"{name}: final loss {e['final_loss']}")
-        baselines = [n for n in optimizers if n != "lstm"]
         if "lstm" in optimizers and baselines:
             res["paired"] = paired_against_best(res, baselines)
-        res["seconds"] = time.perf_counter() - t0
         out[exp.key] = res
-        log(f"{exp.key}: done in {res['seconds']:.0f} s ({cache.steps_computed:,} optimizee "
-            "steps computed so far)")
-    return {e.key: out[e.key] for e in experiments}
+    seconds = time.perf_counter() - t0
+    for res in out.values():
+        res["seconds"] = seconds
+    log(f"{len(out)} experiment(s) done in {seconds:.0f} s ({cache.steps_computed:,} optimizee "
+        "steps computed)")
+    return out
 
 
 def _num(x) -> float:

@@ -84,7 +84,8 @@ from .checkpoints import (
     resolve_checkpoint,
     split_arrays,
 )
-from .evaluate import SEED_TAGS, BaselineRule, LearnedRule, rollout, summarize
+from .evaluate import BaselineRule, LearnedRule, rollout, run_experiments
+from .evaluate import Experiment as ProtocolExperiment
 from .stats import CI_METHOD
 
 __all__ = [
@@ -264,103 +265,62 @@ def execute(jobs: dict, workers: int, log, label: str) -> dict:
     return out
 
 
-class Plan:
-    """The distinct rollouts the experiments need, each at the longest horizon asked of it."""
-
-    def __init__(self, specs: dict, ckpts: dict):
-        self.specs, self.ckpts = specs, ckpts
-        self.wanted: dict = {}
-        self.done: dict = {}
-
-    @staticmethod
-    def pkey(exp: Experiment) -> str:
-        return exp.problem if exp.optimizee is None else f"{exp.problem}:{exp.optimizee}"
-
-    def seeds(self, exp: Experiment, use: str, runs: int, seed: int) -> list:
-        per = int(self.specs["quadratic"]["batch"]) if exp.problem == "quadratic" else 1
-        return [(int(seed), SEED_TAGS[use], k) for k in range(math.ceil(runs / per))]
-
-    def want(self, rule, exp, split, seeds, steps):
-        for s in seeds:
-            key = (rule, self.pkey(exp), split, s)
-            if self.done.get(key) is not None and self.done[key].shape[1] > steps:
-                continue
-            self.wanted[key] = max(self.wanted.get(key, 0), steps)
-
-    def run(self, workers, log, label):
-        jobs = {}
-        for (rule, pkey, split, seed), steps in self.wanted.items():
-            problem, _, optimizee = pkey.partition(":")
-            spec = dict(self.specs[problem])
-            if optimizee:
-                spec["optimizee"] = optimizee
-            jobs[(rule, pkey, split, seed)] = (rule, spec, split, seed, steps,
-                                               self.ckpts[problem])
-        self.done.update(execute(jobs, workers, log, label))
-        self.wanted = {}
-
-    def losses(self, rule, exp, split, seeds, runs, steps) -> np.ndarray:
-        """(runs, steps + 1): the first ``steps`` steps of the stored rollouts."""
-        parts = [self.done[(rule, self.pkey(exp), split, s)][:, :steps + 1] for s in seeds]
-        return np.concatenate(parts, axis=0)[:runs]
-
-
-# ------------------------------------------------------------------------------ the protocol ---
 def reproduce(exps: list, ckpts: dict, *, seed: int = 0, workers: int = 1, log=None) -> list:
-    """Run the experiments; returns one result dict per experiment (``run_protocol``'s format,
-    plus ``key``, ``title`` and ``verdict``). ``ckpts``: problem -> {"path", "weights",
-    "meta"} of the learned optimizers."""
+    """Run the experiments through THE protocol (:func:`minigrad.l2l.evaluate.run_experiments`,
+    one call per problem family, rollouts in ``workers`` processes); returns one result dict
+    per experiment (``run_protocol``'s format, plus ``key``, ``title`` and ``verdict``).
+    ``ckpts``: problem -> {"path", "weights", "meta"} of the learned optimizers."""
     log = log or (lambda msg: None)
-    specs = {}
-    for problem, c in ckpts.items():
-        spec = dict(c["meta"]["problem"])
-        spec["dtype"] = c["meta"].get("dtype", "float32")
-        specs[problem] = spec
-    plan = Plan(specs, {p: {"path": str(c["path"]), "weights": c["weights"]}
-                        for p, c in ckpts.items()})
-    seeds = {}
-    for exp in exps:
-        val = plan.seeds(exp, "val", exp.val_runs, seed)
-        test = plan.seeds(exp, "test", exp.runs, seed)
-        seeds[exp.key] = (val, test)
-        for name in BASELINES:
-            for lr in exp.grid:
-                plan.want((name, float(lr)), exp, "val", val, exp.steps)
-        plan.want(("lstm",), exp, "test", test, exp.steps)
-    log(f"tuning {len(BASELINES)} baselines on validation problems and running the learned "
-        f"optimizers on test problems ({len(plan.wanted)} rollouts)")
-    plan.run(workers, log, "validation + learned")
-    tuned = {}
-    for exp in exps:
-        val, test = seeds[exp.key]
-        for name in BASELINES:
-            table = {}
-            for lr in exp.grid:
-                final = plan.losses((name, float(lr)), exp, "val", val, exp.val_runs,
-                                    exp.steps)[:, -1]
-                table[float(lr)] = float(final.mean()) if np.isfinite(final).all() else math.inf
-            best = min(table, key=lambda lr, t=table: (t[lr], lr))
-            tuned[exp.key, name] = (best, table)
-            plan.want((name, best), exp, "test", test, exp.steps)
-    log(f"running the tuned baselines on test problems ({len(plan.wanted)} rollouts)")
-    plan.run(workers, log, "tuned baselines")
-    results = []
-    for exp in exps:
-        val, test = seeds[exp.key]
-        res = {"key": exp.key, "title": exp.title, "problem": exp.problem,
-               "optimizee": exp.optimizee, "steps": exp.steps, "runs": exp.runs,
-               "val_runs": exp.val_runs, "seed": int(seed), "ci_method": CI_METHOD,
-               "lr_grid": [float(v) for v in exp.grid], "optimizers": list(OPTIMIZERS)}
-        res["lstm"] = summarize(plan.losses(("lstm",), exp, "test", test, exp.runs, exp.steps))
-        for name in BASELINES:
-            lr, table = tuned[exp.key, name]
-            entry = {"lr": lr, "val_final_loss": {f"{k:g}": _finite(v) for k, v in table.items()}}
-            entry.update(summarize(plan.losses((name, lr), exp, "test", test, exp.runs,
-                                               exp.steps)))
-            res[name] = entry
-        res["verdict"] = judge(exp, res, train_steps=ckpts[exp.problem]["meta"]["meta"]["steps"])
-        results.append(res)
-    return results
+    results = {}
+    for family in sorted({e.problem for e in exps}):
+        c = ckpts[family]
+        spec = dict(c["meta"]["problem"], dtype=c["meta"].get("dtype", "float32"))
+        ckpt = {"path": str(c["path"]), "weights": c["weights"]}
+        mine = [e for e in exps if e.problem == family]
+        protocol = {e.key: _protocol_experiment(e) for e in mine}
+
+        def factory(pexp, split, spec=spec, family=family):
+            return _build(spec, family, pexp.optimizee, split)
+
+        def runner(requests, spec=spec, ckpt=ckpt, family=family):
+            jobs = {key: (key[0], _with_optimizee(spec, family, pexp.optimizee), split, seed_,
+                          steps, ckpt)
+                    for key, pexp, split, seed_, steps in requests}
+            return execute(jobs, workers, log, family)
+
+        log(f"{family}: {len(mine)} experiment(s), rollouts in {workers} process(es)")
+        out = run_experiments(list(protocol.values()), load_net(ckpt["path"], ckpt["weights"]),
+                              factory, seed=seed, runner=runner)
+        train_steps = c["meta"]["meta"]["steps"]
+        for exp in mine:
+            r = out[exp.key]
+            res = {"key": exp.key, "title": exp.title, "problem": exp.problem,
+                   "optimizee": exp.optimizee, "steps": exp.steps, "runs": exp.runs,
+                   "val_runs": exp.val_runs, "seed": int(seed), "ci_method": CI_METHOD,
+                   "lr_grid": [float(v) for v in exp.grid], "optimizers": list(OPTIMIZERS)}
+            res.update({name: r[name] for name in OPTIMIZERS})
+            res["paired"] = r["paired"]
+            res["verdict"] = judge(exp, res, train_steps=train_steps)
+            results[exp.key] = res
+    return [results[e.key] for e in exps]
+
+
+def _protocol_experiment(exp: Experiment) -> ProtocolExperiment:
+    """The protocol's view of a row of the claims table."""
+    return ProtocolExperiment(exp.key, exp.title, optimizee=exp.optimizee, steps=exp.steps,
+                              runs=exp.runs, val_runs=exp.val_runs, grid=tuple(exp.grid),
+                              dataset=exp.problem)
+
+
+def _with_optimizee(spec: dict, family: str, optimizee) -> dict:
+    return dict(spec, optimizee=optimizee) if family == "mnist" else dict(spec)
+
+
+def _build(spec: dict, family: str, optimizee, split: str):
+    key = ("problem", json.dumps(_with_optimizee(spec, family, optimizee), sort_keys=True), split)
+    if key not in _CACHE:
+        _CACHE[key] = build_problem(_with_optimizee(spec, family, optimizee), split)
+    return _CACHE[key]
 
 
 def _workers(info: dict) -> int:

@@ -13,9 +13,11 @@ import pytest
 
 import minigrad.l2l.checkpoints as ckpt_module
 import minigrad.l2l.cli as cli
+import minigrad.l2l.plots as plots
 import minigrad.l2l.reproduce as rep
+import minigrad.l2l.runner as runner
 from minigrad.l2l import make_problem, run_protocol
-from minigrad.l2l.baselines import BASELINES
+from minigrad.l2l.baselines import BASELINES, OPTIMIZERS
 from minigrad.nn import load_checkpoint
 
 REPO = Path(__file__).resolve().parent.parent
@@ -63,7 +65,7 @@ def test_quick_end_to_end_writes_every_file(tiny, tmp_path, capsys):
     exps = rep.experiments(quick=True)
     assert {e.key for e in exps} == {"quadratic", "quadratic-long", "mnist", "mnist-200",
                                      "mnist-40", "mnist-2layer", "mnist-relu", "mnist-long"}
-    for name in [rep.HEADLINE] + [rep.figure_name(e.key) for e in exps]:
+    for name in [plots.HEADLINE] + [plots.figure_name(e.key) for e in exps]:
         assert (out / "docs" / "img" / name).read_bytes()[:8] == PNG, name
 
     text = (out / "RESULTS.md").read_text()
@@ -92,11 +94,11 @@ def test_quick_end_to_end_writes_every_file(tiny, tmp_path, capsys):
 
     # --replot rebuilds the same reports from the JSON alone
     (out / "RESULTS.md").unlink()
-    (out / "docs" / "img" / rep.HEADLINE).unlink()
+    (out / "docs" / "img" / plots.HEADLINE).unlink()
     assert cli.main(["reproduce", "--quick", "--out", str(out), "--replot",
                      "--readme", str(readme)]) == 0
     assert (out / "RESULTS.md").read_text() == text and readme.read_text() == new
-    assert (out / "docs" / "img" / rep.HEADLINE).read_bytes()[:8] == PNG
+    assert (out / "docs" / "img" / plots.HEADLINE).read_bytes()[:8] == PNG
 
 
 def _num(x):
@@ -146,10 +148,11 @@ def test_numbers_equal_the_evaluation_protocol(tiny):
         if exp.optimizee:
             spec["optimizee"] = exp.optimizee
         net = rep.load_net(ckpts[exp.problem]["path"], "best")
-        ref = run_protocol(net, rep.build_problem(spec, "val"), rep.build_problem(spec, "test"),
+        ref = run_protocol(net, runner.build_problem(spec, "val"),
+                           runner.build_problem(spec, "test"),
                            steps=exp.steps, runs=exp.runs, val_runs=exp.val_runs, seed=1,
                            grid=exp.grid)
-        for name in rep.OPTIMIZERS:
+        for name in OPTIMIZERS:
             assert res[name].get("lr") == ref[name].get("lr"), (exp.key, name)
             for key in ("curve", "ci95", "final_loss", "summed_loss", "val_final_loss"):
                 got, want = res[name].get(key), ref[name].get(key)
@@ -170,8 +173,8 @@ def test_worker_processes_give_the_same_numbers(tiny):
     ck = {"path": ckpts["mnist"]["path"], "weights": "best"}
     jobs = {i: (rule, spec, "val", (0, 2, i), 3, ck)
             for i, rule in enumerate([("lstm",), ("adam", 0.01), ("nag", 0.1)])}
-    one = rep.execute(jobs, 1, lambda m: None, "t")
-    two = rep.execute(jobs, 2, lambda m: None, "t")
+    one = runner.execute(jobs, 1, lambda m: None, "t")
+    two = runner.execute(jobs, 2, lambda m: None, "t")
     for k in jobs:
         np.testing.assert_array_equal(one[k], two[k])
         assert one[k].shape == (1, 4)
@@ -185,7 +188,7 @@ def _result(lstm_curve, base_curves, ci=0.1):
             e["lr"] = lr
         return e
 
-    res = {"lstm": entry(lstm_curve), "optimizers": list(rep.OPTIMIZERS)}
+    res = {"lstm": entry(lstm_curve), "optimizers": list(OPTIMIZERS)}
     for (name, curve), lr in zip(base_curves.items(), (0.1, 0.01, 0.03, 1.0)):
         res[name] = entry(curve, lr)
     return res

@@ -1,0 +1,104 @@
+"""Whether each of the paper's claims held: the verdict rules of :data:`~minigrad.l2l.claims.RULES`
+applied to a result of the protocol, by code (:func:`judge`)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .baselines import BASELINES, DISPLAY_NAMES
+from .claims import RULES, Experiment
+
+NAMES = DISPLAY_NAMES
+
+__all__ = ["fmt_number", "judge"]
+
+
+def _finite(x):
+    return float(x) if x is not None and math.isfinite(x) else None
+
+
+def _num(x) -> float:
+    return math.inf if x is None else float(x)
+
+
+def _overlap(a: dict, b: dict):
+    """Whether the 95% CIs of two final losses overlap (None when one is unknown)."""
+    ma, mb, ca, cb = a["final_loss"], b["final_loss"], a["final_ci95"], b["final_ci95"]
+    if None in (ma, mb, ca, cb):
+        return None
+    return abs(ma - mb) <= ca + cb
+
+
+def judge(exp: Experiment, res: dict, train_steps: int = 100) -> dict:
+    """Whether the paper's claim held, by the rule of ``exp.kind`` (see :data:`RULES`)."""
+    best = min(BASELINES, key=lambda b: (_num(res[b]["final_loss"]), BASELINES.index(b)))
+    lstm, base = res["lstm"], res[best]
+    v = {"kind": exp.kind, "rule": RULES[exp.kind].format(check_from=exp.check_from,
+                                                          steps=exp.steps),
+         "best_baseline": best, "best_lr": base["lr"], "ci_overlap": _overlap(lstm, base),
+         "lstm_below_best": _num(lstm["final_loss"]) < _num(base["final_loss"])}
+    overlap = {True: "95% CIs overlap", False: "95% CIs disjoint", None: "CI unknown"}[
+        v["ci_overlap"]]
+    ratio = _num(lstm["final_loss"]) / _num(base["final_loss"]) if base["final_loss"] else None
+    v["final_ratio"] = _finite(ratio) if ratio is not None else None
+    rel = f"final loss {fmt_number(ratio, '.2f')}x the best tuned baseline's ({NAMES[best]}, " \
+          f"lr {base['lr']:g}); {overlap}"
+    if exp.kind == "every_step":
+        lo = min(exp.check_from, exp.steps)
+        floor = [min(_num(res[b]["curve"][t]) for b in BASELINES) for t in range(exp.steps + 1)]
+        failing = [t for t in range(lo, exp.steps + 1) if not _num(lstm["curve"][t]) < floor[t]]
+        v.update(held=not failing, failing_steps=failing)
+        v["text"] = (f"held: below every tuned baseline at all steps {lo}-{exp.steps}; {rel}"
+                     if not failing else
+                     f"not held: not below at {len(failing)} of {exp.steps - lo + 1} steps "
+                     f"(first: step {failing[0]}); {rel}")
+    elif exp.kind == "final":
+        v["held"] = v["lstm_below_best"]
+        v["text"] = f"{'held' if v['held'] else 'not held'}: {rel}"
+    elif exp.kind == "fails":
+        v["held"] = not v["lstm_below_best"]
+        v["text"] = (f"{'failure reproduced' if v['held'] else 'not reproduced (the learned '}"
+                     f"{'' if v['held'] else 'optimizer wins)'}: {rel}")
+    else:
+        v.update(held=None, **_horizon(res, best, train_steps))
+        v["text"] = v["report"] + f"; {rel}"
+    return v
+
+
+def _horizon(res: dict, best: str, train_steps: int) -> dict:
+    """Where the learned optimizer's mean loss diverges (beyond the training horizon), bottoms
+    out, and falls behind the best tuned baseline for good."""
+    curve = np.array([_num(c) for c in res["lstm"]["curve"]])
+    bcurve = np.array([_num(c) for c in res[best]["curve"]])
+    steps = len(curve) - 1
+    first = min(train_steps, steps)
+    bad = np.flatnonzero(~np.isfinite(curve[first:]) | (curve[first:] > 2 * curve[0]))
+    diverged_at = int(bad[0]) + first if bad.size else None
+    low = int(np.argmin(np.where(np.isfinite(curve), curve, np.inf)))
+    above = curve > bcurve
+    behind_from = None
+    if above[-1]:
+        below = np.flatnonzero(~above)
+        behind_from = int(below[-1]) + 1 if below.size else 0
+    parts = [f"no divergence in {steps:,} steps" if diverged_at is None else
+             f"diverges at step {diverged_at} (mean loss {fmt_number(curve[diverged_at])} > "
+             "twice the "
+             f"initial {fmt_number(curve[0])})",
+             f"lowest mean loss {fmt_number(curve[low])} at step {low}"]
+    if train_steps < steps:
+        parts.append(f"{fmt_number(curve[train_steps])} at step {train_steps} (the training "
+                     f"horizon), {fmt_number(curve[-1])} at step {steps:,}")
+    if np.isfinite(curve[-1]) and curve[-1] > 1.5 * curve[low]:
+        parts.append(f"rises {curve[-1] / curve[low]:.1f}x from its lowest by the end")
+    parts.append(f"behind the best tuned baseline from step {behind_from} on"
+                 if behind_from is not None else "ends below the best tuned baseline")
+    return {"diverged_at": diverged_at, "lowest_step": low, "behind_from": behind_from,
+            "diverged_runs": res["lstm"]["diverged_runs"], "report": "; ".join(parts)}
+
+
+def fmt_number(x, spec=".3g") -> str:
+    if x is None or not math.isfinite(float(x)):
+        return "diverged" if x is not None and not math.isfinite(float(x)) else "n/a"
+    return format(float(x), spec)

@@ -168,6 +168,9 @@ def run_child(impl, problem_name, threads, iters, warmup) -> dict:
     elif impl == "floor":
         return {"impl": impl, "threads": threads, "gflops": matmul_gflops(), "problem": None}
     else:
+        from minigrad.threads import array_threads
+
+        array_threads(threads).__enter__()  # for this child's whole life
         fn, device = _minigrad_iteration_fn(problem_name)
     rss_setup = _rss_bytes()
     first = None

@@ -99,14 +99,14 @@ CATEGORIES = ("LSTM matrix products", "LSTM elementwise", "subnormal flush", "LS
 def profile(trainer, snap, *, before: bool, threads: int) -> dict:
     import minigrad.nn.fused_lstm as fused
     from minigrad.subnormals import keep_subnormals
-    from minigrad.threads import blas_threads
+    from minigrad.threads import array_threads
 
     block = fused.BLOCK
     fused.BLOCK = 1 << 30 if before else block
     TIMES.clear()
     trainer.restore(copy.deepcopy(snap))
     try:
-        with blas_threads(threads), (keep_subnormals() if before else contextlib.nullcontext()), \
+        with array_threads(threads), (keep_subnormals() if before else contextlib.nullcontext()), \
                 _instrumented():
             t0, c0 = time.perf_counter(), time.process_time()
             trainer.train_iteration()

@@ -1,4 +1,4 @@
-"""How many threads NumPy's matrix products (BLAS) use: one scoped helper for the whole course.
+"""How many threads minigrad's array work uses: BLAS, and the fused LSTM cell's blocks.
 
 NumPy's elementwise work runs on one thread; only its matrix products (OpenBLAS, MKL) start a
 thread pool, by default one thread per core. The learned optimizer's products are skinny,
@@ -15,16 +15,29 @@ set before NumPy is imported. Nothing here touches the environment::
         ...                 # matrix products on at most 2 threads
     # the previous count again
 
-Everywhere a ``--threads`` option appears it means this count (``0``: the library's default).
+The coordinatewise LSTM of the learned optimizer is the same small network over ~16,000
+independent coordinates, which the fused cell processes in blocks (:mod:`minigrad.nn.fused_lstm`).
+:func:`worker_threads` runs those blocks on a pool of threads; NumPy releases the GIL inside
+its array loops and BLAS calls, so two threads keep two cores busy. Each block's matrix products
+are small, so BLAS runs single-threaded inside the pool. The numbers do not depend on the thread
+count: every block is computed the same way, and the weight gradients are summed over the
+blocks in block order.
+
+Everywhere a ``--threads`` option appears it means the threads of the array work, set by
+:func:`array_threads` (``0``: leave the libraries' defaults).
 """
 
 from __future__ import annotations
 
 import contextlib
+from concurrent.futures import ThreadPoolExecutor
 
 from threadpoolctl import threadpool_info, threadpool_limits
 
-__all__ = ["DEFAULT_THREADS", "blas_thread_counts", "blas_threads"]
+__all__ = ["DEFAULT_THREADS", "array_threads", "blas_thread_counts", "blas_threads",
+           "map_blocks", "worker_threads"]
+
+_pool = {"threads": 1, "executor": None}
 
 #: The command line's and the lessons' default BLAS thread count.
 DEFAULT_THREADS = 1
@@ -44,3 +57,45 @@ def blas_threads(n: int | None):
 def blas_thread_counts() -> list[int]:
     """The thread count of each BLAS library loaded in this process (e.g. ``[1]``)."""
     return [p.get("num_threads") for p in threadpool_info() if p.get("user_api") == "blas"]
+
+
+@contextlib.contextmanager
+def worker_threads(n: int | None):
+    """Inside the block, the fused LSTM cell's blocks run on ``n`` threads (None or 0: no
+    change; 1: in the calling thread, the default)."""
+    if n is None or n == 0:
+        yield
+        return
+    if int(n) != n or n < 1:
+        raise ValueError(f"worker_threads: expected a thread count >= 1, got {n!r}")
+    previous = dict(_pool)
+    _pool["threads"], _pool["executor"] = int(n), None
+    try:
+        yield
+    finally:
+        if _pool["executor"] is not None:
+            _pool["executor"].shutdown(wait=True)
+        _pool.update(previous)
+
+
+def array_threads(n: int | None):
+    """``--threads n``: the fused cell's blocks on ``n`` threads, BLAS on one thread inside
+    them; with ``n = 1`` everything on the calling thread with one BLAS thread. None or 0: no
+    change at all."""
+    if n is None or n == 0:
+        return contextlib.nullcontext()
+    stack = contextlib.ExitStack()
+    stack.enter_context(worker_threads(n))
+    stack.enter_context(blas_threads(1))
+    return stack
+
+
+def map_blocks(fn, items) -> list:
+    """``[fn(item) for item in items]``, on the worker threads when there are several."""
+    items = list(items)
+    if _pool["threads"] <= 1 or len(items) <= 1:
+        return [fn(item) for item in items]
+    if _pool["executor"] is None:
+        _pool["executor"] = ThreadPoolExecutor(max_workers=_pool["threads"],
+                                               thread_name_prefix="minigrad-block")
+    return list(_pool["executor"].map(fn, items))

@@ -30,3 +30,45 @@ def test_nothing_else_changes_for_the_rest_of_the_process(monkeypatch):
 def test_bad_counts_are_refused(bad):
     with pytest.raises((ValueError, TypeError), match="blas_threads|not supported|'<'"):
         blas_threads(bad)
+
+
+def test_worker_threads_give_the_same_numbers_bit_for_bit():
+    """The fused cell's blocks on two threads: the same meta-iteration to the last bit (each
+    block is computed the same way; the weight gradients are summed in block order)."""
+    import numpy as np
+
+    from minigrad.l2l.lstm_optimizer import LSTMOptimizer, net_defaults
+    from minigrad.l2l.meta import MetaConfig, MetaTrainer
+    from minigrad.l2l.problems import make_problem
+    from minigrad.threads import array_threads
+
+    def run(threads):
+        net = LSTMOptimizer(**net_defaults("mnist"), dtype="float32")
+        trainer = MetaTrainer(net, make_problem("mnist", "sigmoid-20", dtype="float32"),
+                              MetaConfig(steps=6, unroll=3))
+        with array_threads(threads):
+            trainer.train(2)
+        return trainer.curve, {n: p.data.copy() for n, p in net.named_parameters()}
+
+    curve1, weights1 = run(1)
+    curve2, weights2 = run(2)
+    assert curve1 == curve2
+    for name in weights1:
+        np.testing.assert_array_equal(weights1[name], weights2[name], err_msg=name)
+
+
+def test_map_blocks_uses_the_pool_only_inside_worker_threads():
+    import threading
+
+    from minigrad.threads import map_blocks, worker_threads
+
+    def who(_):
+        return threading.current_thread().name
+
+    assert set(map_blocks(who, range(4))) == {threading.current_thread().name}
+    with worker_threads(2):
+        names = map_blocks(who, range(8))
+    assert all(n.startswith("minigrad-block") for n in names)
+    with pytest.raises(ValueError, match="worker_threads"):
+        with worker_threads(-1):
+            pass

@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 from ..files import atomic_write_text
-from ..threads import DEFAULT_THREADS, blas_threads
+from ..threads import DEFAULT_THREADS, array_threads
 from .baselines import lr_grid
 from .checkpoints import (
     CheckpointMismatch,
@@ -86,9 +86,10 @@ def _add_problem_args(p):
                         "code's (uniform; batch mean) (default: paper, or the checkpoint's)")
     p.add_argument("--seed", type=int, default=None, help="seed of every random draw (0)")
     p.add_argument("--threads", type=int, default=DEFAULT_THREADS,
-                   help="threads for NumPy's matrix products (BLAS); 0 keeps the library's "
-                        f"default of one per core ({DEFAULT_THREADS}: the products are small, "
-                        "and idle BLAS threads spin on a busy machine)")
+                   help="threads for the array work: the learned optimizer's LSTM blocks run on "
+                        "this many, each BLAS product on one; 0 leaves the libraries' defaults "
+                        f"({DEFAULT_THREADS}: the products are small, and idle BLAS threads spin "
+                        "on a busy machine)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -431,7 +432,7 @@ def main(argv=None) -> int:
     try:
         if threads is not None and threads < 0:
             raise UsageError(f"--threads must be >= 0, got {threads}")
-        with blas_threads(threads):
+        with array_threads(threads):
             return commands[args.command](args)
     except UsageError as exc:
         print(f"error: {exc}", file=sys.stderr)

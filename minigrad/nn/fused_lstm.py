@@ -63,6 +63,7 @@ from ..grad_mode import is_grad_enabled
 from ..ops import getitem, transpose
 from ..subnormals import flush_subnormals_
 from ..tensor import Tensor
+from ..threads import map_blocks
 
 __all__ = ["FusedLSTMCellFunction", "fused_lstm_cell", "zero_state_like"]
 
@@ -143,11 +144,10 @@ class FusedLSTMCellFunction(Function):
         out = xp.empty((2, H, B), x.dtype)
         # On a GPU one block is best: each block is a handful of kernel launches.
         block = block or (BLOCK if xp.__name__ == "numpy" else B)
-        gates, tanh_c = [], []
-        for cols in _blocks(B, block):
-            g_b, t_b = _forward_block(w, x[cols], h[cols], c_t[:, cols], out[:, :, cols], xp)
-            gates.append(g_b)
-            tanh_c.append(t_b)
+        done = map_blocks(
+            lambda cols: _forward_block(w, x[cols], h[cols], c_t[:, cols], out[:, :, cols], xp),
+            _blocks(B, block))
+        gates, tanh_c = [g for g, _ in done], [t for _, t in done]
         ctx.x, ctx.h, ctx.c_t, ctx.w_ih, ctx.w_hh = x, h, c_t, w_ih, w_hh
         ctx.gates, ctx.tanh_c, ctx.bias, ctx.block = gates, tanh_c, bias, block
         return out
@@ -172,10 +172,10 @@ class FusedLSTMCellFunction(Function):
         w_t = xp.concatenate([w_ih, w_hh], axis=1).T.copy()  # (K, 4H), small
         dxh = xp.empty((In + H, B), dt) if (need[0] or need[1]) else None
         dc_prev = xp.empty((H, B), dt) if need[2] else None
-        dw_ih = xp.zeros(w_ih.shape, dt) if need[3] else None
-        dw_hh = xp.zeros(w_hh.shape, dt) if need[4] else None
-        db = xp.zeros(4 * H, dt) if ctx.bias and (need[5] or need[6]) else None
-        for k, cols in enumerate(_blocks(B, ctx.block)):
+        want_db = ctx.bias and (need[5] or need[6])
+
+        def block_backward(item):
+            k, cols = item
             da = _backward_block(ctx.gates[k], ctx.tanh_c[k], ctx.c_t[:, cols],
                                  grad.data[:, :, cols],
                                  None if dc_prev is None else dc_prev[:, cols], xp)
@@ -183,12 +183,15 @@ class FusedLSTMCellFunction(Function):
                 flush_subnormals_(xp.matmul(w_t, da, out=dxh[:, cols]))
             # Two products rather than one against [x, h]: OpenBLAS is much faster on these
             # (4H, n) @ (n, 20) shapes than on (4H, n) @ (n, 40), and no concatenation is kept.
-            if dw_ih is not None:
-                dw_ih += xp.matmul(da, ctx.x[cols])
-            if dw_hh is not None:
-                dw_hh += xp.matmul(da, ctx.h[cols])
-            if db is not None:
-                db += da.sum(axis=1)
+            return (xp.matmul(da, ctx.x[cols]) if need[3] else None,
+                    xp.matmul(da, ctx.h[cols]) if need[4] else None,
+                    da.sum(axis=1) if want_db else None)
+
+        # the blocks' weight gradients, summed in block order whatever thread computed them
+        parts = map_blocks(block_backward, enumerate(_blocks(B, ctx.block)))
+        dw_ih = _sum_in_order([p[0] for p in parts], w_ih.shape, dt, xp) if need[3] else None
+        dw_hh = _sum_in_order([p[1] for p in parts], w_hh.shape, dt, xp) if need[4] else None
+        db = _sum_in_order([p[2] for p in parts], (4 * H,), dt, xp) if want_db else None
         dx = dxh[:In].T if need[0] else None
         dh_prev = dxh[In:].T if need[1] else None
         grads = [dx, dh_prev, None if dc_prev is None else dc_prev.T, dw_ih, dw_hh]
@@ -197,6 +200,13 @@ class FusedLSTMCellFunction(Function):
             grads += [db if need[5] else None,
                       (db.copy() if need[5] else db) if need[6] else None]
         return tuple(None if a is None else Tensor._make(a) for a in grads)
+
+
+def _sum_in_order(arrays, shape, dtype, xp):
+    total = xp.zeros(shape, dtype)
+    for a in arrays:
+        total += a
+    return total
 
 
 def _forward_block(w, x, h, c_t, out, xp):

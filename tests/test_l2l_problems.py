@@ -129,3 +129,29 @@ def test_make_problem_errors():
     inst = make_problem("square").sample(0)
     x = leaf(inst.init_params()[0])
     assert inst.loss([x]).item() == 1.0
+
+
+@pytest.mark.parametrize("name, kwargs", [("quadratic", {"dim": 3, "batch": 4}),
+                                          ("mnist", {"optimizee": "relu-5x2"}),
+                                          ("square", {"x0": 2.0})])
+def test_problem_from_config_rebuilds_what_config_stores(name, kwargs):
+    from minigrad.l2l.problems import problem_from_config
+
+    opt = kwargs.pop("optimizee", None)
+    problem = make_problem(name, opt, **kwargs) if opt else make_problem(name, **kwargs)
+    again = problem_from_config(problem.config(), split="val")
+    assert again.config() == problem.config()
+    if name == "mnist":
+        other = problem_from_config(problem.config(), optimizee="sigmoid-7")
+        assert other.config()["optimizee"] == "sigmoid-7"
+    with pytest.raises(ValueError, match="got also colour"):
+        problem_from_config({**problem.config(), "colour": "red"})
+
+
+def test_problem_from_config_refuses_unknown_families_and_misplaced_optimizees():
+    from minigrad.l2l.problems import problem_from_config
+
+    with pytest.raises(ValueError, match="unknown problem 'cifar'"):
+        problem_from_config({"name": "cifar"})
+    with pytest.raises(ValueError, match="mnist only"):
+        problem_from_config({"name": "quadratic"}, optimizee="sigmoid-20")

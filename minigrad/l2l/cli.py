@@ -42,7 +42,13 @@ from .lstm_optimizer import INITS, LSTMOptimizer, net_defaults
 from .meta import MetaConfig, MetaTrainer
 from .paper import PAPER
 from .preprocess import PREPROCESSORS
-from .problems import OPTIMIZEE_HELP, PROBLEMS, make_problem, parse_optimizee
+from .problems import (
+    CONFIG_KEYS,
+    OPTIMIZEE_HELP,
+    PROBLEMS,
+    parse_optimizee,
+    problem_from_config,
+)
 from .reproduce import add_parser as add_reproduce_parser
 from .reproduce import cmd_reproduce
 from .training import TrainingRun, resolve_run_settings
@@ -208,18 +214,6 @@ def _check_problem(args):
         raise UsageError(f"--variant applies to the quadratic problem only, not {args.problem}")
 
 
-def _problem_from_config(cfg: dict, *, split="train", optimizee=None, dtype=None):
-    cfg = dict(cfg)
-    name = cfg.pop("name")
-    if name == "mnist":
-        if optimizee is not None:
-            cfg["optimizee"] = optimizee
-        return make_problem("mnist", cfg.pop("optimizee"), split=split, dtype=dtype, **cfg)
-    if name == "quadratic":
-        return make_problem("quadratic", variant=cfg.pop("variant"), dtype=dtype, **cfg)
-    return make_problem(name, dtype=dtype, **cfg)
-
-
 def _resolve_train_config(args, meta_ckpt):
     """Net/meta/problem configuration from the flags, the checkpoint (on resume) and the
     paper's defaults, in that order; a flag that contradicts the checkpoint is an error."""
@@ -288,10 +282,10 @@ def cmd_train(args) -> int:
     net_cfg, meta_cfg, prob_cfg, dtype = _resolve_train_config(args, ckpt_meta)
     try:
         config = MetaConfig(**{k: (tuple(v) if k == "betas" else v) for k, v in meta_cfg.items()})
-        problem = make_problem(args.problem, prob_cfg.get("optimizee")
-                               if args.problem == "mnist" else None,
-                               variant=prob_cfg.get("variant", "paper"), dtype=dtype,
-                               **_extra_problem_kwargs(args.problem, prob_cfg))
+        keys = CONFIG_KEYS[args.problem]
+        problem = problem_from_config(
+            {"name": args.problem, **{k: v for k, v in prob_cfg.items() if k in keys}},
+            dtype=dtype)
         net = LSTMOptimizer(**net_cfg, dtype=dtype)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
@@ -308,7 +302,7 @@ def cmd_train(args) -> int:
             print(f"{out}: {note}", file=sys.stderr)
     val_problem = None
     if settings.val_every:
-        val_problem = _problem_from_config(problem.config(), split="val", dtype=dtype)
+        val_problem = problem_from_config(problem.config(), split="val", dtype=dtype)
     argv = sys.argv[1:] if args._argv is None else list(args._argv)
     extra = {"command": " ".join(["python -m minigrad.l2l"] + argv),
              "data": _data_version(args.problem), "minigrad_version": _version()}
@@ -318,12 +312,6 @@ def cmd_train(args) -> int:
                       log_path=None if str(log_path) == "-" else log_path,
                       progress=not args.no_progress)
     return run.run()
-
-
-def _extra_problem_kwargs(name, cfg):
-    keys = {"quadratic": ("dim", "batch", "init_std"),
-            "mnist": ("batch_size", "init_std", "data_seed"), "square": ("x0",)}[name]
-    return {k: cfg[k] for k in keys if k in cfg}
 
 
 def _data_version(problem):
@@ -375,9 +363,9 @@ def cmd_evaluate(args) -> int:
     if args.problem != "quadratic":
         prob_cfg.pop("variant", None)
     try:
-        val_problem = _problem_from_config(prob_cfg, split="val", optimizee=args.optimizee,
+        val_problem = problem_from_config(prob_cfg, split="val", optimizee=args.optimizee,
                                            dtype=dtype)
-        test_problem = _problem_from_config(prob_cfg, split="test", optimizee=args.optimizee,
+        test_problem = problem_from_config(prob_cfg, split="test", optimizee=args.optimizee,
                                             dtype=dtype)
     except ValueError as exc:
         raise UsageError(str(exc)) from None

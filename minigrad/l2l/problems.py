@@ -364,16 +364,49 @@ def make_problem(name: str, optimizee: str | None = None, *, split: str = "train
     raise ValueError(f"unknown problem {name!r}; expected one of {', '.join(PROBLEMS)}")
 
 
+#: The settings a problem family takes from a configuration (what ``config()`` stores).
+CONFIG_KEYS = {"quadratic": ("dim", "batch", "init_std", "variant"),
+               "mnist": ("optimizee", "batch_size", "init_std", "data_seed"),
+               "square": ("x0",)}
+
+
+def problem_from_config(config: dict, *, split: str = "train", optimizee: str | None = None,
+                        dtype=None):
+    """THE way back from a stored configuration (a problem's ``config()``, as checkpoints and
+    results keep it) to the problem family: ``split`` for MNIST, ``optimizee`` to change the
+    MLP (MNIST only), ``dtype`` (default: the configuration's ``dtype`` if it has one).
+    Unknown keys are an error naming them."""
+    cfg = dict(config)
+    name = cfg.pop("name", None)
+    if name not in CONFIG_KEYS:
+        raise ValueError(f"problem_from_config: unknown problem {name!r}; expected one of "
+                         f"{', '.join(CONFIG_KEYS)}")
+    stored_dtype = cfg.pop("dtype", None)
+    dtype = stored_dtype if dtype is None else dtype
+    unknown = sorted(set(cfg) - set(CONFIG_KEYS[name]))
+    if unknown:
+        raise ValueError(f"problem_from_config: {name} takes {', '.join(CONFIG_KEYS[name])}; "
+                         f"got also {', '.join(unknown)}")
+    if name == "mnist":
+        if optimizee is not None:
+            cfg["optimizee"] = optimizee
+        return make_problem("mnist", cfg.pop("optimizee", None), split=split, dtype=dtype, **cfg)
+    if optimizee is not None:
+        raise ValueError(f"problem_from_config: an optimizee applies to mnist only, not {name}")
+    if name == "quadratic":
+        return make_problem("quadratic", variant=cfg.pop("variant", "paper"), dtype=dtype, **cfg)
+    return make_problem(name, dtype=dtype, **cfg)
+
+
 def mnist_problem_factory(problem_config: dict | None = None, dtype="float32") -> Callable:
     """``factory(experiment, split)``: the MNIST MLP family of the experiment's optimizee on
     ``split``, with the checkpoint's problem settings (batch size, init std, data seed)."""
-    cfg = {k: v for k, v in (problem_config or {}).items()
-           if k in ("batch_size", "init_std", "data_seed")}
+    cfg = dict(problem_config or {"name": "mnist"}, name="mnist")
 
     def factory(exp, split: str):
         if exp.dataset != "mnist":
             raise ValueError(f"mnist_problem_factory: experiment {exp.key!r} is on "
                              f"{exp.dataset!r}, not mnist")
-        return make_problem("mnist", exp.optimizee, split=split, dtype=dtype, **cfg)
+        return problem_from_config(cfg, split=split, optimizee=exp.optimizee, dtype=dtype)
 
     return factory

@@ -29,13 +29,9 @@ _CACHE: dict = {}
 def build_problem(spec: dict, split: str):
     """A problem family from a checkpoint's problem configuration (+ ``dtype``, and for MNIST
     the ``optimizee`` of the experiment)."""
-    from .problems import make_problem
+    from .problems import problem_from_config
 
-    cfg = dict(spec)
-    name, dtype = cfg.pop("name"), cfg.pop("dtype")
-    if name == "mnist":
-        return make_problem("mnist", cfg.pop("optimizee"), split=split, dtype=dtype, **cfg)
-    return make_problem(name, variant=cfg.pop("variant", "paper"), dtype=dtype, **cfg)
+    return problem_from_config(spec, split=split)
 
 
 def load_net(path: str, weights: str):

@@ -128,39 +128,39 @@ class Sigmoid(Function):
 
 
 class Relu(Function):
-    """y = max(x, 0).  dy/dx = 1 where x > 0, else 0."""
+    """y = max(x, 0).  dy/dx = 1 where x > 0, else 0 (read off the output: y > 0 exactly
+    where x > 0, so nothing but y is kept)."""
 
     save_inputs = False
+    save_output = True
 
     @staticmethod
     def forward(ctx, x):
-        ctx.mask = x > 0
-        return x * ctx.mask
+        return get_array_module(x).maximum(x, 0)
 
     @staticmethod
     def backward(ctx, g):
-        return g * _const(ctx.mask.astype(g.dtype))
+        y = ctx.output.data
+        return g * _const((y > 0).astype(g.dtype))
 
 
 class Clip(Function):
     """y = min(max(x, lo), hi).  dy/dx = 1 where lo <= x <= hi, else 0."""
 
-    save_inputs = False
-
     @staticmethod
     def forward(ctx, x, lo, hi):
-        xp = get_array_module(x)
-        mask = xp.ones(x.shape, bool)
-        if lo is not None:
-            mask &= x >= lo
-        if hi is not None:
-            mask &= x <= hi
-        ctx.mask = mask
-        return xp.clip(x, lo, hi)
+        ctx.lo, ctx.hi = lo, hi
+        return get_array_module(x).clip(x, lo, hi)
 
     @staticmethod
     def backward(ctx, g):
-        return g * _const(ctx.mask.astype(g.dtype))
+        x = ctx.inputs[0].data
+        inside = get_array_module(x).ones(x.shape, bool)
+        if ctx.lo is not None:
+            inside &= x >= ctx.lo
+        if ctx.hi is not None:
+            inside &= x <= ctx.hi
+        return g * _const(inside.astype(g.dtype))
 
 
 class Where(Function):

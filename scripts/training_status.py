@@ -22,8 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from minigrad.files import atomic_write_text, atomic_writer  # noqa: E402
+from minigrad.files import atomic_write_text  # noqa: E402
 from minigrad.l2l.checkpoints import read_checkpoint  # noqa: E402
+from minigrad.l2l.plots import draw_training_curve  # noqa: E402
 
 BLOCK = 100
 
@@ -67,42 +68,13 @@ def render(path: Path, meta: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot(meta: dict, target: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    curve = np.asarray(meta["curve"], float)
-    fig, ax = plt.subplots(figsize=(7, 3.6))
-    x = np.arange(1, len(curve) + 1)
-    ax.plot(x, curve, color="0.75", lw=0.6, label="training (per meta-iteration)")
-    if len(curve) >= 50:
-        running = np.convolve(curve, np.ones(50) / 50, mode="valid")
-        ax.plot(x[49:], running, color="C0", lw=1.5, label="training (running mean of 50)")
-    history = meta["validation"]["history"]
-    if history:
-        h = np.asarray(history, float)
-        ax.plot(h[:, 0], h[:, 1], "o-", color="C3", ms=3, label="validation")
-    ax.set_yscale("log")
-    ax.set_xlabel("meta-iteration")
-    ax.set_ylabel("mean optimizee loss over the horizon")
-    ax.grid(True, which="both", alpha=0.25)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    with atomic_writer(target) as f:
-        fig.savefig(f, format="png", dpi=100)
-    plt.close(fig)
-
-
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("checkpoint", type=Path)
     args = ap.parse_args(argv)
     _, meta = read_checkpoint(args.checkpoint)
     atomic_write_text(args.checkpoint.with_name("STATUS.md"), render(args.checkpoint, meta))
-    plot(meta, args.checkpoint.with_name("curve.png"))
+    draw_training_curve(meta, args.checkpoint.with_name("curve.png"))
     print(f"{args.checkpoint}: {meta.get('status')} at meta-iteration {meta['iteration']}")
 
 

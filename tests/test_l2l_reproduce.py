@@ -18,6 +18,7 @@ import minigrad.l2l.reproduce as rep
 import minigrad.l2l.runner as runner
 from minigrad.l2l import make_problem, run_protocol
 from minigrad.l2l.baselines import BASELINES, OPTIMIZERS
+from minigrad.l2l.stats import paired_comparison
 from minigrad.nn import load_checkpoint
 
 REPO = Path(__file__).resolve().parent.parent
@@ -99,6 +100,10 @@ def test_quick_end_to_end_writes_every_file(tiny, tmp_path, capsys):
                      "--readme", str(readme)]) == 0
     assert (out / "RESULTS.md").read_text() == text and readme.read_text() == new
     assert (out / "docs" / "img" / plots.HEADLINE).read_bytes()[:8] == PNG
+    for problem in ("quadratic", "mnist"):  # the meta-training curves, linked from RESULTS.md
+        name = plots.training_figure_name(problem)
+        assert (out / "docs" / "img" / name).read_bytes()[:8] == PNG
+        assert f"docs/img/{name}" in text
 
 
 def _num(x):
@@ -112,11 +117,11 @@ def check_verdict(res):
     best = min(finals, key=finals.get)
     assert finals[v["best_baseline"]] == finals[best]
     assert v["best_lr"] == res[v["best_baseline"]]["lr"]
-    below = _num(res["lstm"]["final_loss"]) < finals[best]
-    if v["kind"] == "final":
-        assert v["held"] is below
-    elif v["kind"] == "fails":
-        assert v["held"] is (not below)
+    if v["kind"] in ("final", "fails"):  # paired over the same test runs
+        nan = float("nan")
+        paired = paired_comparison([nan if x is None else x for x in res["lstm"]["finals"]],
+                                   [nan if x is None else x for x in res[best]["finals"]])
+        assert v["held"] is (paired["verdict"] == ("a" if v["kind"] == "final" else "b"))
     elif v["kind"] == "every_step":
         lstm = [_num(c) for c in res["lstm"]["curve"]]
         floor = [min(_num(res[b]["curve"][t]) for b in BASELINES) for t in range(len(lstm))]
@@ -180,17 +185,21 @@ def test_worker_processes_give_the_same_numbers(tiny):
         assert one[k].shape == (1, 4)
 
 
-def _result(lstm_curve, base_curves, ci=0.1):
-    def entry(curve, lr=None):
+def _result(lstm_curve, base_curves, ci=0.1, finals=None):
+    """``finals``: {name: each test run's final loss} (default: 3 runs at the curve's end)."""
+    finals = finals or {}
+
+    def entry(curve, lr=None, name=None):
         e = {"curve": list(curve), "ci95": [ci] * len(curve), "final_loss": curve[-1],
-             "final_ci95": ci, "diverged_runs": 0}
+             "final_ci95": ci, "diverged_runs": 0,
+             "finals": finals.get(name, [curve[-1]] * 3)}
         if lr is not None:
             e["lr"] = lr
         return e
 
-    res = {"lstm": entry(lstm_curve), "optimizers": list(OPTIMIZERS)}
+    res = {"lstm": entry(lstm_curve, name="lstm"), "optimizers": list(OPTIMIZERS)}
     for (name, curve), lr in zip(base_curves.items(), (0.1, 0.01, 0.03, 1.0)):
-        res[name] = entry(curve, lr)
+        res[name] = entry(curve, lr, name)
     return res
 
 
@@ -209,12 +218,22 @@ def test_verdict_rules():
     v = rep.judge(_exp("every_step"), _result(lstm, bases))
     assert not v["held"] and v["failing_steps"] == [7]
 
-    v = rep.judge(_exp("final"), _result([2.3] * 10 + [3.95], bases))
+    # final / fails: paired over the same runs; NAG is the best baseline (4.0 on every run)
+    nag = [4.0, 4.1, 3.9]
+    better = {"lstm": [3.9, 4.0, 3.8], "nag": nag}  # 0.1 lower on every run
+    v = rep.judge(_exp("final"), _result([2.3] * 10 + [3.9], bases, finals=better))
     assert v["held"] and v["ci_overlap"] is True and v["best_lr"] == 0.01
-    v = rep.judge(_exp("final"), _result([2.3] * 10 + [4.05], bases))
-    assert not v["held"] and "not held" in v["text"]
-    assert rep.judge(_exp("fails"), _result([2.3] * 10 + [4.05], bases))["held"]
-    assert not rep.judge(_exp("fails"), _result([2.3] * 10 + [3.0], bases))["held"]
+    assert v["paired"]["verdict"] == "a" and v["paired"]["wins"] == 1.0
+    worse = {"lstm": [4.1, 4.2, 4.0], "nag": nag}
+    v = rep.judge(_exp("final"), _result([2.3] * 10 + [4.1], bases, finals=worse))
+    assert not v["held"] and v["text"].startswith("not held")
+    tie = {"lstm": [3.9, 4.2, 3.9], "nag": nag}  # lower on two runs, higher on one
+    v = rep.judge(_exp("final"), _result([2.3] * 10 + [4.0], bases, finals=tie))
+    assert not v["held"] and v["text"].startswith("tie, not held")
+    assert v["paired"]["diff_ci95"][0] < 0 < v["paired"]["diff_ci95"][1]
+    assert rep.judge(_exp("fails"), _result([2.3] * 10 + [4.1], bases, finals=worse))["held"]
+    assert not rep.judge(_exp("fails"), _result([2.3] * 10 + [3.9], bases,
+                                                finals=better))["held"]
 
     lstm = [2.0] + [1.0] * 150 + [None] * 50  # NaN from step 151 on
     bases = {b: [2.0] + [1.5] * 200 for b in BASELINES}

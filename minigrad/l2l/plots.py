@@ -12,7 +12,8 @@ from ..files import atomic_writer
 from .baselines import DISPLAY_NAMES, OPTIMIZERS
 
 __all__ = ["COLORS", "HEADLINE", "LABELS", "draw_experiment", "draw_figures", "draw_headline",
-           "figure_name", "plot_curves", "plot_result"]
+           "draw_training_curve", "figure_name", "plot_curves", "plot_result",
+           "training_figure_name"]
 
 #: The optimizers' names in legends (one spelling everywhere).
 LABELS = DISPLAY_NAMES
@@ -204,3 +205,35 @@ def draw_figures(payload: dict, img: Path) -> None:
     for r in results:
         draw_experiment(r, img / figure_name(r["key"]), train_steps[r["problem"]], dpi=dpi)
     draw_headline(results, img / HEADLINE, train_steps, dpi=dpi)
+
+
+def training_figure_name(problem: str) -> str:
+    return f"l2l_training_{problem}.png"
+
+
+def draw_training_curve(meta: dict, path, title: str | None = None, dpi: int = 100) -> None:
+    """The meta-training curve of a checkpoint's metadata: the mean optimizee loss over the
+    horizon per meta-iteration (and its running mean over 50), and the validation scores."""
+    plt = _pyplot()
+    curve = np.asarray(meta.get("curve") or [], float)
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    x = np.arange(1, len(curve) + 1)
+    ax.plot(x, curve, color="0.75", lw=0.6, label="training (per meta-iteration)")
+    if len(curve) >= 50:
+        running = np.convolve(curve, np.ones(50) / 50, mode="valid")
+        ax.plot(x[49:], running, color="C0", lw=1.5, label="training (running mean of 50)")
+    history = (meta.get("validation") or {}).get("history") or []
+    if history:
+        h = np.asarray(history, float)
+        ax.plot(h[:, 0], h[:, 1], "o-", color="C3", ms=3, label="validation")
+    ax.set_yscale("log")
+    ax.set_xlabel("meta-iteration")
+    ax.set_ylabel("mean optimizee loss over the horizon")
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.grid(True, which="both", alpha=0.25)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    with atomic_writer(path) as f:
+        fig.savefig(f, format="png", dpi=dpi)
+    plt.close(fig)

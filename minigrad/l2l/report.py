@@ -10,7 +10,7 @@ from pathlib import Path
 from ..files import atomic_write_text
 from .baselines import BASELINES, DISPLAY_NAMES, OPTIMIZERS
 from .claims import RULES
-from .plots import HEADLINE, figure_name
+from .plots import HEADLINE, figure_name, training_figure_name
 from .stats import CI_METHOD
 from .verdicts import fmt_number as _fmt
 
@@ -165,6 +165,10 @@ def render_results(results: list, ckpts: dict, info: dict, root: Path) -> str:
               "- Learned optimizers (shipped in `minigrad/l2l/pretrained/`, provenance in its "
               "README):", ""]
     lines += _ckpt_lines(ckpts, root) + [""]
+    lines += ["- Their meta-training (mean optimizee loss over the horizon per meta-iteration, "
+              "and the validation scores the weights were chosen by):", ""]
+    lines += [f"  ![meta-training of the {p} optimizer](docs/img/{training_figure_name(p)})"
+              for p in sorted(ckpts)] + [""]
     lines += [
         "- Baselines: SGD, NAG (momentum 0.9), RMSprop (0.99), Adam (0.9, 0.999); each "
         "learning rate tuned per experiment (horizon and architecture) on validation problems: "

@@ -84,7 +84,7 @@ from .checkpoints import (
     split_arrays,
 )
 from .claims import Experiment, experiments
-from .plots import draw_figures
+from .plots import draw_figures, draw_training_curve, training_figure_name
 from .report import (
     README_BEGIN,
     README_END,
@@ -234,6 +234,9 @@ def _reproduce(args) -> int:
                "experiments": [asdict(e) for e in exps], "checkpoints": kept,
                "results": results}
     draw_figures(payload, img)
+    for problem, c in ckpts.items():  # the meta-training curves (the checkpoints carry them)
+        draw_training_curve(c["meta"], img / training_figure_name(problem),
+                            title=f"meta-training of the {problem} optimizer")
     self_ru = resource.getrusage(resource.RUSAGE_SELF)
     child_ru = resource.getrusage(resource.RUSAGE_CHILDREN)
     payload["info"].update(wall_s=time.time() - t0, cpu_s=_cpu_s() - cpu0,

@@ -9,6 +9,7 @@ import numpy as np
 
 from .baselines import BASELINES, DISPLAY_NAMES
 from .claims import RULES, Experiment
+from .stats import paired_comparison
 
 NAMES = DISPLAY_NAMES
 
@@ -54,17 +55,43 @@ def judge(exp: Experiment, res: dict, train_steps: int = 100) -> dict:
                      if not failing else
                      f"not held: not below at {len(failing)} of {exp.steps - lo + 1} steps "
                      f"(first: step {failing[0]}); {rel}")
-    elif exp.kind == "final":
-        v["held"] = v["lstm_below_best"]
-        v["text"] = f"{'held' if v['held'] else 'not held'}: {rel}"
-    elif exp.kind == "fails":
-        v["held"] = not v["lstm_below_best"]
-        v["text"] = (f"{'failure reproduced' if v['held'] else 'not reproduced (the learned '}"
-                     f"{'' if v['held'] else 'optimizer wins)'}: {rel}")
+    elif exp.kind in ("final", "fails"):
+        paired = _paired(res, best)
+        v["paired"] = paired
+        tie = paired["verdict"] == "tie"
+        if exp.kind == "final":
+            v["held"] = paired["verdict"] == "a"
+            word = "held" if v["held"] else "tie, not held" if tie else "not held"
+        else:
+            v["held"] = paired["verdict"] == "b"
+            word = ("failure reproduced" if v["held"] else "tie, failure not reproduced" if tie
+                    else "not reproduced (the learned optimizer wins)")
+        v["text"] = f"{word}: {_paired_text(paired)}; {rel}"
     else:
         v.update(held=None, **_horizon(res, best, train_steps))
         v["text"] = v["report"] + f"; {rel}"
     return v
+
+
+def _paired(res: dict, best: str) -> dict:
+    """The paired comparison learned - ``best`` over the test runs (from the result's, or
+    computed from the runs' final losses for results written before it was stored)."""
+    stored = res.get("paired")
+    if stored is not None and stored.get("baseline") == best:
+        return stored
+    nan = float("nan")
+    a = [nan if x is None else x for x in res["lstm"]["finals"]]
+    b = [nan if x is None else x for x in res[best]["finals"]]
+    return {"baseline": best, **paired_comparison(a, b)}
+
+
+def _paired_text(p: dict) -> str:
+    ci = p["diff_ci95"]
+    interval = "undefined (diverged runs)" if ci is None else \
+        f"[{fmt_number(ci[0])}, {fmt_number(ci[1])}]"
+    return (f"paired difference {fmt_number(p['mean_diff'])}, 95% interval {interval}, "
+            f"learned wins {p['wins']:.0%} of {p['runs']} runs, medians "
+            f"{fmt_number(p['median_a'])} vs {fmt_number(p['median_b'])}")
 
 
 def _horizon(res: dict, best: str, train_steps: int) -> dict:

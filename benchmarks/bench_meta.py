@@ -65,6 +65,7 @@ IMPLS = ("minigrad", "torch", "torch-ftz")
 #: minigrad / (the better PyTorch) at most, for (time, peak memory)
 TARGETS = {"mnist": (0.5, 0.5), "quadratic": (0.7, 0.7)}
 _THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
+_LIFETIME: list = []
 
 
 # ------------------------------------------------------------------------------ arguments ---
@@ -170,7 +171,8 @@ def run_child(impl, problem_name, threads, iters, warmup) -> dict:
     else:
         from minigrad.threads import array_threads
 
-        array_threads(threads).__enter__()  # for this child's whole life
+        # for this child's whole life (kept referenced: a dropped context would close itself)
+        _LIFETIME.append(array_threads(threads).__enter__())
         fn, device = _minigrad_iteration_fn(problem_name)
     rss_setup = _rss_bytes()
     first = None

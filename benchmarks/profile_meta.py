@@ -18,8 +18,9 @@ category measured by wrapping the functions that do that work:
 * graph bookkeeping, head and the rest: whatever else (building the graph, the head, the
   backward walk, the ops that carry gradients between nodes).
 
-Configurations: ``before`` = subnormals kept and the cell in one block (the state before the
-subnormal fix and the blocks), ``after`` = the defaults; each at 1 and 2 BLAS threads.
+Configurations: ``before`` = subnormals kept, the cell in one block and N BLAS threads (the
+state before the subnormal fix, the blocks and the block threads), ``after`` = the defaults
+with ``--threads N``; N = 1 and 2.
 Wrapping adds a little time per call; the categories are what matters, not the total.
 """
 
@@ -99,15 +100,17 @@ CATEGORIES = ("LSTM matrix products", "LSTM elementwise", "subnormal flush", "LS
 def profile(trainer, snap, *, before: bool, threads: int) -> dict:
     import minigrad.nn.fused_lstm as fused
     from minigrad.subnormals import keep_subnormals
-    from minigrad.threads import array_threads
+    from minigrad.threads import array_threads, blas_threads
 
     block = fused.BLOCK
     fused.BLOCK = 1 << 30 if before else block
     TIMES.clear()
     trainer.restore(copy.deepcopy(snap))
     try:
-        with array_threads(threads), (keep_subnormals() if before else contextlib.nullcontext()), \
-                _instrumented():
+        # before: BLAS threads only (there was no block pool); after: --threads as today
+        threading = blas_threads(threads) if before else array_threads(threads)
+        exact = keep_subnormals() if before else contextlib.nullcontext()
+        with threading, exact, _instrumented():
             t0, c0 = time.perf_counter(), time.process_time()
             trainer.train_iteration()
             wall, cpu = time.perf_counter() - t0, time.process_time() - c0
@@ -151,11 +154,14 @@ def main(argv=None):
              "Written by `python benchmarks/profile_meta.py " + " ".join(
                  sys.argv[1:] if argv is None else argv) + "` on "
              + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-             + "; do not edit by hand. Seconds of wall time per category in the same "
-             "meta-iteration (the paper's MNIST setup, after one warm-up meta-iteration). "
-             "`before`: subnormals kept and the fused cell in one block (the code before the "
-             "subnormal fix and the blocks); `after`: today's defaults. The module docstring "
-             "says how each category is measured.", "",
+             + "; do not edit by hand. Seconds per category in the same meta-iteration (the "
+             "paper's MNIST setup, after one warm-up meta-iteration); with 2 threads a category "
+             "adds up the time of every thread, so the categories can exceed the wall time "
+             "(the rest is then shown as 0). "
+             "`before`: subnormals kept, the fused cell in one block, and N BLAS threads (the "
+             "code before the subnormal fix, the blocks and the block threads); `after`: "
+             "today's defaults (`--threads N`). The module docstring says how each category is "
+             "measured.", "",
              "| category | " + " | ".join(f"{k}, {n} thr" for k, n in cols) + " |",
              "| --- | " + " | ".join("---" for _ in cols) + " |"]
     for cat in CATEGORIES:

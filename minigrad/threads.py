@@ -19,9 +19,9 @@ The coordinatewise LSTM of the learned optimizer is the same small network over 
 independent coordinates, which the fused cell processes in blocks (:mod:`minigrad.nn.fused_lstm`).
 :func:`worker_threads` runs those blocks on a pool of threads; NumPy releases the GIL inside
 its array loops and BLAS calls, so two threads keep two cores busy. Each block's matrix products
-are small, so BLAS runs single-threaded inside the pool. The numbers do not depend on the thread
-count: every block is computed the same way, and the weight gradients are summed over the
-blocks in block order.
+are small, so BLAS runs single-threaded inside the pool. With a given thread count the numbers
+are always the same (the weight gradients are summed over the blocks in block order); across
+thread counts they agree to float32 rounding (the blocks are larger on several threads).
 
 Everywhere a ``--threads`` option appears it means the threads of the array work, set by
 :func:`array_threads` (``0``: leave the libraries' defaults).
@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from threadpoolctl import threadpool_info, threadpool_limits
 
 __all__ = ["DEFAULT_THREADS", "array_threads", "blas_thread_counts", "blas_threads",
-           "map_blocks", "worker_threads"]
+           "map_blocks", "worker_count", "worker_threads"]
 
 _pool = {"threads": 1, "executor": None}
 
@@ -88,6 +88,11 @@ def array_threads(n: int | None):
     stack.enter_context(worker_threads(n))
     stack.enter_context(blas_threads(1))
     return stack
+
+
+def worker_count() -> int:
+    """How many threads :func:`map_blocks` uses now (1 outside :func:`worker_threads`)."""
+    return _pool["threads"]
 
 
 def map_blocks(fn, items) -> list:

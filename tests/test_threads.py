@@ -32,9 +32,10 @@ def test_bad_counts_are_refused(bad):
         blas_threads(bad)
 
 
-def test_worker_threads_give_the_same_numbers_bit_for_bit():
-    """The fused cell's blocks on two threads: the same meta-iteration to the last bit (each
-    block is computed the same way; the weight gradients are summed in block order)."""
+def test_worker_threads_give_the_same_numbers():
+    """The fused cell's blocks on two threads: bit for bit the same meta-iterations on every
+    run, and the numbers of one thread to float32 rounding (the blocks are larger, so the
+    weight gradients are summed in another order)."""
     import numpy as np
 
     from minigrad.l2l.lstm_optimizer import LSTMOptimizer, net_defaults
@@ -52,9 +53,13 @@ def test_worker_threads_give_the_same_numbers_bit_for_bit():
 
     curve1, weights1 = run(1)
     curve2, weights2 = run(2)
-    assert curve1 == curve2
+    again2, again_weights2 = run(2)
+    assert curve2 == again2
+    np.testing.assert_allclose(curve2, curve1, rtol=1e-5)
     for name in weights1:
-        np.testing.assert_array_equal(weights1[name], weights2[name], err_msg=name)
+        np.testing.assert_array_equal(weights2[name], again_weights2[name], err_msg=name)
+        np.testing.assert_allclose(weights2[name], weights1[name], rtol=1e-4, atol=1e-6,
+                                   err_msg=name)
 
 
 def test_map_blocks_uses_the_pool_only_inside_worker_threads():

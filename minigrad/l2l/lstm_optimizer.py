@@ -31,13 +31,15 @@ import numpy as np
 from .. import ops
 from ..grad_mode import no_grad
 from ..nn import LSTM, Linear, Module
+from ..nn.init import INIT_SCHEMES
 from ..tensor import Tensor
 from .paper import PAPER
 from .preprocess import make_preprocess
 
 __all__ = ["INITS", "LSTMOptimizer", "net_defaults"]
 
-INITS = ("l2l", "pytorch", "zeros")
+#: The initialisation schemes the optimizer's LSTM and head accept (nn.init's list).
+INITS = INIT_SCHEMES
 
 _DEFAULTS = {
     # the paper: LogAndSign and scale 0.1 for MNIST; no pre/post-processing for the quadratic;

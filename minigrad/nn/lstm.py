@@ -47,7 +47,8 @@ from .parameter import Parameter
 
 __all__ = ["LSTM", "LSTMCell", "detach_state"]
 
-LSTM_INITS = ("pytorch", "l2l", "normal", "xavier", "kaiming", "zeros")
+#: The initialisation schemes (one list, :data:`minigrad.nn.init.INIT_SCHEMES`).
+LSTM_INITS = _init.INIT_SCHEMES
 
 
 def _lstm_params(input_size, hidden_size, bias, forget_bias, init, rng, std, dtype, device):

@@ -32,6 +32,7 @@ from minigrad.l2l import (
     MnistProblem,
     net_defaults,
 )
+from minigrad.l2l.paper import PAPER
 from minigrad.threads import blas_threads
 
 __all__ = [
@@ -123,7 +124,7 @@ def magnitude_table(snapshot: GradientSnapshot) -> str:
     return "\n".join(lines)
 
 
-def plot_gradient_histograms(snapshots: dict, bins=None, p: float | None = 10.0):
+def plot_gradient_histograms(snapshots: dict, bins=None, p: float | None = PAPER.p):
     """One panel per snapshot: histogram of log10|g|, stacked by array. A dashed line marks
     |g| = e^-p (LogAndSign's switch between its two branches) when ``p`` is given."""
     import matplotlib.pyplot as plt
@@ -159,7 +160,7 @@ def plot_gradient_histograms(snapshots: dict, bins=None, p: float | None = 10.0)
 # 2. Exercise 06.1: LogAndSign
 
 
-def log_and_sign(g, p: float = 10.0):
+def log_and_sign(g, p: float = PAPER.p):
     """The paper's preprocessing (appendix A) of a gradient array ``g`` of shape (N,).
 
     Returns an array of shape (N, 2), one row per coordinate::
@@ -177,7 +178,7 @@ def log_and_sign(g, p: float = 10.0):
     return np.stack([first, second], axis=-1)
 
 
-def library_log_and_sign(g, p: float = 10.0):
+def library_log_and_sign(g, p: float = PAPER.p):
     """:class:`minigrad.l2l.LogAndSign` (what the learned optimizer uses) on ``g`` as float64:
     what exercise 06.1 is checked against, and the notebook's fallback."""
     return LogAndSign(p)(np.asarray(g, dtype=np.float64))
@@ -314,7 +315,8 @@ def plot_preprocessing(view: dict):
     return fig
 
 
-def make_preprocessing_explorer(snapshots: dict, p: float = 10.0, fn=log_and_sign) -> Explorer:
+def make_preprocessing_explorer(snapshots: dict, p: float = PAPER.p,
+                                fn=log_and_sign) -> Explorer:
     """A slider for p and a choice of gradient snapshot; shows the map and the histograms of
     the preprocessed MNIST gradients. Controls ``"p"`` (FloatSlider) and ``"snapshot"``
     (Dropdown over the snapshots' steps); ``result`` is :func:`preprocessing_view`'s dict."""
@@ -371,7 +373,8 @@ class InputStatistics:
         return float(self.update.std() / np.abs(self.update).mean())
 
 
-def lstm_input_statistics(snapshot: GradientSnapshot, p: float = 10.0, seed: int = 0) -> dict:
+def lstm_input_statistics(snapshot: GradientSnapshot, p: float = PAPER.p,
+                          seed: int = 0) -> dict:
     """Feed the gradient of ``snapshot`` to the paper's MNIST optimizer (2 layers of 20,
     output scale 0.1, the official initialisation drawn from ``seed``, UNTRAINED, zero state)
     with and without LogAndSign. Returns ``{"identity": InputStatistics, "logsign": ...}``.

@@ -30,6 +30,7 @@ from minigrad.course.widgets import Explorer
 from minigrad.l2l import BASELINES, Flattener, LogAndSign, make_problem
 from minigrad.l2l.baselines import DECADES, DISPLAY_NAMES
 from minigrad.l2l.evaluate import Experiment, best_baseline, compare_final
+from minigrad.l2l.paper import PAPER
 from minigrad.l2l.plots import plot_result
 from minigrad.l2l.problems import MnistProblem, mnist_problem_factory
 
@@ -232,7 +233,7 @@ def _array_names(n_arrays: int) -> list:
     return [f"{'W' if k % 2 == 0 else 'b'}{k // 2 + 1}" for k in range(n_arrays)]
 
 
-def gradient_stats(optimizee: str = "sigmoid-20", runs: int = 4, p: float = 10.0,
+def gradient_stats(optimizee: str = PAPER.mnist_optimizee, runs: int = 4, p: float = PAPER.p,
                    split: str = "train", seed: int = 0) -> dict:
     """The gradients at theta_0 of ``runs`` fresh MLPs (seeds ``(seed, 9, k)``, minibatch 0),
     per parameter array, and what LogAndSign(p) makes of them.

@@ -53,6 +53,7 @@ from minigrad.l2l.checkpoints import (
 )
 from minigrad.l2l.evaluate import SEED_TAGS
 from minigrad.l2l.flat import Flattener
+from minigrad.l2l.paper import OFFICIAL, PAPER
 from minigrad.l2l.problems import QuadraticProblem
 from minigrad.optim import update_rules as F
 from minigrad.tensor import Tensor
@@ -197,7 +198,7 @@ def mnist_gradient(seed: int = 0) -> np.ndarray:
     return np.asarray(to_device(g, "cpu"))
 
 
-def preprocessing_report(g, ps=(10.0, 5.0)) -> dict:
+def preprocessing_report(g, ps=(PAPER.p, OFFICIAL["p"])) -> dict:
     """For each exponent p: the fraction of coordinates on the clamped branch
     (|g| < e^-p, including the exact zeros), the fraction that are exactly zero, and the
     preprocessed inputs (N, 2) from minigrad's :class:`~minigrad.l2l.LogAndSign`."""
@@ -243,7 +244,9 @@ def plot_preprocessing(g, report: dict):
 # 2.2 Output scale: 0.1 (paper) or 0.01 (official code)
 
 
-def untrained_first_steps(g, ps=(10.0, 5.0), scales=(0.1, 0.01), seed: int = 0) -> dict:
+def untrained_first_steps(g, ps=(PAPER.p, OFFICIAL["p"]),
+                          scales=(PAPER.mnist_output_scale, OFFICIAL["mnist_output_scale"]),
+                          seed: int = 0) -> dict:
     """The first update an UNTRAINED MNIST optimizer (LogAndSign(p), output scale s, the
     official initialisation, weights seed ``seed``) proposes for gradient ``g``.
 

@@ -29,6 +29,18 @@ from minigrad.l2l.plots import draw_training_curve  # noqa: E402
 BLOCK = 100
 
 
+def _first_command(path: Path) -> str | None:
+    """The command of the first '# start' line of the run's log (train.log beside it)."""
+    log = path.with_name("train.log")
+    if not log.is_file():
+        return None
+    with open(log) as f:
+        for line in f:
+            if line.startswith("# start") and ": python -m" in line:
+                return line.split(": ", 1)[1].strip()
+    return None
+
+
 def render(path: Path, meta: dict) -> str:
     curve, history = meta["curve"], meta["validation"]["history"]
     it = meta["iteration"]
@@ -42,9 +54,11 @@ def render(path: Path, meta: dict) -> str:
         f"Written by `python scripts/training_status.py {path}` from the checkpoint; do not "
         "edit by hand.",
         "",
-        f"- started with: `{meta.get('command', '?')}`",
-        f"- resume with: `python -m minigrad.l2l train --problem {meta['problem']['name']} "
-        f"--resume --out {path} --threads 1` (every setting comes from the checkpoint)",
+        f"- first started with: `{_first_command(path) or meta.get('command', '?')}`",
+        f"- last (re)started with: `{meta.get('command', '?')}`",
+        f"- resume with: `taskset -c 0 python -m minigrad.l2l train --problem "
+        f"{meta['problem']['name']} --resume --out {path} --log {path.with_name('train.log')} "
+        "--threads 1` (every setting comes from the checkpoint)",
         f"- status: **{meta.get('status', '?')}** after {it:,} of {run.get('meta_iters', '?'):,} "
         f"meta-iterations; {hours:.2f} h of training ({per:.1f} s per meta-iteration, "
         "validation included)",

@@ -241,3 +241,27 @@ def test_sigterm_saves_like_ctrl_c(tmp_path, monkeypatch):
     assert signal.getsignal(signal.SIGTERM) == before  # the handler is put back
     _, meta = load_checkpoint(out)
     assert meta["iteration"] == 1 and meta["status"] == "interrupted"
+
+
+def test_checkpoints_written_before_the_redesign_still_work(tmp_path, capsys):
+    """The shipped optimizers were written before the redesign (their identity-preprocessing
+    net still records an exponent; no run settings stored): they load, evaluate, and a
+    training checkpoint of that format resumes with its validation settings."""
+    from minigrad.l2l.checkpoints import PRETRAINED_DIR, load_learned_optimizer
+
+    for problem in ("quadratic", "mnist"):
+        net, meta = load_learned_optimizer("pretrained", problem)
+        assert meta["weights_used"] == "best" and "run" not in meta
+    assert "p" in load_checkpoint(PRETRAINED_DIR / "quadratic.npz")[1]["net"]
+    # a training checkpoint in the old format: validation settings only under "validation"
+    out = tmp_path / "old.npz"
+    assert train(out, "--meta-iters", "2", "--val-every", "1", "--val-runs", "2") == 0
+    arrays, meta = load_checkpoint(out)
+    meta.pop("run")
+    meta["net"]["p"] = 10.0  # as the old code stored it for the identity preprocessing
+    save_checkpoint(out, arrays, meta)
+    capsys.readouterr()
+    assert train(out, "--resume", "--meta-iters", "3") == 0
+    assert "val-every 1, val-runs 2" in capsys.readouterr().err
+    _, meta = load_checkpoint(out)
+    assert [h[0] for h in meta["validation"]["history"]] == [1, 2, 3]

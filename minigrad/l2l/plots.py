@@ -12,6 +12,7 @@ from ..files import atomic_writer
 from .baselines import DISPLAY_NAMES, OPTIMIZERS
 
 __all__ = ["COLORS", "HEADLINE", "LABELS", "draw_experiment", "draw_figures", "draw_headline",
+           "draw_mean_curves",
            "draw_training_curve", "figure_name", "plot_curves", "plot_result",
            "training_figure_name"]
 
@@ -19,6 +20,31 @@ __all__ = ["COLORS", "HEADLINE", "LABELS", "draw_experiment", "draw_figures", "d
 LABELS = DISPLAY_NAMES
 COLORS = {"lstm": "tab:orange", "sgd": "tab:blue", "nag": "tab:purple", "rmsprop": "tab:green",
           "adam": "tab:red"}
+
+
+def draw_mean_curves(ax, result: dict, optimizers=None, max_step: int | None = None,
+                     widths=(2.2, 1.3)) -> None:
+    """The heart of every loss figure: per optimizer its mean loss per step (log scale, the
+    tuned rate in the label) and the 95% band, drawn on ``ax``. Non-finite and non-positive
+    points (diverged runs) are left out; a band is cut at half its mean (a log axis cannot
+    show zero)."""
+    names = optimizers or result.get("optimizers") or [k for k in OPTIMIZERS if k in result]
+    for name in names:
+        e = result[name]
+        curve = np.array([np.nan if v is None else v for v in e["curve"]], dtype=float)
+        ci = np.array([np.nan if v is None else v for v in e["ci95"]], dtype=float)
+        n = curve.size if max_step is None else min(curve.size, max_step + 1)
+        steps, curve, ci = np.arange(n), curve[:n], ci[:n]
+        label = DISPLAY_NAMES.get(name, name) + (f" (lr {e['lr']:g})" if "lr" in e else "")
+        color = COLORS.get(name)
+        ax.plot(steps, np.where(curve > 0, curve, np.nan), label=label, color=color,
+                lw=widths[0] if name == "lstm" else widths[1])
+        lo, hi = curve - ci, curve + ci
+        ok = np.isfinite(lo) & np.isfinite(hi) & (curve > 0)
+        if ok.any():
+            ax.fill_between(steps[ok], np.maximum(lo[ok], 0.5 * curve[ok]), hi[ok], alpha=0.18,
+                            color=color, lw=0)
+    ax.set_yscale("log")
 
 
 def plot_curves(result: dict, path, title: str | None = None) -> str:
@@ -32,23 +58,7 @@ def plot_curves(result: dict, path, title: str | None = None) -> str:
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(5.5, 4.0), dpi=120)
-    for name in result.get("optimizers", [k for k in LABELS if k in result]):
-        entry = result[name]
-        curve = np.array([np.nan if v is None else v for v in entry["curve"]], dtype=float)
-        ci = np.array([np.nan if v is None else v for v in entry["ci95"]], dtype=float)
-        steps = np.arange(curve.shape[0])
-        label = LABELS.get(name, name)
-        if "lr" in entry:
-            label += f" (lr {entry['lr']:g})"
-        style = {"color": COLORS.get(name), "lw": 2.2 if name == "lstm" else 1.4}
-        ax.plot(steps, np.where(curve > 0, curve, np.nan), label=label, **style)
-        lo, hi = curve - ci, curve + ci
-        ok = np.isfinite(lo) & np.isfinite(hi)
-        if ok.any():
-            floor = np.nanmin(np.where(curve > 0, curve, np.nan)) * 1e-3
-            ax.fill_between(steps[ok], np.maximum(lo[ok], floor), hi[ok], alpha=0.18,
-                            color=style["color"], lw=0)
-    ax.set_yscale("log")
+    draw_mean_curves(ax, result, widths=(2.2, 1.4))
     ax.set_xlabel("step")
     ax.set_ylabel("loss")
     if title is None:
@@ -76,23 +86,9 @@ def plot_result(result: dict, ax=None, title: str | None = None, max_step: int |
         fig, ax = plt.subplots(figsize=(6.0, 4.0))
     else:
         fig = ax.figure
-    for name in OPTIMIZERS:
-        e = result[name]
-        curve = np.array([np.nan if v is None else v for v in e["curve"]], dtype=float)
-        ci = np.array([np.nan if v is None else v for v in e["ci95"]], dtype=float)
-        n = curve.size if max_step is None else min(curve.size, max_step + 1)
-        steps, curve, ci = np.arange(n), curve[:n], ci[:n]
-        label = DISPLAY_NAMES[name] + (f" (lr {e['lr']:g})" if "lr" in e else "")
-        style = {"color": COLORS[name], "lw": 2.2 if name == "lstm" else 1.3}
-        ax.plot(steps, np.where(curve > 0, curve, np.nan), label=label, **style)
-        lo, hi = curve - ci, curve + ci
-        ok = np.isfinite(lo) & np.isfinite(hi) & (curve > 0)
-        if ok.any():
-            ax.fill_between(steps[ok], np.maximum(lo[ok], 0.5 * curve[ok]), hi[ok], alpha=0.18,
-                            color=style["color"], lw=0)
+    draw_mean_curves(ax, result, OPTIMIZERS, max_step=max_step)
     if mark_step is not None:
         ax.axvline(mark_step, color="gray", ls="--", lw=1)
-    ax.set_yscale("log")
     ax.set_xlabel("optimizee step")
     ax.set_ylabel(ylabel)
     ax.set_title((title or result["title"]) + f"  ({result['runs']} test runs, 95% CI)",
@@ -114,21 +110,7 @@ HEADLINE = "l2l_results.png"
 
 def _draw_panel(ax, res: dict, train_steps: int | None, small: bool = False) -> None:
     """One experiment: mean loss per step (log scale) per optimizer with its 95% band."""
-    from .plots import COLORS, LABELS
-
-    for name in res["optimizers"]:
-        e = res[name]
-        curve = np.array([np.nan if c is None else c for c in e["curve"]], dtype=float)
-        ci = np.array([np.nan if c is None else c for c in e["ci95"]], dtype=float)
-        steps = np.arange(curve.size)
-        label = LABELS.get(name, name) + (f" (lr {e['lr']:g})" if "lr" in e else "")
-        ax.plot(steps, np.where(curve > 0, curve, np.nan), color=COLORS.get(name),
-                lw=2.0 if name == "lstm" else 1.1, label=label)
-        ok = np.isfinite(curve - ci) & np.isfinite(curve + ci)
-        if ok.any():
-            floor = np.nanmin(np.where(curve > 0, curve, np.nan)) * 1e-3
-            ax.fill_between(steps[ok], np.maximum((curve - ci)[ok], floor), (curve + ci)[ok],
-                            color=COLORS.get(name), alpha=0.18, lw=0)
+    draw_mean_curves(ax, res, widths=(2.0, 1.1))
     means = np.concatenate([np.array([np.nan if c is None else c for c in res[n]["curve"]],
                                      dtype=float) for n in res["optimizers"]])
     means = means[np.isfinite(means) & (means > 0)]
@@ -140,7 +122,6 @@ def _draw_panel(ax, res: dict, train_steps: int | None, small: bool = False) -> 
     mark = {True: "claim held", False: "claim NOT held", None: "report"}[v["held"]]
     if v["kind"] == "fails":
         mark = "failure reproduced" if v["held"] else "failure NOT reproduced"
-    ax.set_yscale("log")
     from matplotlib.ticker import NullFormatter
 
     ax.yaxis.set_minor_formatter(NullFormatter())  # decade labels only

@@ -172,11 +172,12 @@ def test_horizon_report_finds_divergence_and_where_it_falls_behind():
     lstm = [2.3, 1.0, 0.5, 0.4, 0.45, 0.9, 1.8, 2.5, float("nan"), float("nan"), float("nan")]
     adam = list(np.linspace(2.3, 0.3, steps + 1))
     rep = L.horizon_report(_result({"lstm": lstm, "adam": adam}), train_steps=4)
-    assert rep["diverged_at"] == 7 and rep["lowest_step"] == 3
+    # beyond the training horizon: 2.5 at step 7 is not above twice 2.3; step 8 is not finite
+    assert rep["diverged_at"] == 8 and rep["lowest_step"] == 3
     assert rep["lowest"] == pytest.approx(0.4005)  # the mean of the two runs
     assert rep["best"] == "adam" and rep["at_train"] == pytest.approx(0.4505)
     assert rep["behind_from"] == 6  # at or below Adam up to step 5, above it from 6 on
-    assert "step 7" in L.describe_horizon(rep)
+    assert "step 8" in L.describe_horizon(rep)
     fine = L.horizon_report(_result({"lstm": list(np.linspace(2.3, 0.1, 11)), "adam": adam}),
                             train_steps=100)
     assert fine["diverged_at"] is None and fine["behind_from"] is None

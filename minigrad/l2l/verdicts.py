@@ -13,7 +13,7 @@ from .stats import paired_comparison
 
 NAMES = DISPLAY_NAMES
 
-__all__ = ["fmt_number", "judge"]
+__all__ = ["fmt_number", "horizon_analysis", "judge"]
 
 
 def _finite(x):
@@ -94,35 +94,51 @@ def _paired_text(p: dict) -> str:
             f"{fmt_number(p['median_a'])} vs {fmt_number(p['median_b'])}")
 
 
-def _horizon(res: dict, best: str, train_steps: int) -> dict:
-    """Where the learned optimizer's mean loss diverges (beyond the training horizon), bottoms
-    out, and falls behind the best tuned baseline for good."""
+def horizon_analysis(res: dict, best: str, train_steps: int) -> dict:
+    """Where the learned optimizer's mean loss goes over a long run, against ``best``:
+
+    ``diverged_at``: the first step at or beyond the training horizon whose mean loss is not
+    finite or above twice the mean initial loss (None: no divergence); ``lowest_step`` and
+    ``lowest``; ``at_train`` (the mean loss at the training horizon, None if the run is not
+    longer) and ``final``; ``behind_from``: the step from which the learned optimizer's mean
+    loss stays above ``best``'s (None when it ends at or below it); ``diverged_runs``."""
     curve = np.array([_num(c) for c in res["lstm"]["curve"]])
     bcurve = np.array([_num(c) for c in res[best]["curve"]])
     steps = len(curve) - 1
     first = min(train_steps, steps)
     bad = np.flatnonzero(~np.isfinite(curve[first:]) | (curve[first:] > 2 * curve[0]))
-    diverged_at = int(bad[0]) + first if bad.size else None
     low = int(np.argmin(np.where(np.isfinite(curve), curve, np.inf)))
-    above = curve > bcurve
+    above = ~(curve <= bcurve)
     behind_from = None
     if above[-1]:
         below = np.flatnonzero(~above)
         behind_from = int(below[-1]) + 1 if below.size else 0
-    parts = [f"no divergence in {steps:,} steps" if diverged_at is None else
-             f"diverges at step {diverged_at} (mean loss {fmt_number(curve[diverged_at])} > "
-             "twice the "
-             f"initial {fmt_number(curve[0])})",
-             f"lowest mean loss {fmt_number(curve[low])} at step {low}"]
-    if train_steps < steps:
-        parts.append(f"{fmt_number(curve[train_steps])} at step {train_steps} (the training "
-                     f"horizon), {fmt_number(curve[-1])} at step {steps:,}")
-    if np.isfinite(curve[-1]) and curve[-1] > 1.5 * curve[low]:
-        parts.append(f"rises {curve[-1] / curve[low]:.1f}x from its lowest by the end")
-    parts.append(f"behind the best tuned baseline from step {behind_from} on"
-                 if behind_from is not None else "ends below the best tuned baseline")
-    return {"diverged_at": diverged_at, "lowest_step": low, "behind_from": behind_from,
-            "diverged_runs": res["lstm"]["diverged_runs"], "report": "; ".join(parts)}
+    return {"steps": steps, "diverged_at": int(bad[0]) + first if bad.size else None,
+            "lowest_step": low, "lowest": float(curve[low]),
+            "at_train": float(curve[train_steps]) if train_steps < steps else None,
+            "final": float(curve[-1]), "initial": float(curve[0]), "best": best,
+            "best_final": float(bcurve[-1]), "behind_from": behind_from,
+            "diverged_runs": res["lstm"]["diverged_runs"]}
+
+
+def _horizon(res: dict, best: str, train_steps: int) -> dict:
+    """:func:`horizon_analysis` and its report in words (the verdict of a long-horizon row)."""
+    h = horizon_analysis(res, best, train_steps)
+    steps, low, div = h["steps"], h["lowest_step"], h["diverged_at"]
+    curve = np.array([_num(c) for c in res["lstm"]["curve"]])
+    parts = [f"no divergence in {steps:,} steps" if div is None else
+             f"diverges at step {div} (mean loss {fmt_number(curve[div])} > twice the initial "
+             f"{fmt_number(curve[0])})",
+             f"lowest mean loss {fmt_number(h['lowest'])} at step {low}"]
+    if h["at_train"] is not None:
+        parts.append(f"{fmt_number(h['at_train'])} at step {train_steps} (the training "
+                     f"horizon), {fmt_number(h['final'])} at step {steps:,}")
+    if np.isfinite(h["final"]) and h["final"] > 1.5 * h["lowest"]:
+        parts.append(f"rises {h['final'] / h['lowest']:.1f}x from its lowest by the end")
+    parts.append(f"behind the best tuned baseline from step {h['behind_from']} on"
+                 if h["behind_from"] is not None else "ends below the best tuned baseline")
+    return {"diverged_at": div, "lowest_step": low, "behind_from": h["behind_from"],
+            "diverged_runs": h["diverged_runs"], "report": "; ".join(parts)}
 
 
 def fmt_number(x, spec=".3g") -> str:

@@ -103,6 +103,18 @@ def _as_feature_major(a, xp):
 BLOCK = 512
 
 
+def _default_block(B: int, xp) -> int:
+    """The block size when the caller gives none: the whole batch on a GPU (each block is a
+    few kernel launches) and for a small batch (the quadratics' 1,280 coordinates fit the
+    cache whole); :data:`BLOCK` on one thread; on worker threads two blocks per thread, since
+    NumPy holds the GIL between its calls (512-column blocks on 2 threads were slower than one
+    thread; 4,096 made a meta-iteration 1.5x faster)."""
+    if xp.__name__ != "numpy" or B <= 4 * BLOCK:
+        return B
+    n = worker_count()
+    return BLOCK if n == 1 else max(BLOCK, -(-B // (2 * n)))
+
+
 def _blocks(B: int, block: int):
     """Column slices [0, block), [block, 2 block), ... covering range(B)."""
     return [slice(j, min(j + block, B)) for j in range(0, B, block)]
@@ -142,14 +154,8 @@ class FusedLSTMCellFunction(Function):
         w[2 * H : 3 * H] *= 2.0
         c_t = _as_feature_major(c, xp)
         out = xp.empty((2, H, B), x.dtype)
-        # On a GPU one block is best: each block is a handful of kernel launches. On worker
-        # threads, two blocks per thread: NumPy holds the GIL between its calls, so smaller
-        # blocks would leave the threads waiting for it (measured: 512-column blocks on 2
-        # threads were slower than 1 thread; 4,096 made a meta-iteration 1.5x faster).
-        block = block or (BLOCK if xp.__name__ != "numpy" or worker_count() == 1
-                          else max(BLOCK, -(-B // (2 * worker_count()))))
-        # a small batch (the quadratics' 1,280 coordinates) fits the cache whole: one block
-        block = B if xp.__name__ != "numpy" or B <= 4 * BLOCK else block
+        if block is None:
+            block = _default_block(B, xp)
         done = map_blocks(
             lambda cols: _forward_block(w, x[cols], h[cols], c_t[:, cols], out[:, :, cols], xp),
             _blocks(B, block))

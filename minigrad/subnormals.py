@@ -12,10 +12,11 @@ Where they come from in this course. Meta-training the learned optimizer on the 
 some hidden sigmoid units into saturation; their gradients (and so some coordinates of the
 optimizee gradient g_t) become 1e-30 or smaller. The meta-gradient flowing back through the
 coordinatewise LSTM for those coordinates is of the same size, and multiplying it by gate
-derivatives such as o (1 - o) lands below 1.2e-38. Measured on a short MNIST run (the script
-behind ``tests/test_subnormals.py``): once the optimizer has moved, 3-8% of the entries
-reaching the fused LSTM cell's backward were subnormal, and that backward took most of a
-meta-iteration's time.
+derivatives such as o (1 - o) lands below 1.2e-38: once the optimizer has moved, a few
+percent of the entries reaching the fused LSTM cell's backward are subnormal
+(``count_subnormals`` counts them; ``tests/test_subnormals.py`` shows the count without
+flushing), and that backward then takes most of a meta-iteration's time
+(``benchmarks/profile_meta.py`` compares the two).
 
 What we do about it. Two standard remedies exist:
 

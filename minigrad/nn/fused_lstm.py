@@ -97,9 +97,9 @@ def _as_feature_major(a, xp):
 #: Coordinates (columns of the (4H, B) gate block) handled at a time on the CPU. A block of
 #: 512 keeps the gates, their gradients and the states of one block (about 0.6 MB at H = 20)
 #: in the core's L2 cache through the forty-odd elementwise passes of a step, instead of
-#: streaming 6 MB arrays from memory for each pass. Measured on an MNIST meta-iteration (one
-#: core): 3% faster than one block on an idle machine, 1.8x faster while another process
-#: competes for memory bandwidth (``benchmarks/bench_blocks.py``).
+#: streaming 6 MB arrays from memory for each pass. The gain is small on an idle machine and
+#: large while another process competes for memory bandwidth: measure it with
+#: ``python benchmarks/bench_blocks.py`` and ``--contend`` (it prints the ratios).
 BLOCK = 512
 
 

@@ -1,4 +1,4 @@
-"""Atomic file writes: a file is either absent or complete, never half-written.
+"""Files: atomic writes (a file is either absent or complete, never half-written) and digests.
 
 The one place where minigrad writes files (checkpoints, downloads, figures, reports, stored
 results): everything goes to a temporary ``.part`` file in the destination's folder, which is
@@ -9,11 +9,13 @@ Windows). An error or Ctrl-C in the middle leaves the old file, or none, and no 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import secrets
 from pathlib import Path
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_writer", "part_files"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_writer", "file_digest",
+           "part_files"]
 
 
 @contextlib.contextmanager
@@ -55,3 +57,12 @@ def part_files(folder) -> list[Path]:
     """Temporary ``.part`` files left in ``folder`` (there should never be any)."""
     folder = Path(folder)
     return sorted(folder.glob(".*.part")) if folder.is_dir() else []
+
+
+def file_digest(path, algorithm: str = "sha256") -> str:
+    """Hex digest of a file (SHA-256 by default), read in 1 MiB chunks."""
+    h = hashlib.new(algorithm)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()

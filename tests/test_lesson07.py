@@ -21,6 +21,7 @@ import pytest  # noqa: E402
 import minigrad as mg  # noqa: E402
 from minigrad.course import check, checks  # noqa: E402
 from minigrad.course import lesson07 as L  # noqa: E402
+from minigrad.files import file_digest  # noqa: E402
 from minigrad.l2l import (  # noqa: E402
     BASELINES,
     Flattener,
@@ -186,23 +187,23 @@ def test_load_pretrained_prefers_the_best_weights(tmp_path):
     path = write_checkpoint(tmp_path / "c.npz", trainer, {"name": "mnist", "optimizee": TINY},
                             best=best, extra={"command": "python -m minigrad.l2l train ...",
                                               "status": "done", "elapsed_s": 12.0})
-    loaded, info = L.load_pretrained(path)
-    assert info["weights"] == "best" and info["sha256"] == L.file_sha256(path)
+    loaded, info = L.load_pretrained("mnist", path)
+    assert info["weights"] == "best" and info["sha256"] == file_digest(path)
     assert info["command"].startswith("python -m") and info["elapsed_s"] == 12.0
     for k, v in loaded.state_dict().items():
         assert np.array_equal(v, best[k])
-    last, info = L.load_pretrained(path, weights="last")
+    last, info = L.load_pretrained("mnist", path, weights="last")
     assert info["weights"] == "last"
     for k, v in last.state_dict().items():
         assert np.array_equal(v, net.state_dict()[k])
-    fig = L.plot_meta_training({**info, "curve": [2.3, 2.2, 2.0], "validation": [(2, 1.9)]},
+    fig = L.plot_meta_training({**info, "curve": [2.3, 2.2, 2.0], "validation_history": [(2, 1.9)]},
                                {"curve": [2.3, 2.29], "config": {"steps": 10, "unroll": 5}})
     assert len(fig.axes) == 2
 
 
 def test_the_shipped_checkpoint_loads():
     try:
-        net, info = L.load_pretrained()
+        net, info = L.load_pretrained("mnist")
     except FileNotFoundError as exc:
         pytest.skip(str(exc))
     assert info["problem"]["optimizee"] == "sigmoid-20" and info["iteration"] >= 1
@@ -393,7 +394,7 @@ def test_generator_writes_results_the_notebooks_accept(tmp_path):
     gen = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(gen)
     try:
-        net, info = L.load_pretrained()
+        net, info = L.load_pretrained("mnist")
     except FileNotFoundError as exc:
         pytest.skip(str(exc))
     out = tmp_path / "r.json"

@@ -16,7 +16,7 @@ import numpy as np
 
 from minigrad.tensor import Tensor
 
-__all__ = ["draw_dag", "graph_of", "layered_layout"]
+__all__ = ["count_graph_nodes", "draw_dag", "graph_of", "layered_layout"]
 
 
 def layered_layout(nodes: list, parents: Callable, sweeps: int = 4) -> dict:
@@ -161,6 +161,14 @@ def graph_of(t: Tensor) -> list:
             if id(p) not in seen:
                 stack.append((p, False))
     return order
+
+
+def count_graph_nodes(*outputs: Tensor) -> int:
+    """Number of operations (Function nodes) recorded in the graph behind ``outputs``, each
+    counted once however many outputs share it."""
+    ops = {id(n) for t in outputs if t._ctx is not None for n in graph_of(t)
+           if not isinstance(n, Tensor)}
+    return len(ops)
 
 
 def _parents(node) -> list:

@@ -29,6 +29,7 @@ import numpy as np
 import minigrad as mg
 from minigrad import nn, optim
 from minigrad.course.checks import Exercise, compare_values, register
+from minigrad.course.graphs import count_graph_nodes
 from minigrad.course.widgets import Explorer
 from minigrad.tensor import Tensor
 from minigrad.threads import blas_threads
@@ -260,20 +261,6 @@ def compare_cells(cell_a: Callable, cell_b: Callable, batch: int = 5, input_size
     for name, a, b in zip(CELL_INPUT_NAMES, ga, gb):
         out[f"d {name}"] = float(np.abs(a - b).max())
     return out
-
-
-def count_graph_nodes(*outputs: Tensor) -> int:
-    """Number of operations (Function nodes) recorded in the graph behind ``outputs``."""
-    seen, stack = set(), [t._ctx for t in outputs if t._ctx is not None]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        for parent in node.next:
-            if parent is not None and not isinstance(parent, Tensor):
-                stack.append(parent)
-    return len(seen)
 
 
 def time_cells(batch: int = 2000, hidden: int = 20, input_size: int = 2, steps: int = 5,

@@ -47,6 +47,7 @@ from minigrad.l2l import (
     tune_lr,
     unroll,
 )
+from minigrad.l2l.checkpoints import load_pretrained
 from minigrad.l2l.evaluate import problem_seeds, summarize
 from minigrad.l2l.plots import COLORS, LABELS
 from minigrad.threads import blas_threads
@@ -580,18 +581,6 @@ class Pretrained:
     source: str              # "pretrained" or "fallback"
     message: str
     meta: dict = field(default_factory=dict)
-
-
-def load_pretrained(problem: str = "quadratic", weights: str = "best"):
-    """The shipped learned optimizer for ``problem`` (``minigrad/l2l/pretrained/<problem>.npz``)
-    as ``(net, metadata)``: its weights phi on its own configuration, the best-on-validation
-    weights when the checkpoint has them (``weights="best"``), else the last ones.
-
-    Raises FileNotFoundError when nothing is shipped for ``problem``.
-    """
-    from minigrad.l2l.checkpoints import load_learned_optimizer
-
-    return load_learned_optimizer("pretrained", problem, weights)
 
 
 def pretrained_or_fallback(fallback=None, problem: str = "quadratic") -> Pretrained:

@@ -33,7 +33,6 @@ asked of it.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -60,20 +59,20 @@ from minigrad.l2l import (
     rollout,
 )
 from minigrad.l2l.baselines import DECADES, DISPLAY_NAMES, OPTIMIZERS
-from minigrad.l2l.checkpoints import (
-    load_learned_optimizer,
-)
+from minigrad.l2l.checkpoints import load_pretrained
 from minigrad.l2l.evaluate import (
     SEED_TAGS,
     Experiment,
     RolloutCache,
     best_baseline,
     compare_final,
+    finite_or_none,
     pick_lr,
 )
 from minigrad.l2l.evaluate import run_experiments as _run_experiments
 from minigrad.l2l.plots import COLORS, plot_result
 from minigrad.l2l.problems import mnist_problem_factory
+from minigrad.l2l.verdicts import fmt_number as _fmt
 from minigrad.tensor import Tensor
 
 __all__ = [
@@ -91,7 +90,6 @@ __all__ = [
     "compare_final",
     "describe_comparison",
     "experiment_of",
-    "file_sha256",
     "load_pretrained",
     "load_results",
     "make_race_explorer",
@@ -243,34 +241,6 @@ def show_digits(images, labels, n: int = 16, cols: int = 8, title: str | None = 
 # 2. Meta-training: live and tiny, and the shipped optimizer
 
 
-def file_sha256(path) -> str:
-    """SHA-256 of a file's bytes (hex)."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
-def load_pretrained(spec="pretrained", weights: str = "best"):
-    """The shipped MNIST optimizer (or the checkpoint at path ``spec``) and what it says.
-
-    Returns ``(net, info)``: the :class:`~minigrad.l2l.LSTMOptimizer` with the checkpoint's
-    best-on-validation weights when it has them (``weights="best"``) or its last ones, as
-    ``python -m minigrad.l2l evaluate`` does; ``info`` holds the path, SHA-256, the weights
-    used, the meta-iterations done, the status, the training command, the training curve (mean
-    optimizee loss per meta-iteration), the validation history and the training time.
-    """
-    net, meta = load_learned_optimizer(spec, "mnist", weights)
-    path = meta["path"]
-    validation = meta.get("validation") or {}
-    info = {
-        "path": str(path), "sha256": file_sha256(path), "weights": meta["weights_used"],
-        "iteration": int(meta["iteration"]), "status": meta.get("status"),
-        "command": meta.get("command"), "curve": [float(v) for v in meta.get("curve", [])],
-        "validation": [tuple(r) for r in validation.get("history", [])],
-        "elapsed_s": meta.get("elapsed_s"), "net": meta["net"], "meta": meta["meta"],
-        "problem": meta["problem"], "dtype": meta.get("dtype", "float32"),
-    }
-    return net, info
-
-
 def meta_train_live(iterations: int = 3, steps: int = 10, unroll: int = 5,
                     optimizee: str = "sigmoid-20", seed: int = 0, progress: bool = True) -> dict:
     """Meta-train a FRESH learned optimizer for a few meta-iterations, timing each.
@@ -342,8 +312,8 @@ def plot_meta_training(info: dict, live: dict | None = None):
                 label=f"running mean of {width}")
     else:
         ax.plot(its, curve, "o-", color="tab:orange", ms=3, label="per meta-iteration")
-    if info.get("validation"):
-        v = np.asarray(info["validation"], dtype=float)
+    if info.get("validation_history"):
+        v = np.asarray(info["validation_history"], dtype=float)
         ax.plot(v[:, 0], v[:, 1], "o", color="k", ms=4, label="validation score")
     ax.axhline(math.log(10), color="gray", ls=":", lw=1, label="ln 10 (chance)")
     ax.set_xlabel("meta-iteration")
@@ -500,25 +470,18 @@ def spot_check(net, result: dict, steps: int = 20, optimizer: str = "lstm",
 # ----- reading a result -----------------------------------------------------------------------
 
 
-def _fmt(x, spec=".3f"):
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "n/a"
-    if math.isinf(x):
-        return "diverged"
-    return format(x, spec)
-
-
 def describe_comparison(cmp: dict) -> str:
     """One sentence that says what the numbers say (whatever they are)."""
     name = NAMES[cmp["best"]]
     words = {"lower": "LOWER than", "higher": "HIGHER than",
              "indistinguishable": "not distinguishable from"}[cmp["verdict"]]
-    return (f"Learned optimizer: final loss {_fmt(cmp['lstm_final'])} ± "
-            f"{_fmt(cmp['lstm_ci95'])}; best tuned baseline {name} (lr {cmp['best_lr']:g}): "
-            f"{_fmt(cmp['best_final'])} ± {_fmt(cmp['best_ci95'])} (95% CIs, {cmp['runs']} "
-            f"runs). Paired difference {_fmt(cmp['diff'], '+.3f')} ± {_fmt(cmp['diff_ci95'])}: "
-            f"the learned optimizer's final loss is {words} the best baseline's "
-            f"(ratio {_fmt(cmp['ratio'], '.2f')}).")
+    f = {k: _fmt(cmp[k], ".3f") for k in ("lstm_final", "lstm_ci95", "best_final", "best_ci95",
+                                          "diff_ci95")}
+    return (f"Learned optimizer: final loss {f['lstm_final']} ± {f['lstm_ci95']}; best tuned "
+            f"baseline {name} (lr {cmp['best_lr']:g}): {f['best_final']} ± {f['best_ci95']} "
+            f"(95% CIs, {cmp['runs']} runs). Paired difference {_fmt(cmp['diff'], '+.3f')} ± "
+            f"{f['diff_ci95']}: the learned optimizer's final loss is {words} the best "
+            f"baseline's (ratio {_fmt(cmp['ratio'], '.2f')}).")
 
 
 def results_table(result: dict) -> str:
@@ -529,7 +492,7 @@ def results_table(result: dict) -> str:
         e = result[name]
         lr = f"{e['lr']:g}" if "lr" in e else "-"
         lines.append(f"{NAMES[name]:<16}{lr:>8}"
-                     f"{_fmt(e['final_loss']) + ' ± ' + _fmt(e['final_ci95']):>22}"
+                     f"{_fmt(e['final_loss'], '.3f') + ' ± ' + _fmt(e['final_ci95'], '.3f'):>22}"
                      f"{_fmt(e['summed_loss'], '.1f') + ' ± ' + _fmt(e['summed_ci95'], '.1f'):>22}")
     return "\n".join(lines)
 
@@ -639,9 +602,4 @@ def run_experiments(experiments, net, factory: Callable, *, seed: int = 0, cache
 
 
 def _keep_run0(entry: dict, losses: np.ndarray) -> None:
-    entry["run0"] = [_finite(v) for v in losses[0, :RUN0_STEPS + 1]]
-
-
-def _finite(x):
-    x = float(x)
-    return x if math.isfinite(x) else None
+    entry["run0"] = [finite_or_none(v) for v in losses[0, :RUN0_STEPS + 1]]

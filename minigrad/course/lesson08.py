@@ -33,6 +33,7 @@ from minigrad.l2l.evaluate import Experiment, best_baseline, compare_final
 from minigrad.l2l.paper import PAPER
 from minigrad.l2l.plots import plot_result
 from minigrad.l2l.problems import MnistProblem, mnist_problem_factory
+from minigrad.l2l.verdicts import fmt_number as _fmt
 from minigrad.l2l.verdicts import horizon_analysis
 
 __all__ = [
@@ -401,8 +402,8 @@ def _render_curves(state: dict):
     mark = TRAIN_STEPS if state["horizon"] > TRAIN_STEPS else None
     plot_result(state["result"], ax=ax, max_step=state["horizon"], mark_step=mark)
     ax.set_title(f"{state['title']}, first {state['horizon']} steps: learned "
-                 f"{_fmt(state['lstm'])} vs {DISPLAY_NAMES[state['best']]} "
-                 f"{_fmt(state['best_loss'])} (ratio {_fmt(state['ratio'], '.2f')})",
+                 f"{_fmt(state['lstm'], '.3f')} vs {DISPLAY_NAMES[state['best']]} "
+                 f"{_fmt(state['best_loss'], '.3f')} (ratio {_fmt(state['ratio'], '.2f')})",
                  fontsize=8)
     return fig
 
@@ -433,9 +434,3 @@ def make_generalisation_explorer(results: dict, key: str = "mnist-200",
 
 
 
-def _fmt(x, spec=".3f"):
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "n/a"
-    if math.isinf(x):
-        return "diverged"
-    return format(x, spec)

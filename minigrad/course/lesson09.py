@@ -35,7 +35,7 @@ from minigrad import ops
 from minigrad.autograd import grad
 from minigrad.backend import cupy_status, default_device, set_backend, to_device
 from minigrad.course.checks import Case, Exercise, register
-from minigrad.course.graphs import graph_of
+from minigrad.course.graphs import count_graph_nodes
 from minigrad.course.widgets import Explorer
 from minigrad.l2l import (
     BaselineRule,
@@ -48,9 +48,7 @@ from minigrad.l2l import (
     net_defaults,
     unroll,
 )
-from minigrad.l2l.checkpoints import (
-    load_learned_optimizer,
-)
+from minigrad.l2l.checkpoints import load_pretrained
 from minigrad.l2l.evaluate import SEED_TAGS
 from minigrad.l2l.flat import Flattener
 from minigrad.l2l.paper import OFFICIAL, PAPER
@@ -102,22 +100,6 @@ FUNCTIONS = 8
 
 # ============================================================================================
 # 1. The shipped learned optimizer
-
-
-def load_pretrained(problem: str = "quadratic"):
-    """The shipped learned optimizer for ``problem`` and a short description of it.
-
-    Reads ``minigrad/l2l/pretrained/<problem>.npz`` (``python -m minigrad.l2l evaluate
-    --checkpoint pretrained`` uses the same file) with its best-on-validation weights when it
-    has them, else its last. Returns ``(net, info)``; ``info`` holds ``iteration`` (meta-
-    iterations trained), ``status``, ``weights`` ("best" or "last"), ``net`` (its
-    configuration), ``problem`` (the family it was trained on) and ``path``.
-    """
-    net, meta = load_learned_optimizer("pretrained", problem, "best")
-    info = {"path": meta["path"], "iteration": int(meta["iteration"]),
-            "status": str(meta.get("status", "unknown")), "weights": meta["weights_used"],
-            "net": dict(meta["net"]), "problem": dict(meta["problem"])}
-    return net, info
 
 
 def describe_pretrained(info: dict) -> str:
@@ -543,11 +525,6 @@ def loss_terms_demo(net=None, functions: int = FUNCTIONS, length: int = 20, seed
 
 # ============================================================================================
 # 3. First- vs second-order meta-gradients
-
-
-def count_graph_nodes(t: Tensor) -> int:
-    """The number of operations (Function nodes) in the graph behind ``t``."""
-    return sum(1 for node in graph_of(t) if not isinstance(node, Tensor))
 
 
 def meta_gradient(net, second_order: bool, functions: int = FUNCTIONS, length: int = 20,

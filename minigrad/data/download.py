@@ -21,22 +21,13 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from ..files import atomic_writer
+from ..files import atomic_writer, file_digest
 from .errors import ChecksumError, DownloadError
 
 __all__ = ["download_file", "file_digest"]
 
 CHUNK = 1 << 20
 USER_AGENT = "minigrad-data/1 (+urllib)"
-
-
-def file_digest(path, algorithm: str = "sha256") -> str:
-    """Hex digest of a file, read in 1 MiB chunks."""
-    h = hashlib.new(algorithm)
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _fetch(url: str, dest: Path, sha256: str, md5: str | None, size: int | None,

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..files import file_digest
 from ..nn import CheckpointError, load_checkpoint, save_checkpoint
 from ..optim import flatten_state_dict, unflatten_state_dict
 
 __all__ = [
-    "FORMAT", "PRETRAINED_DIR", "CheckpointMismatch", "load_learned_optimizer",
+    "FORMAT", "PRETRAINED_DIR", "CheckpointMismatch", "load_learned_optimizer", "load_pretrained",
     "read_checkpoint", "resolve_checkpoint", "restore_trainer", "split_arrays",
     "write_checkpoint",
 ]
@@ -157,3 +158,25 @@ def load_learned_optimizer(spec, problem: str | None = None, weights: str = "bes
     except (ValueError, TypeError) as exc:
         raise CheckpointMismatch(f"{path}: does not fit its own configuration: {exc}") from None
     return net, dict(meta, weights_used="best" if chosen else "last", path=str(path))
+
+
+def load_pretrained(problem: str, spec="pretrained", weights: str = "best"):
+    """A learned optimizer to use and read about: ``(net, info)``.
+
+    The shipped optimizer for ``problem`` (``minigrad/l2l/pretrained/<problem>.npz``), or the
+    checkpoint at path ``spec``, loaded by :func:`load_learned_optimizer` (same rule for the
+    weights). ``info`` is the checkpoint's metadata plus what a reader wants at hand:
+    ``weights`` ("best" or "last", the ones used), ``sha256`` (of the file), ``status``,
+    ``command`` and ``elapsed_s`` (None when not recorded), ``curve`` (mean optimizee loss per
+    meta-iteration, floats) and ``validation_history`` (``(meta-iteration, score)`` pairs).
+    """
+    net, meta = load_learned_optimizer(spec, problem, weights)
+    validation = meta.get("validation") or {}
+    info = dict(meta)
+    info.update(
+        weights=meta["weights_used"], sha256=file_digest(meta["path"]),
+        iteration=int(meta["iteration"]), status=meta.get("status", "unknown"),
+        command=meta.get("command"), elapsed_s=meta.get("elapsed_s"),
+        curve=[float(v) for v in meta.get("curve", [])],
+        validation_history=[tuple(r) for r in validation.get("history", [])])
+    return net, info

@@ -159,7 +159,8 @@ def _mean_or_inf(finals) -> float:
     return float(np.mean(finals)) if np.isfinite(finals).all() else math.inf
 
 
-def _finite_or_none(x):
+def finite_or_none(x):
+    """``float(x)``, or None when it is NaN or infinite (JSON has neither)."""
     x = float(x)
     return x if math.isfinite(x) else None
 
@@ -171,16 +172,16 @@ def summarize(losses: np.ndarray) -> dict:
     summed = losses[:, 1:].sum(axis=1)
     sum_m, sum_ci = mean_ci95(summed)
     return {
-        "curve": [_finite_or_none(v) for v in curve],
-        "ci95": [_finite_or_none(v) for v in ci],
-        "final_loss": _finite_or_none(final_m),
-        "final_ci95": _finite_or_none(final_ci),
-        "summed_loss": _finite_or_none(sum_m),
-        "summed_ci95": _finite_or_none(sum_ci),
-        "median_final": _finite_or_none(np.median(np.where(np.isfinite(losses[:, -1]),
+        "curve": [finite_or_none(v) for v in curve],
+        "ci95": [finite_or_none(v) for v in ci],
+        "final_loss": finite_or_none(final_m),
+        "final_ci95": finite_or_none(final_ci),
+        "summed_loss": finite_or_none(sum_m),
+        "summed_ci95": finite_or_none(sum_ci),
+        "median_final": finite_or_none(np.median(np.where(np.isfinite(losses[:, -1]),
                                                            losses[:, -1], np.inf))),
         "diverged_runs": int((~np.isfinite(losses[:, -1])).sum()),
-        "finals": [_finite_or_none(v) for v in losses[:, -1]],
+        "finals": [finite_or_none(v) for v in losses[:, -1]],
     }
 
 
@@ -380,7 +381,7 @@ def run_experiments(experiments, net, factory: Callable, *, seed: int = 0, cache
             lr, table = tuned[exp.key, name]
             e = entry(losses((name, lr), exp, "test", exp.runs))
             e["lr"] = lr
-            e["val_final_loss"] = {f"{k:g}": _finite_or_none(_mean_or_inf(v))
+            e["val_final_loss"] = {f"{k:g}": finite_or_none(_mean_or_inf(v))
                                    for k, v in table.items()}
             res[name] = e
             log(f"{name}: final loss {e['final_loss']}")

@@ -75,6 +75,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from ..files import file_digest
 from ..threads import blas_threads
 from .baselines import DISPLAY_NAMES
 from .checkpoints import (
@@ -139,8 +140,6 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def _load_ckpt(spec, problem, weights) -> dict:
-    import hashlib
-
     try:
         path = resolve_checkpoint(spec, problem)
         arrays, meta = read_checkpoint(path, problem)
@@ -149,7 +148,7 @@ def _load_ckpt(spec, problem, weights) -> dict:
         raise ReproduceError(str(exc)) from None
     return {"path": str(path.resolve()), "weights": weights, "meta": meta,
             "has_best": bool(split_arrays(arrays, "best")),
-            "sha256": hashlib.sha256(path.read_bytes()).hexdigest()}
+            "sha256": file_digest(path)}
 
 
 def _portable(path) -> str:

@@ -4,7 +4,7 @@
     python -m minigrad.l2l train --problem mnist --out runs/mnist.npz --val-every 50
     python -m minigrad.l2l train --problem mnist --out runs/mnist.npz --resume --meta-iters 2000
     python -m minigrad.l2l evaluate --problem mnist --checkpoint runs/mnist.npz \\
-        --optimizee sigmoid-20 --runs 20 --json results.json --plot curves.png
+        --optimizee sigmoid-20 --runs 50 --json results.json --plot curves.png
 
 ``train`` shows a progress bar with the running meta-loss, saves a checkpoint every
 ``--checkpoint-every`` seconds, at the end, and on Ctrl-C or SIGTERM (then exits with status

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import hashlib
 import json
 import math
 import os
@@ -39,7 +38,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from minigrad.files import atomic_write_bytes, atomic_write_text  # noqa: E402
+from minigrad.files import atomic_write_bytes, atomic_write_text, file_digest  # noqa: E402
 from minigrad.l2l.checkpoints import (  # noqa: E402
     PRETRAINED_DIR,
     CheckpointMismatch,
@@ -50,14 +49,6 @@ from minigrad.l2l.checkpoints import (  # noqa: E402
 from minigrad.nn import save_checkpoint  # noqa: E402
 
 MAX_BYTES = 1_000_000
-
-
-def sha256_of(path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def git_commit() -> str | None:
@@ -99,7 +90,7 @@ def check_usable(arrays, meta, path) -> None:
             raise SystemExit(f"error: {exc}") from None
 
 
-def provenance(meta: dict, shipped_path: Path, weights: str) -> dict:
+def provenance(meta: dict, shipped_path: Path, weights: str, note: str | None = None) -> dict:
     val = meta.get("validation") or {}
     problem = meta["problem"]
     data = meta.get("data")
@@ -109,7 +100,7 @@ def provenance(meta: dict, shipped_path: Path, weights: str) -> dict:
     return {
         "problem": problem.get("name"),
         "file": shipped_path.name,
-        "sha256": sha256_of(shipped_path),
+        "sha256": file_digest(shipped_path),
         "bytes": shipped_path.stat().st_size,
         "command": meta.get("command"),
         "seed": meta.get("meta", {}).get("seed"),
@@ -127,6 +118,7 @@ def provenance(meta: dict, shipped_path: Path, weights: str) -> dict:
                        "best": val.get("best"), "history": val.get("history", [])},
         "training_curve": curve_summary(meta.get("curve", [])),
         "shipped": meta.get("shipped"),
+        "note": note,
     }
 
 
@@ -151,6 +143,7 @@ def render_readme(records: list) -> str:
             f"## {r['problem']}: `{r['file']}`",
             "",
             f"- trained with: `{r['command']}`",
+            *([f"- note: {r['note']}"] if r.get("note") else []),
             f"- status: {r['status']} after {r['meta_iterations']} meta-iterations "
             f"({_fmt((r['training_seconds'] or 0) / 60, '.0f')} min of training), seed "
             f"{r['seed']}, {r['dtype']}",
@@ -188,7 +181,8 @@ def render_readme(records: list) -> str:
 write_text = atomic_write_text
 
 
-def ship(source: Path, dest: Path, *, full: bool = False, weights: str = "best") -> dict:
+def ship(source: Path, dest: Path, *, full: bool = False, weights: str = "best",
+         note: str | None = None) -> dict:
     try:
         arrays, meta = read_checkpoint(source)
     except (FileNotFoundError, CheckpointMismatch) as exc:
@@ -204,7 +198,7 @@ def ship(source: Path, dest: Path, *, full: bool = False, weights: str = "best")
     meta["shipped"] = {
         "source": os.path.relpath(source.resolve(), ROOT) if source.resolve().is_relative_to(
             ROOT) else str(source),
-        "source_sha256": sha256_of(source),
+        "source_sha256": file_digest(source),
         "at": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "git_commit": git_commit(),
         "slimmed": not full,
@@ -222,7 +216,7 @@ def ship(source: Path, dest: Path, *, full: bool = False, weights: str = "best")
                              f"limit is {MAX_BYTES:,} (drop --full?)")
         read_checkpoint(tmp, problem)  # it reads back
         atomic_write_bytes(target, tmp.read_bytes())
-    record = provenance(meta, target, used)
+    record = provenance(meta, target, used, note)
     write_text(dest / f"{problem}.json", json.dumps(record, indent=1, sort_keys=True))
     return record
 
@@ -238,9 +232,11 @@ def main(argv=None) -> int:
     ap.add_argument("--weights", choices=("best", "last"), default="best",
                     help="ship the best-on-validation weights beside the last (best), or only "
                          "the last")
+    ap.add_argument("--note", default=None,
+                    help="one line of context for the README (e.g. where the run's log lives)")
     args = ap.parse_args(argv)
     for src in args.checkpoints:
-        r = ship(src, args.dest, full=args.full, weights=args.weights)
+        r = ship(src, args.dest, full=args.full, weights=args.weights, note=args.note)
         best = r["validation"].get("best")
         print(f"shipped {src} -> {args.dest / r['file']} ({r['bytes']:,} bytes; "
               f"{r['meta_iterations']} meta-iterations, status {r['status']}, weights "

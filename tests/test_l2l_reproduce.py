@@ -288,8 +288,12 @@ def test_ship_pretrained_slims_and_records_provenance(ship, tiny, tmp_path):
     assert json.loads((dest / "mnist.json").read_text())["data"]["mnist_5k_sha256"]
     text = (dest / "README.md").read_text()
     assert "## mnist: `mnist.npz`" in text and "## quadratic: `quadratic.npz`" in text
-    assert ship.main([str(tiny["mnist"]), "--dest", str(dest), "--full"]) == 0
+    assert "- note:" not in text
+    assert ship.main([str(tiny["mnist"]), "--dest", str(dest), "--full",
+                      "--note", "a snapshot of a running run"]) == 0
     assert any(k.startswith("optimizer.") for k in load_checkpoint(dest / "mnist.npz")[0])
+    assert json.loads((dest / "mnist.json").read_text())["note"] == "a snapshot of a running run"
+    assert "- note: a snapshot of a running run" in (dest / "README.md").read_text()
 
 
 @pytest.mark.parametrize("problem", ["quadratic", "mnist"])

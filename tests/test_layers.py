@@ -14,7 +14,8 @@ level and inside functions. The layers, from the bottom up (CONTRIBUTING.md draw
     course    course/*
 
 A module may import from its own layer or any layer below it, never above; the import graph
-has no cycle; and no lesson helper (``course/lessonNN.py``) imports another lesson's.
+has no cycle; and no lesson helper (``course/lessonNN.py``, or the package ``course/lessonNN/``
+with one file per part of the lesson) imports another lesson's.
 """
 
 from __future__ import annotations
@@ -98,11 +99,18 @@ def test_imports_point_down(path):
     assert not upward, f"{me} ({LAYERS[mine][0]}) imports from a higher layer: {upward}"
 
 
+def _lesson(module: str) -> str | None:
+    """``minigrad.course.lessonNN`` for a lesson helper or any part of it, else None."""
+    parts = module.split(".")
+    if len(parts) >= 3 and parts[:2] == ["minigrad", "course"] and parts[2].startswith("lesson"):
+        return ".".join(parts[:3])
+    return None
+
+
 def test_no_lesson_helper_imports_another_lesson():
     found = sorted(f"{me} imports {target} (line {line})" for me, edges in GRAPH.items()
-                   if me.startswith("minigrad.course.lesson")
-                   for target, line in edges
-                   if target.startswith("minigrad.course.lesson") and target != me)
+                   if _lesson(me) for target, line in edges
+                   if _lesson(target) and _lesson(target) != _lesson(me))
     assert not found, found
 
 
@@ -128,3 +136,9 @@ def test_no_import_cycles():
         if node not in state:
             visit(node)
     assert not cycles, "import cycles: " + "; ".join(" -> ".join(c) for c in cycles)
+
+
+def test_a_lesson_part_belongs_to_its_lesson():
+    assert _lesson("minigrad.course.lesson05.meta_loss") == "minigrad.course.lesson05"
+    assert _lesson("minigrad.course.lesson05") == "minigrad.course.lesson05"
+    assert _lesson("minigrad.course.checks") is None and _lesson("minigrad.l2l") is None

@@ -15,7 +15,7 @@ runs the learner's function against the reference implementation and rebinds the
 
 So a course notebook whose exercises are still stubs runs top to bottom on the references.
 
-Lesson modules (``minigrad/course/lessonNN.py``) register their exercises at import time::
+Lesson packages (``minigrad/course/lessonNN/``) register their exercises at import time::
 
     register(Exercise(
         id="03.1", title="Adam step", reference=adam_step_reference,
@@ -235,7 +235,7 @@ def get_exercise(exercise_id: str) -> Exercise:
         known = ", ".join(sorted(_REGISTRY)) or "none"
         raise ExerciseError(
             f"unknown exercise id {exercise_id!r} (registered: {known}); exercises live in "
-            "minigrad/course/lessonNN.py"
+            "minigrad/course/lessonNN/"
         )
     return _REGISTRY[exercise_id]
 

@@ -1,0 +1,124 @@
+"""Lesson 09 (beyond the paper): paper vs official code, second order, what the LSTM learned.
+
+Everything the notebook ``09_beyond_the_paper`` computes lives here, so it can be tested
+headless (``tests/test_lesson09.py``):
+
+1. the shipped learned optimizer (:func:`load_pretrained`);
+2. the five switches between the paper and the official code, each measured:
+   LogAndSign's exponent (:func:`official_log_and_sign`, the reference of exercise 09.1;
+   :func:`mnist_gradient`, :func:`preprocessing_report`, :func:`plot_preprocessing`), the
+   output scale (:func:`untrained_first_steps`), the quadratic family
+   (:class:`FamilyProblem`, :data:`FAMILIES`, :func:`family_stats`, :func:`transfer`,
+   :func:`plot_transfer`) and the extra loss term (:func:`loss_terms_demo`);
+3. first- vs second-order meta-gradients (:func:`compare_meta_gradients`,
+   :func:`order_race`, :func:`plot_order_race`);
+4. the learned update as a function of the gradient history: synthetic sequences
+   (:func:`gradient_sequence`), the hand-designed rules' steps (:func:`hand_designed_steps`,
+   the reference of exercise 09.2), the LSTM's (:func:`learned_steps`,
+   :func:`step_responses`, :func:`magnitude_response`), plots and the explorer
+   :func:`make_sequence_explorer`;
+5. a tiny meta-iteration on a GPU when CuPy finds one (:func:`gpu_meta_iteration`).
+
+Every measurement is small enough for a notebook on a 2-core CPU: a handful of quadratic
+functions (80 coordinates), unrolls of 20 steps, a few meta-iterations.
+
+The parts, one file each::
+
+* ``paper_vs_official.py``: Sections 1, 2.1 and 2.2: the shipped optimizer; LogAndSign with p =
+  10 (paper) or k = 5 (official code, exercise 09.1); the output scale 0.1 or 0.01.
+* ``quadratic_families.py``: Section 2.3: the quadratic family, Gaussian or uniform W and y,
+  summed or batch-mean loss, and how an optimizer trained on one transfers to the others.
+* ``meta_gradients.py``: Sections 2.4 and 3: the meta-loss's terms (20 in the paper, 21 in the
+  official code) and first- against second-order meta-gradients.
+* ``update_responses.py``: Section 4: what the LSTM learned, its update as a function of the
+  gradient history, against momentum and Adam.
+* ``gpu.py``: Section 5: one meta-iteration on a GPU through CuPy, or the reason it cannot run
+  here.
+"""
+
+from __future__ import annotations
+
+from minigrad.course.graphs import count_graph_nodes as count_graph_nodes
+from minigrad.l2l.checkpoints import load_pretrained as load_pretrained
+
+from ._shared import FUNCTIONS
+from .gpu import gpu_meta_iteration
+from .meta_gradients import (
+    compare_meta_gradients,
+    loss_terms_demo,
+    meta_gradient,
+    order_race,
+    plot_order_race,
+)
+from .paper_vs_official import (
+    describe_pretrained,
+    mnist_gradient,
+    official_log_and_sign,
+    plot_preprocessing,
+    preprocessing_report,
+    untrained_first_steps,
+)
+from .quadratic_families import (
+    FAMILIES,
+    LR_GRID,
+    ArrayRule,
+    FamilyInstance,
+    FamilyProblem,
+    family_losses,
+    family_stats,
+    make_rule,
+    plot_transfer,
+    quadratic_rollout,
+    transfer,
+    tune_lr,
+)
+from .update_responses import (
+    SEQUENCES,
+    gradient_sequence,
+    hand_designed_steps,
+    learned_steps,
+    magnitude_response,
+    make_sequence_explorer,
+    plot_magnitude_response,
+    plot_step_responses,
+    step_responses,
+)
+
+__all__ = [
+    "FAMILIES",
+    "FUNCTIONS",
+    "LR_GRID",
+    "SEQUENCES",
+    "ArrayRule",
+    "FamilyInstance",
+    "FamilyProblem",
+    "compare_meta_gradients",
+    "count_graph_nodes",
+    "describe_pretrained",
+    "family_losses",
+    "family_stats",
+    "gpu_meta_iteration",
+    "gradient_sequence",
+    "hand_designed_steps",
+    "learned_steps",
+    "load_pretrained",
+    "loss_terms_demo",
+    "magnitude_response",
+    "make_rule",
+    "make_sequence_explorer",
+    "meta_gradient",
+    "mnist_gradient",
+    "official_log_and_sign",
+    "order_race",
+    "plot_magnitude_response",
+    "plot_order_race",
+    "plot_preprocessing",
+    "plot_step_responses",
+    "plot_transfer",
+    "preprocessing_report",
+    "quadratic_rollout",
+    "step_responses",
+    "transfer",
+    "tune_lr",
+    "untrained_first_steps",
+]

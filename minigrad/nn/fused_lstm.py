@@ -42,6 +42,10 @@ block's gates, gradients and states fit in the core's L2 cache, so the forty-odd
 passes of a step read cache instead of memory. The blocks are independent except for the
 weight gradients, which are summed over them.
 
+Subnormal floats. Each block runs with the CPU's flush-to-zero mode on where the CPU has one
+(x86-64 Linux), and backward flushes its arrays where it has not
+(:mod:`minigrad.subnormals` says why both).
+
 Speed (``benchmarks/bench_lstm.py``, one core, B = 16,000, H = 20, 2 layers, 20 steps,
 forward + backward): about 1.8x faster than the composed cell and on par with PyTorch's CPU
 LSTMCell, with less memory than either. What it costs: three matrix products (about 45%:
@@ -61,7 +65,7 @@ from ..backend import get_array_module
 from ..function import Function
 from ..grad_mode import is_grad_enabled
 from ..ops import getitem, transpose
-from ..subnormals import flush_subnormals_
+from ..subnormals import cpu_flush_to_zero, flush_subnormals_
 from ..tensor import Tensor
 from ..threads import map_blocks, worker_count
 
@@ -156,8 +160,8 @@ class FusedLSTMCellFunction(Function):
         out = xp.empty((2, H, B), x.dtype)
         if block is None:
             block = _default_block(B, xp)
-        done = map_blocks(
-            lambda cols: _forward_block(w, x[cols], h[cols], c_t[:, cols], out[:, :, cols], xp),
+        done = map_blocks(_in_cpu_flush_mode(
+            lambda cols: _forward_block(w, x[cols], h[cols], c_t[:, cols], out[:, :, cols], xp)),
             _blocks(B, block))
         gates, tanh_c = [g for g, _ in done], [t for _, t in done]
         ctx.x, ctx.h, ctx.c_t, ctx.w_ih, ctx.w_hh = x, h, c_t, w_ih, w_hh
@@ -200,7 +204,8 @@ class FusedLSTMCellFunction(Function):
                     da.sum(axis=1) if want_db else None)
 
         # the blocks' weight gradients, summed in block order whatever thread computed them
-        parts = map_blocks(block_backward, enumerate(_blocks(B, ctx.block)))
+        parts = map_blocks(_in_cpu_flush_mode(block_backward),
+                           enumerate(_blocks(B, ctx.block)))
         dw_ih = _sum_in_order([p[0] for p in parts], w_ih.shape, dt, xp) if need[3] else None
         dw_hh = _sum_in_order([p[1] for p in parts], w_hh.shape, dt, xp) if need[4] else None
         db = _sum_in_order([p[2] for p in parts], (4 * H,), dt, xp) if want_db else None
@@ -212,6 +217,16 @@ class FusedLSTMCellFunction(Function):
             grads += [db if need[5] else None,
                       (db.copy() if need[5] else db) if need[6] else None]
         return tuple(None if a is None else Tensor._make(a) for a in grads)
+
+
+def _in_cpu_flush_mode(fn):
+    """``fn`` run with the CPU's flush-to-zero mode on in whatever thread runs it (the mode
+    belongs to a thread; see :func:`minigrad.subnormals.cpu_flush_to_zero`): no subnormal
+    arithmetic in the block's elementwise work nor in its matrix products."""
+    def run(item):
+        with cpu_flush_to_zero():
+            return fn(item)
+    return run
 
 
 def _sum_in_order(arrays, shape, dtype, xp):

@@ -3,8 +3,10 @@
     python benchmarks/profile_meta.py --out benchmarks/PROFILE.md
 
 One warm-up meta-iteration of the paper's MNIST setup (so the optimizer has moved, as in real
-training), then the SAME next meta-iteration is timed in each configuration, with every
-category measured by wrapping the functions that do that work:
+training; ``--checkpoint PATH`` starts from a trained optimizer's weights instead, e.g. the
+long run's ``training/mnist-paper/checkpoint.npz``), then the SAME next meta-iteration is timed
+in each configuration, with every category measured by wrapping the functions that do that
+work:
 
 * LSTM matrix products / LSTM elementwise: every NumPy call inside the fused LSTM cell (the
   cell receives a timing proxy in place of the ``numpy`` module), split into ``matmul`` and the
@@ -20,7 +22,8 @@ category measured by wrapping the functions that do that work:
 
 Configurations: ``before`` = subnormals kept, the cell in one block and N BLAS threads (the
 state before the subnormal fix, the blocks and the block threads), ``after`` = the defaults
-with ``--threads N``; N = 1 and 2.
+with ``--threads N`` (the cell's blocks in the CPU's flush-to-zero mode where it has one, see
+:mod:`minigrad.subnormals`); N = 1 and 2.
 Wrapping adds a little time per call; the categories are what matters, not the total.
 """
 
@@ -124,19 +127,40 @@ def profile(trainer, snap, *, before: bool, threads: int) -> dict:
     return {"wall": wall, "cpu": cpu, "parts": parts}
 
 
+def _cpu_model() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or "unknown"
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--out", default=None, help="write the table here (Markdown)")
+    ap.add_argument("--checkpoint", default=None,
+                    help="start from this trained optimizer's last weights (default: fresh "
+                         "weights and one warm-up meta-iteration)")
     args = ap.parse_args(argv)
     threads = [int(v) for v in args.threads.split(",")]
 
+    from minigrad.l2l.checkpoints import load_learned_optimizer
     from minigrad.l2l.lstm_optimizer import LSTMOptimizer, net_defaults
     from minigrad.l2l.meta import MetaConfig, MetaTrainer
     from minigrad.l2l.problems import make_problem
     from minigrad.threads import blas_threads
 
-    net = LSTMOptimizer(**net_defaults("mnist"), dtype="float32")
+    if args.checkpoint:
+        net, _ = load_learned_optimizer(args.checkpoint, "mnist", "last")
+        start = f"the last weights of `{args.checkpoint}`, then one warm-up meta-iteration"
+    else:
+        net = LSTMOptimizer(**net_defaults("mnist"), dtype="float32")
+        start = "fresh weights and one warm-up meta-iteration"
     trainer = MetaTrainer(net, make_problem("mnist", "sigmoid-20", split="train",
                                             dtype="float32"), MetaConfig())
     with blas_threads(1):
@@ -154,10 +178,10 @@ def main(argv=None):
              "Written by `python benchmarks/profile_meta.py " + " ".join(
                  sys.argv[1:] if argv is None else argv) + "` on "
              + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-             + "; do not edit by hand. Seconds per category in the same meta-iteration (the "
-             "paper's MNIST setup, after one warm-up meta-iteration); with 2 threads a category "
-             "adds up the time of every thread, so the categories can exceed the wall time "
-             "(the rest is then shown as 0). "
+             + "; do not edit by hand. CPU: " + _cpu_model() + ". Seconds per category in the "
+             "same meta-iteration (the paper's MNIST setup; start: " + start + "); with 2 "
+             "threads a category adds up the time of every thread, so the categories can "
+             "exceed the wall time (the rest is then shown as 0). "
              "`before`: subnormals kept, the fused cell in one block, and N BLAS threads (the "
              "code before the subnormal fix, the blocks and the block threads); `after`: "
              "today's defaults (`--threads N`). The module docstring says how each category is "

@@ -91,7 +91,7 @@ def _main(L7, L8, blas_thread_counts, argv) -> int:
 
     t0, cpu0 = time.time(), _cpu_s()
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    net, info = L7.load_pretrained(args.checkpoint, args.weights)
+    net, info = L7.load_pretrained("mnist", args.checkpoint, args.weights)
     exps = list(L7.EXPERIMENTS) + list(L8.EXPERIMENTS)
     if args.only:
         keys = {k.strip() for k in args.only.split(",") if k.strip()}

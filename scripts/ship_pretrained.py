@@ -204,6 +204,7 @@ def ship(source: Path, dest: Path, *, full: bool = False, weights: str = "best",
         "slimmed": not full,
         "weights_used": used,
         "by": "scripts/ship_pretrained.py",
+        **({"note": note} if note else {}),
     }
     dest.mkdir(parents=True, exist_ok=True)
     target = dest / f"{problem}.npz"

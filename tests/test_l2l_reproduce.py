@@ -293,6 +293,8 @@ def test_ship_pretrained_slims_and_records_provenance(ship, tiny, tmp_path):
                       "--note", "a snapshot of a running run"]) == 0
     assert any(k.startswith("optimizer.") for k in load_checkpoint(dest / "mnist.npz")[0])
     assert json.loads((dest / "mnist.json").read_text())["note"] == "a snapshot of a running run"
+    shipped = load_checkpoint(dest / "mnist.npz")[1]["shipped"]
+    assert shipped["note"] == "a snapshot of a running run"
     assert "- note: a snapshot of a running run" in (dest / "README.md").read_text()
 
 
@@ -308,3 +310,16 @@ def test_the_shipped_checkpoints_match_their_provenance(problem):
     rep.load_net(str(path), "best")
     assert f"## {problem}: `{problem}.npz`" in (path.parent / "README.md").read_text()
     assert make_problem(problem).config()["name"] == problem
+
+
+def test_the_report_shows_the_note_a_shipped_file_carries(tmp_path):
+    from minigrad.l2l import report
+
+    meta = {"iteration": 3000, "status": "interrupted", "command": "python -m minigrad.l2l train",
+            "validation": {"best": [2950, 0.2]}, "shipped": {"note": "paused for the release"}}
+    ckpt = {"path": str(tmp_path / "m.npz"), "sha256": "0" * 64, "weights": "best",
+            "has_best": True, "meta": meta}
+    row = report._ckpt_lines({"mnist": ckpt}, tmp_path)[-1]
+    assert "`python -m minigrad.l2l train`; paused for the release |" in row
+    del meta["shipped"]
+    assert "`python -m minigrad.l2l train` |" in report._ckpt_lines({"mnist": ckpt}, tmp_path)[-1]

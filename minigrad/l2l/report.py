@@ -84,8 +84,14 @@ def _ckpt_lines(ckpts: dict, root: Path) -> list:
         weights = c["weights"] if c["has_best"] or c["weights"] == "last" else "last (no best)"
         lines.append(f"| {problem} | `{_shown(c['path'])}` (SHA-256 `{c['sha256'][:12]}…`) "
                      f"| {m.get('iteration')} ({m.get('status', 'n/a')}) | {weights} | {bv} | "
-                     f"`{m.get('command', 'n/a')}` |")
+                     f"`{m.get('command', 'n/a')}`{_shipped_note(m)} |")
     return lines
+
+
+def _shipped_note(meta: dict) -> str:
+    """The context ``scripts/ship_pretrained.py --note`` recorded with the file, if any."""
+    note = (meta.get("shipped") or {}).get("note")
+    return f"; {note}" if note else ""
 
 
 def _rel(path, root: Path) -> str:
@@ -124,7 +130,8 @@ def _tried(results: list, ckpts: dict) -> list:
         hist = val.get("history") or []
         net, meta = m.get("net", {}), m.get("meta", {})
         lines.append(
-            f"- The {problem} optimizer: `{m.get('command')}`; status '{m.get('status')}' at "
+            f"- The {problem} optimizer: `{m.get('command')}`{_shipped_note(m)}; status "
+            f"'{m.get('status')}' at "
             f"{m.get('iteration')} meta-iterations ({(m.get('elapsed_s') or 0) / 3600:.1f} h "
             f"of training on a shared 2-core CPU); meta-lr "
             f"{meta.get('meta_lr')}, horizon {meta.get('steps')} in unrolls of "

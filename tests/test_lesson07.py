@@ -190,6 +190,7 @@ def test_load_pretrained_prefers_the_best_weights(tmp_path):
     loaded, info = L.load_pretrained("mnist", path)
     assert info["weights"] == "best" and info["sha256"] == file_digest(path)
     assert info["command"].startswith("python -m") and info["elapsed_s"] == 12.0
+    assert info["note"] is None  # set only by scripts/ship_pretrained.py --note
     for k, v in loaded.state_dict().items():
         assert np.array_equal(v, best[k])
     last, info = L.load_pretrained("mnist", path, weights="last")

@@ -167,7 +167,8 @@ def load_pretrained(problem: str, spec="pretrained", weights: str = "best"):
     checkpoint at path ``spec``, loaded by :func:`load_learned_optimizer` (same rule for the
     weights). ``info`` is the checkpoint's metadata plus what a reader wants at hand:
     ``weights`` ("best" or "last", the ones used), ``sha256`` (of the file), ``status``,
-    ``command`` and ``elapsed_s`` (None when not recorded), ``curve`` (mean optimizee loss per
+    ``command`` and ``elapsed_s`` (None when not recorded), ``note`` (the context recorded
+    when the file was shipped, or None), ``curve`` (mean optimizee loss per
     meta-iteration, floats) and ``validation_history`` (``(meta-iteration, score)`` pairs).
     """
     net, meta = load_learned_optimizer(spec, problem, weights)
@@ -177,6 +178,7 @@ def load_pretrained(problem: str, spec="pretrained", weights: str = "best"):
         weights=meta["weights_used"], sha256=file_digest(meta["path"]),
         iteration=int(meta["iteration"]), status=meta.get("status", "unknown"),
         command=meta.get("command"), elapsed_s=meta.get("elapsed_s"),
+        note=(meta.get("shipped") or {}).get("note"),
         curve=[float(v) for v in meta.get("curve", [])],
         validation_history=[tuple(r) for r in validation.get("history", [])])
     return net, info

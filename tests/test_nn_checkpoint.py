@@ -81,15 +81,18 @@ def test_truncated_file_names_the_file(tmp_path):
         nn.load_checkpoint(path)
 
 
-def test_corrupt_member_names_the_file(tmp_path):
+@pytest.mark.parametrize("offset", [10, 60, 400], ids=["header", "early", "data"])
+def test_corrupt_member_names_the_file(tmp_path, offset):
     path = tmp_path / "flip.npz"
-    nn.save_checkpoint(path, {"w": np.arange(1000.0)})
+    nn.save_checkpoint(path, {"w": np.random.default_rng(0).normal(size=1000)})
     data = bytearray(path.read_bytes())
-    # Damage the array's bytes inside the archive: the zip CRC check fails on read.
-    start = data.find(b"\x93NUMPY")
-    data[start + 200:start + 260] = b"\x00" * 60
+    # Damage the deflated bytes of member w.npy (its zip local header ends with its name):
+    # near its start the .npy header inflates to garbage, further in the zip CRC check fails.
+    start = data.find(b"w.npy") + len(b"w.npy")
+    assert start > len(b"w.npy")
+    data[start + offset:start + offset + 60] = bytes(60)
     path.write_bytes(bytes(data))
-    with pytest.raises(nn.CheckpointError, match="flip.npz"):
+    with pytest.raises(nn.CheckpointError, match="flip.npz.*corrupt"):
         nn.load_checkpoint(path)
 
 

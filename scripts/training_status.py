@@ -48,6 +48,8 @@ def render(path: Path, meta: dict) -> str:
     per = meta.get("elapsed_s", 0.0) / max(it, 1)
     best = min(history, key=lambda r: r[1]) if history else None
     run = meta.get("run", {})
+    resume = (f"taskset -c 0 python -m minigrad.l2l train --problem {meta['problem']['name']} "
+              f"--resume --out {path} --log {path.with_name('train.log')} --threads 1")
     lines = [
         f"# Meta-training run `{path.parent.name}`",
         "",
@@ -56,9 +58,10 @@ def render(path: Path, meta: dict) -> str:
         "",
         f"- first started with: `{_first_command(path) or meta.get('command', '?')}`",
         f"- last (re)started with: `{meta.get('command', '?')}`",
-        f"- resume with: `taskset -c 0 python -m minigrad.l2l train --problem "
-        f"{meta['problem']['name']} --resume --out {path} --log {path.with_name('train.log')} "
-        "--threads 1` (every setting comes from the checkpoint)",
+        (f"- resume with: `{resume}` (every setting comes from the checkpoint)"
+         if meta.get("status") != "done" else
+         f"- train further with: `{resume} --meta-iters N` (N above {it:,}; every other "
+         "setting comes from the checkpoint)"),
         f"- status: **{meta.get('status', '?')}** after {it:,} of {run.get('meta_iters', '?'):,} "
         f"meta-iterations; {hours:.2f} h of training ({per:.1f} s per meta-iteration, "
         "validation included)",
@@ -66,7 +69,8 @@ def render(path: Path, meta: dict) -> str:
         f"{meta['validation']['every']} meta-iterations on {meta['validation']['runs']} problems",
     ]
     if best:
-        lines.append(f"- best validation score so far: **{best[1]:.4f}** at meta-iteration "
+        so_far = "" if meta.get("status") == "done" else " so far"
+        lines.append(f"- best validation score{so_far}: **{best[1]:.4f}** at meta-iteration "
                      f"{best[0]} (the weights kept as `best`)")
     lines += ["", "![training and validation curves](curve.png)", "",
               f"Training curve (mean optimizee loss over the horizon, averaged over blocks of "

@@ -244,14 +244,16 @@ def test_sigterm_saves_like_ctrl_c(tmp_path, monkeypatch):
 
 
 def test_checkpoints_written_before_the_redesign_still_work(tmp_path, capsys):
-    """The shipped optimizers were written before the redesign (their identity-preprocessing
-    net still records an exponent; no run settings stored): they load, evaluate, and a
-    training checkpoint of that format resumes with its validation settings."""
+    """The shipped quadratic optimizer was written before the redesign (its identity-
+    preprocessing net still records an exponent; no run settings stored): it loads, as does
+    the MNIST one written after it, and a training checkpoint of the old format resumes with
+    its validation settings."""
     from minigrad.l2l.checkpoints import PRETRAINED_DIR, load_learned_optimizer
 
-    for problem in ("quadratic", "mnist"):
-        net, meta = load_learned_optimizer("pretrained", problem)
-        assert meta["weights_used"] == "best" and "run" not in meta
+    net, meta = load_learned_optimizer("pretrained", "quadratic")
+    assert meta["weights_used"] == "best" and "run" not in meta
+    net, meta = load_learned_optimizer("pretrained", "mnist")
+    assert meta["weights_used"] == "best" and "run" in meta
     assert "p" in load_checkpoint(PRETRAINED_DIR / "quadratic.npz")[1]["net"]
     # a training checkpoint in the old format: validation settings only under "validation"
     out = tmp_path / "old.npz"

@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Measure how long each lesson notebook takes to run, and write it down (not a test).
+
+    python scripts/time_lessons.py --readme README.md          # every notebook in solutions/
+    python scripts/time_lessons.py solutions/07_mnist.ipynb    # some, printed only
+
+Each notebook runs top to bottom in a fresh kernel (nbclient, this Python environment, its own
+folder as the working directory, one BLAS thread as the test command uses), on a copy: the
+notebook file is not touched. Measured per notebook: the wall time from kernel start to the
+last cell, and the CPU time of the kernel process (user + system, read from the operating
+system when the kernel has exited).
+
+Writes ``docs/lesson_times.json`` (the figures with the date, CPU, commit, load average and
+this command) and, with ``--readme``, rewrites the table between ``<!-- lesson-times:begin -->``
+and ``<!-- lesson-times:end -->``. The README's lesson table gives reading times only (an
+estimate by the authors); the run times are these, measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from minigrad.files import atomic_write_text  # noqa: E402
+
+BEGIN, END = "<!-- lesson-times:begin -->", "<!-- lesson-times:end -->"
+JSON_PATH = ROOT / "docs" / "lesson_times.json"
+
+
+def _children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def time_notebook(path: Path, timeout: int = 1800) -> dict:
+    """Run ``path`` in a fresh kernel; return its wall and kernel CPU seconds."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    cpu0, t0 = _children_cpu(), time.perf_counter()
+    client.execute()  # starts the kernel, runs every cell, shuts the kernel down and reaps it
+    wall = time.perf_counter() - t0
+    return {"wall_s": round(wall, 1), "cpu_s": round(_children_cpu() - cpu0, 1)}
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=ROOT,
+                              capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def readme_block(record: dict) -> str:
+    rows = ["| Lesson | runs in (CPU) | wall |", "| --- | --- | --- |"]
+    for name, t in record["lessons"].items():
+        rows.append(f"| {name} | {t['cpu_s']:.0f} s | {t['wall_s']:.0f} s |")
+    return "\n".join([
+        BEGIN,
+        *rows,
+        "",
+        f"Measured by `{record['command']}` on {record['date']} ({record['cpu']}, "
+        f"{record['cores']} cores, load average {record['load_average']:.1f} at the start; "
+        "each notebook top to bottom in a fresh kernel, one BLAS thread). The CPU time is the "
+        "kernel's; the wall time grows when the machine is busy with other work.",
+        END,
+    ])
+
+
+def rewrite_readme(readme: Path, block: str) -> None:
+    text = readme.read_text()
+    start, end = text.find(BEGIN), text.find(END)
+    if start < 0 or end < start:
+        raise SystemExit(f"{readme}: no {BEGIN} ... {END} block to rewrite")
+    atomic_write_text(readme, text[:start] + block + text[end + len(END):])
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("notebooks", nargs="*", type=Path,
+                    help="notebooks to time (default: every solutions/*.ipynb)")
+    ap.add_argument("--readme", type=Path, default=None,
+                    help="also rewrite this README's lesson-times block (needs all notebooks)")
+    ap.add_argument("--json", type=Path, default=JSON_PATH, help="where to write the figures")
+    args = ap.parse_args(argv)
+    paths = args.notebooks or sorted((ROOT / "solutions").glob("*.ipynb"))
+    if args.readme and args.notebooks:
+        ap.error("--readme rewrites the whole table: time every notebook (give none)")
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # the kernels inherit it
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    record = {
+        "command": "python scripts/time_lessons.py"
+                   + (f" --readme {args.readme}" if args.readme else ""),
+        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "cpu": _cpu_model(), "cores": os.cpu_count(), "commit": _commit(),
+        "load_average": round(os.getloadavg()[0], 2), "lessons": {},
+    }
+    for path in paths:
+        t = time_notebook(path.resolve())
+        record["lessons"][path.stem] = t
+        print(f"{path.stem:32s} {t['cpu_s']:6.1f} s CPU {t['wall_s']:6.1f} s wall", flush=True)
+    if args.notebooks:
+        return 0
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(args.json, json.dumps(record, indent=1) + "\n")
+    print(f"wrote {os.path.relpath(args.json, ROOT)}")
+    if args.readme:
+        rewrite_readme(args.readme, readme_block(record))
+        print(f"rewrote the lesson-times block of {args.readme}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

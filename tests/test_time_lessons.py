@@ -1,0 +1,70 @@
+"""scripts/time_lessons.py: it times a real notebook and writes the README's run-time block."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def time_lessons():
+    spec = importlib.util.spec_from_file_location(
+        "time_lessons", REPO / "scripts" / "time_lessons.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _record(lessons):
+    return {"command": "python scripts/time_lessons.py --readme README.md",
+            "date": "2026-01-01 00:00 UTC", "cpu": "Some CPU", "cores": 2, "commit": "abc",
+            "load_average": 0.5, "lessons": lessons}
+
+
+def test_block_replaces_only_what_lies_between_the_markers(time_lessons, tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\nbefore\n\n{time_lessons.BEGIN}\nold table\n"
+                      f"{time_lessons.END}\n\nafter\n")
+    block = time_lessons.readme_block(_record({"00_welcome": {"cpu_s": 2.4, "wall_s": 3.6}}))
+    time_lessons.rewrite_readme(readme, block)
+    text = readme.read_text()
+    assert "old table" not in text
+    assert text.startswith("# Title\n\nbefore\n\n") and text.endswith("\n\nafter\n")
+    assert "| 00_welcome | 2 s | 4 s |" in text
+    assert "python scripts/time_lessons.py --readme README.md" in text and "Some CPU" in text
+
+
+def test_a_readme_without_the_block_is_refused(time_lessons, tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text("# no block here\n")
+    with pytest.raises(SystemExit, match="lesson-times:begin"):
+        time_lessons.rewrite_readme(readme, "x")
+    assert readme.read_text() == "# no block here\n"
+
+
+def test_the_committed_readme_has_the_block_the_script_wrote(time_lessons):
+    record = json.loads((REPO / "docs" / "lesson_times.json").read_text())
+    assert set(record["lessons"]) == {p.stem for p in (REPO / "solutions").glob("*.ipynb")}
+    assert time_lessons.readme_block(record) in (REPO / "README.md").read_text()
+
+
+def test_times_a_notebook_in_a_fresh_kernel(time_lessons, tmp_path):
+    """A notebook that burns about 0.3 s of CPU in its kernel: the CPU time counts the kernel
+    (the test process itself only waits), and the notebook file is left as it was."""
+    path = tmp_path / "burn.ipynb"
+    nb = new_notebook(cells=[new_code_cell(
+        "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3:\n    pass")])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3",
+                                 "language": "python"}
+    nbformat.write(nb, path)
+    before = path.read_bytes()
+    t = time_lessons.time_notebook(path)
+    assert t["cpu_s"] >= 0.3 and t["wall_s"] >= 0.3
+    assert path.read_bytes() == before

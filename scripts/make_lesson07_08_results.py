@@ -18,8 +18,9 @@ commit, the BLAS threads, the load average, wall and CPU time.
 
 The notebooks load the file, refuse it when the shipped checkpoint has a different SHA-256
 (then run this script again), and recompute a piece of it live. Why stored at all: one step of
-the learned optimizer over the MLP's ~16k coordinates costs ~30 ms of CPU, and these
-experiments take thousands of them, plus the baselines' learning-rate grids.
+the learned optimizer over the MLP's ~16k coordinates is an LSTM batch of ~16k rows (lesson 07
+measures its cost live), and these experiments take thousands of them, plus the baselines'
+learning-rate grids; the script prints its own wall and CPU time.
 
 NumPy's BLAS runs with one thread here (``minigrad.threads.blas_threads(1)``, as the
 l2l command line does): the matrices are small, and on a busy 2-core machine BLAS threads cost

@@ -34,8 +34,8 @@ transposes are contiguous again, so nothing is copied from step to step.
 What backward keeps (per step, B rows): the activated gates (4H), tanh(c') (H), the new
 (h', c') (2H: the outputs themselves, alive anyway), and references to x, h and c (alive
 anyway): 7H floats per row, about as much as the composed cell and PyTorch's CPU LSTMCell.
-Keeping tanh(c') saves backward one exponential per entry of c' (NumPy's float32 exp costs
-about 4 ns per entry on the course machine): 4% of a 2-layer, 20-step unroll at B = 15,910.
+Keeping tanh(c') saves backward one exponential per entry of c' (a few percent of an unroll;
+``benchmarks/bench_lstm.py`` times the cell).
 
 Blocks. On the CPU the B coordinates are processed in blocks of :data:`BLOCK` columns: each
 block's gates, gradients and states fit in the core's L2 cache, so the forty-odd elementwise

@@ -12,10 +12,11 @@ Contents:
   :func:`compare_final`, :func:`plot_result`, :func:`results_table`;
 * the explorer :func:`make_race_explorer` over :func:`race`.
 
-Why stored results. On a 2-core laptop one step of the learned optimizer over the MLP's 15,910
-coordinates costs about 30 ms of CPU (an LSTM batch of 15,910 rows), a hand-designed optimizer's
-step about 2 ms. The paper's figure needs tuned baselines (a grid of learning rates on
-validation problems) and many test runs: minutes of CPU, more than a notebook cell should take.
+Why stored results. One step of the learned optimizer over the MLP's 15,910 coordinates is an
+LSTM batch of 15,910 rows, tens of milliseconds of CPU (section 2 of the notebook measures it),
+many times a hand-designed optimizer's step. The paper's figure needs tuned baselines (a
+grid of learning rates on validation problems) and many test runs: minutes of CPU, more than
+a notebook cell should take.
 So ``scripts/make_lesson07_08_results.py`` runs the protocol below with the shipped optimizer
 and writes :data:`RESULTS_PATH` (curves, 95% intervals, tuned learning rates, the checkpoint's
 SHA-256, the command, the time it took). The notebooks check that file against the shipped

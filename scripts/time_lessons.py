@@ -43,8 +43,10 @@ def _children_cpu() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def time_notebook(path: Path, timeout: int = 1800) -> dict:
-    """Run ``path`` in a fresh kernel; return its wall and kernel CPU seconds."""
+def time_notebook(path: Path, timeout: int = 120) -> dict:
+    """Run ``path`` in a fresh kernel; return its wall and kernel CPU seconds. A cell that
+    runs longer than ``timeout`` seconds fails (nbclient's per-cell timeout; the slowest cell
+    of the course took 12.6 s)."""
     import nbformat
     from nbclient import NotebookClient
 

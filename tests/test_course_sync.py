@@ -42,7 +42,8 @@ def test_solutions_are_committed_executed(path):
     ]
     assert not unexecuted, (
         f"{path.name}: code cells {unexecuted} have not been executed; run "
-        f"jupyter nbconvert --to notebook --execute --inplace solutions/{path.name}"
+        "jupyter nbconvert --to notebook --execute --inplace --ExecutePreprocessor.timeout=120 "
+        f"solutions/{path.name}"
     )
 
 

@@ -4,13 +4,53 @@ An explorer is a few ipywidgets controls wired to a plain, tested function: on e
 (or on a button press, for anything slow) it calls ``compute(**control values)``, keeps the
 return value in ``.result`` and draws it with ``render(result)`` into an Output widget. Tests
 build explorers headless, set ``explorer.controls[name].value`` and read ``explorer.result``.
+
+What an Output widget shows is set from the kernel with :func:`show_in` (its ``outputs``
+trait), never captured with ``with output:`` and ``clear_output``. Captured output makes a
+headless runner that stands in for the browser (nbclient, behind ``jupyter nbconvert
+--execute``) send the widget's new state to the kernel on the shell socket while it waits on
+that same socket for the cell's reply. jupyter_client sends through a blocking shadow of the
+asyncio socket, which can swallow the wake-up for the reply: the reply then sits unread and the
+run waits forever on an idle kernel (jupyter/nbclient#312). Lesson 07 hung that way in 2 of 30
+headless runs; a notebook of 200 captured displays stalled on 10 cells.
 """
 
 from __future__ import annotations
 
+import contextlib
+import io
 from collections.abc import Callable
 
-__all__ = ["Explorer"]
+__all__ = ["Explorer", "show_in"]
+
+
+def show_in(output, *items) -> None:
+    """Make the ipywidgets Output ``output`` show ``items``, in order, and nothing else.
+
+    A string is shown as printed text; anything else as ``display(item)`` would show it (a
+    matplotlib figure as a PNG, which is then closed). ``show_in(output)`` empties it. Without a
+    running IPython (a script, a test) items are kept as their ``repr``.
+    """
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    outputs = []
+    for item in items:
+        if item is None or (isinstance(item, str) and not item):
+            continue
+        if isinstance(item, str):
+            outputs.append({"output_type": "stream", "name": "stdout", "text": item})
+            continue
+        if shell is not None:
+            data, metadata = shell.display_formatter.format(item)
+        else:
+            data, metadata = {"text/plain": repr(item)}, {}
+        outputs.append({"output_type": "display_data", "data": data, "metadata": metadata})
+        if hasattr(item, "savefig"):
+            import matplotlib.pyplot as plt
+
+            plt.close(item)
+    output.outputs = tuple(outputs)
 
 
 class Explorer:
@@ -46,22 +86,20 @@ class Explorer:
         return {k: w.value for k, w in self.controls.items()}
 
     def update(self):
-        from IPython.display import clear_output, display
+        """Recompute and redraw. What ``render`` prints is shown above what it returns (a
+        figure, or a list of things to show); without a running IPython it is printed too."""
+        from IPython import get_ipython
 
         self.result = self._compute(**self.values())
         if self._render is None:
             return self.result
-        import matplotlib.pyplot as plt
-
-        with self.output:
-            clear_output(wait=True)
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
             shown = self._render(self.result)
-            for item in shown if isinstance(shown, (list, tuple)) else [shown]:
-                if item is None:
-                    continue
-                display(item)
-                if hasattr(item, "savefig"):
-                    plt.close(item)
+        text = printed.getvalue()
+        if text and get_ipython() is None:
+            print(text, end="")
+        show_in(self.output, text, *(shown if isinstance(shown, (list, tuple)) else [shown]))
         return self.result
 
     def _ipython_display_(self):

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from minigrad.course.widgets import show_in
+
 from .short_training import SHORT, LivePlot, MetaRun, plot_meta_curve, short_meta_training
 
 
@@ -62,17 +64,13 @@ class MetaTrainingExplorer:
                 "meta-iterations")
 
     def _show_message(self):
-        from IPython.display import Image, clear_output, display
+        from IPython.display import Image
 
         v = self.values()
         text = ("Settings: " + self._describe(v) + ". Press “Run meta-training” to train "
                 "with them" + (" (the plot shows the last runs)." if self.runs else "."))
         self.message = text
-        with self.output:
-            clear_output(wait=True)
-            print(text)
-            if self._png is not None:
-                display(Image(data=self._png))
+        show_in(self.output, text + "\n", None if self._png is None else Image(data=self._png))
 
     def _changed(self):
         self.pending = True
@@ -83,11 +81,10 @@ class MetaTrainingExplorer:
         import io
 
         import matplotlib.pyplot as plt
-        from IPython.display import Image, clear_output, display
+        from IPython.display import Image
 
         v = self.values()
-        with self.output:
-            clear_output(wait=True)
+        show_in(self.output)
         live = LivePlot(settings={"unroll": v["unroll"], "meta_lr": v["meta_lr"],
                                   "hidden": v["hidden"]}, output=self.output,
                         every=self.live_every, reference=self.reference)
@@ -107,10 +104,7 @@ class MetaTrainingExplorer:
         self._png = buf.getvalue()
         self.message = (f"Done: {self._describe(v)}; last 5 iterations: mean loss "
                         f"{run.curve[-5:].mean():.3g} per function over the horizon.")
-        with self.output:
-            clear_output(wait=True)
-            print(self.message)
-            display(Image(data=self._png))
+        show_in(self.output, self.message + "\n", Image(data=self._png))
         return run
 
     def _ipython_display_(self):

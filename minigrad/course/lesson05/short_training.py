@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from minigrad.course.widgets import show_in
 from minigrad.l2l import (
     BaselineRule,
     LearnedRule,
@@ -183,12 +184,10 @@ class LivePlot:
         self._last = time.monotonic()  # from the END of a draw: slow draws never pile up
 
     def _show(self):
-        from IPython.display import clear_output, display
+        from IPython.display import display
 
         if self.output is not None:
-            with self.output:
-                clear_output(wait=True)
-                display(self.fig)
+            show_in(self.output, self.fig)
         elif self._handle is None:
             self._handle = display(self.fig, display_id=True)
         else:

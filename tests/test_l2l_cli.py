@@ -2,6 +2,7 @@
 (bit-identical to an uninterrupted run), evaluate, and the errors raised before any work."""
 
 import json
+import re
 import subprocess
 import sys
 
@@ -12,6 +13,7 @@ import minigrad.l2l.checkpoints as ckpt_module
 import minigrad.l2l.cli as cli
 import minigrad.l2l.meta as meta_module
 import minigrad.l2l.training as training_module
+from minigrad.l2l.paper import PAPER
 from minigrad.nn import load_checkpoint, save_checkpoint
 
 SMALL = ["--problem", "quadratic", "--steps", "4", "--unroll", "2", "--no-progress"]
@@ -137,6 +139,67 @@ def test_periodic_checkpoints_validation_and_evaluate(tmp_path, monkeypatch):
         assert ("lr" in entry) == (name != "lstm")
     assert result["checkpoint"]["iteration"] == 3
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_evaluate_without_json_prints_a_rounded_table(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "q.npz"
+    assert train(out, "--meta-iters", "2") == 0
+    capsys.readouterr()
+    monkeypatch.chdir(tmp_path)
+    rc = cli.main(["evaluate", "--problem", "quadratic", "--checkpoint", str(out), "--steps",
+                   "5", "--runs", "4", "--lr-min", "0.01", "--lr-max", "1"])
+    assert rc == 0
+    captured = capsys.readouterr()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["q.log", "q.npz"]  # nothing written
+    table = captured.out
+    assert "optimizer" in table and "tuned lr" in table and "final loss ± 95% CI" in table
+    for name in ("LSTM (learned)", "SGD", "NAG", "RMSprop", "Adam"):
+        assert any(line.startswith(name) for line in table.splitlines()), name
+    assert "paired over the same 4 test runs, learned - " in table
+    assert "tune sgd lr=0.01" in captured.err  # progress on stderr
+    # every number rounded (no 0.006366837816312909), progress included
+    assert not re.search(r"\d\.\d{6,}", captured.out + captured.err), captured
+
+
+def test_evaluation_table_marks_rates_at_the_edge_of_the_grid():
+    def entry(final, half, lr=None):
+        e = {"final_loss": final, "final_ci95": half}
+        return e if lr is None else {**e, "lr": lr}
+
+    result = {"steps": 100, "runs": 50, "val_runs": 50, "lr_grid": [0.0001, 0.001, 0.01, 0.1, 1, 3],
+              "optimizers": ["lstm", "sgd", "nag", "adam"],
+              "lstm": entry(0.006366837816312909, 0.0012345678),
+              "sgd": entry(0.2512345, 0.01, lr=3.0), "nag": entry(0.0583, 0.0073, lr=1.0),
+              "adam": entry(None, None, lr=0.0001),
+              "paired": {"baseline": "nag", "runs": 50, "mean_diff": -0.0494321,
+                         "diff_ci95": [-0.05621, -0.04261], "wins": 1.0, "verdict": "a"}}
+    lines = cli.evaluation_table(result).splitlines()
+    rows = {line.split("  ")[0]: line for line in lines}
+    assert rows["LSTM (learned)"].split()[-3:] == ["0.00637", "±", "0.0012"]
+    assert "3 *" in rows["SGD"] and "1 *" not in rows["NAG"] and "0.0001 *" in rows["Adam"]
+    assert rows["Adam"].endswith("diverged")
+    assert any(line.startswith("* at the edge of the grid (0.0001 ... 3)") for line in lines)
+    assert lines[-1].endswith("mean -0.0494, 95% interval [-0.0562, -0.0426]; learned lower "
+                              "in 100% of runs: the learned optimizer is lower (better)")
+    result["sgd"]["lr"] = 1.0
+    result["adam"]["lr"] = 0.001
+    assert "*" not in cli.evaluation_table(result)
+
+
+def test_progress_bar_names_the_training_and_validation_losses(tmp_path, capsys):
+    out = tmp_path / "p.npz"
+    argv = ["train", *[a for a in SMALL if a != "--no-progress"], "--out", str(out),
+            "--meta-iters", "3", "--val-every", "2", "--val-runs", "2"]
+    assert cli.main(argv) == 0
+    bar = capsys.readouterr().err.replace("\r", "\n").splitlines()
+    last = [line for line in bar if "3/3" in line][-1]
+    _, meta = load_checkpoint(out)
+    # a paper quadratic sums its batch of functions; the bar shows one function's loss
+    train_loss = np.mean(meta["curve"]) / PAPER.quadratic_batch
+    val_it, val = meta["validation"]["history"][-1]
+    assert val_it == 2
+    assert f"train loss {train_loss:.4g} (last 3), val loss {val:.4g} (at 2)" in last, last
+    assert "running" not in last and "meta_loss" not in last
 
 
 def test_divergence_saves_the_last_good_weights(tmp_path, monkeypatch, capsys):

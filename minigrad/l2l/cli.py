@@ -3,11 +3,14 @@
     python -m minigrad.l2l train --problem quadratic --meta-iters 1000 --out runs/quad.npz
     python -m minigrad.l2l train --problem mnist --out runs/mnist.npz --val-every 50
     python -m minigrad.l2l train --problem mnist --out runs/mnist.npz --resume --meta-iters 2000
+    python -m minigrad.l2l evaluate --problem mnist --checkpoint pretrained
     python -m minigrad.l2l evaluate --problem mnist --checkpoint runs/mnist.npz \\
         --optimizee sigmoid-20 --runs 50 --json results.json --plot curves.png
 
-``train`` shows a progress bar with the running meta-loss, saves a checkpoint every
-``--checkpoint-every`` seconds, at the end, and on Ctrl-C or SIGTERM (then exits with status
+``train`` shows a progress bar with the optimizee's loss per run averaged over the horizon,
+on the last 20 meta-iterations' training problems and at the latest validation, saves a
+checkpoint every ``--checkpoint-every`` seconds, at the end, and on Ctrl-C or SIGTERM (then
+exits with status
 130), always atomically, holding the state after the last COMPLETE meta-iteration;
 ``--resume`` continues it exactly (same numbers as an uninterrupted run). With
 ``--val-every N`` the learned optimizer is scored every N meta-iterations on ``--val-runs``
@@ -15,8 +18,10 @@ validation problems (mean optimizee loss over steps 1..T) and the best weights a
 beside the last ones (``evaluate`` uses them by default). A NaN/inf meta-loss stops training
 with a message naming the iteration; the checkpoint keeps the last good weights (exit 1).
 
-``evaluate`` runs the protocol of :mod:`minigrad.l2l.evaluate` and writes the JSON (and
-optionally the figure).
+``evaluate`` runs the protocol of :mod:`minigrad.l2l.evaluate` and prints a table (each
+optimizer's tuned learning rate, marked when it sits at the edge of the grid, its mean final
+loss with a 95% interval, and the paired verdict against the best baseline); ``--json`` and
+``--plot`` also write the full results and the figure.
 Every argument is checked, and every checkpoint read, before any work starts.
 """
 
@@ -30,7 +35,7 @@ from pathlib import Path
 
 from ..files import atomic_write_text
 from ..threads import DEFAULT_THREADS, array_threads
-from .baselines import lr_grid
+from .baselines import DISPLAY_NAMES, lr_grid
 from .checkpoints import (
     CheckpointMismatch,
     load_learned_optimizer,
@@ -168,7 +173,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"comma-separated subset of {','.join(OPTIMIZERS)}")
     e.add_argument("--lr-min", type=_positive_float, default=1e-4, help="grid start (1e-4)")
     e.add_argument("--lr-max", type=_positive_float, default=3.0, help="grid end (3)")
-    e.add_argument("--json", required=True, help="where to write the results (JSON)")
+    e.add_argument("--json", default=None,
+                   help="also write the full results (curves, every run's final loss) as JSON")
     e.add_argument("--plot", default=None, help="where to draw the loss curves (PNG)")
     e.add_argument("--no-progress", action="store_true", help="no progress messages")
     add_reproduce_parser(sub)
@@ -370,7 +376,9 @@ def cmd_evaluate(args) -> int:
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     seed = 0 if args.seed is None else args.seed
-    log = (lambda msg: None) if args.no_progress else (lambda msg: print(msg, file=sys.stderr))
+    # Progress on stderr; each optimizer's final loss is left to the table on stdout.
+    log = (lambda msg: None) if args.no_progress else (
+        lambda msg: None if ": final loss " in msg else print(msg, file=sys.stderr))
     log(f"evaluating on {test_problem.describe()}: {', '.join(names)}")
     result = run_protocol(net, val_problem, test_problem, steps=args.steps, runs=args.runs,
                           val_runs=args.val_runs, seed=seed,
@@ -381,26 +389,62 @@ def cmd_evaluate(args) -> int:
               "checkpoint": None if meta is None else {
                   "path": str(args.checkpoint), "iteration": meta.get("iteration"),
                   "weights": args.weights}, **result}
-    atomic_write_text(args.json, json.dumps(result, indent=1, allow_nan=False))
+    if args.json:
+        atomic_write_text(args.json, json.dumps(result, indent=1, allow_nan=False))
     if args.plot:
         from .plots import plot_curves
 
         plot_curves(result, args.plot)
-    summary = ", ".join(f"{n} {result[n]['final_loss']:.4g}" if result[n]["final_loss"]
-                        is not None else f"{n} diverged" for n in names)
-    print(f"final loss (mean of {args.runs} test runs): {summary}; wrote {args.json}",
-          file=sys.stderr)
+    print(evaluation_table(result))
+    written = [str(p) for p in (args.json, args.plot) if p]
+    if written:
+        print(f"wrote {' and '.join(written)}", file=sys.stderr)
+    return 0
+
+
+def _loss(mean, half=None) -> str:
+    if mean is None:
+        return "diverged"
+    return f"{mean:.3g}" + ("" if half is None else f" ± {half:.2g}")
+
+
+def evaluation_table(result: dict) -> str:
+    """``evaluate``'s result for a reader: one row per optimizer (tuned learning rate, marked
+    ``*`` at the edge of the grid, where the best rate may lie beyond it; mean final test
+    loss ± the half-width of its 95% interval), then the paired verdict."""
+    grid = result["lr_grid"]
+    lo, hi = min(grid), max(grid)
+    rows, edge = [("optimizer", "tuned lr", "final loss ± 95% CI")], False
+    for name in result["optimizers"]:
+        entry = result[name]
+        lr = "-"
+        if "lr" in entry:
+            at_edge = len(grid) > 1 and any(math.isclose(entry["lr"], g) for g in (lo, hi))
+            edge |= at_edge
+            lr = f"{entry['lr']:g}" + (" *" if at_edge else "")
+        rows.append((DISPLAY_NAMES[name], lr, _loss(entry["final_loss"], entry["final_ci95"])))
+    widths = [max(len(r[i]) for r in rows) for i in range(3)]
+    lines = [f"final test loss after {result['steps']} steps, mean over {result['runs']} runs; "
+             f"baselines' learning rates tuned on {result['val_runs']} validation runs over "
+             f"{lo:g} ... {hi:g}", ""]
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    if edge:
+        lines.append(f"* at the edge of the grid ({lo:g} ... {hi:g}): the best rate may lie "
+                     "beyond it; widen --lr-min / --lr-max to see")
     paired = result.get("paired")
     if paired:
+        base = DISPLAY_NAMES[paired["baseline"]]
         ci = paired["diff_ci95"]
-        interval = "undefined (diverged runs)" if ci is None else f"[{ci[0]:.4g}, {ci[1]:.4g}]"
-        verdict = {"a": "the learned optimizer is better", "b": f"{paired['baseline']} is better",
-                   "tie": "a tie"}[paired["verdict"]]
-        diff = "undefined" if paired["mean_diff"] is None else f"{paired['mean_diff']:.4g}"
-        print(f"paired over the same {paired['runs']} test runs, learned - {paired['baseline']}: "
-              f"mean {diff}, 95% interval {interval}, learned wins {paired['wins']:.0%} of "
-              f"runs: {verdict}", file=sys.stderr)
-    return 0
+        diff = "undefined" if paired["mean_diff"] is None else f"{paired['mean_diff']:.3g}"
+        interval = ("undefined (a run diverged)" if ci is None
+                    else f"[{ci[0]:.3g}, {ci[1]:.3g}]")
+        verdict = {"a": "the learned optimizer is lower (better)",
+                   "b": f"{base} is lower (better)",
+                   "tie": "indistinguishable"}[paired["verdict"]]
+        lines += ["", f"paired over the same {paired['runs']} test runs, learned - {base} (the "
+                      f"best tuned baseline): mean {diff}, 95% interval {interval}; learned "
+                      f"lower in {paired['wins']:.0%} of runs: {verdict}"]
+    return "\n".join(lines)
 
 
 # ----------------------------------------------------------------------------------- main ---

@@ -144,7 +144,16 @@ class TrainingRun:
         bar = tqdm(total=s.meta_iters, initial=min(t.iteration, s.meta_iters),
                    desc=f"meta-train {self.problem_config.get('name')}", unit="it",
                    disable=not self.progress, file=sys.stderr, dynamic_ncols=True)
-        running = t.curve[-1] if t.curve else None
+        # The bar shows, by name and on one scale, the optimizee loss per run (one quadratic
+        # function, one MNIST net) averaged over the horizon's steps 1..T: on the training
+        # problems of the last `window` meta-iterations, and on the validation problems at the
+        # latest validation (the score that picks the best weights). A paper quadratic's
+        # meta-loss sums its batch of functions, so it is divided by the batch size here.
+        window = 20
+        problem = getattr(t, "problem", None)
+        per_run = (getattr(problem, "runs_per_sample", 1)
+                   if getattr(problem, "reduction", "mean") == "sum" else 1)
+        latest_val = tuple(self.val_history[-1]) if self.val_history else None
         last_save = time.monotonic()
         previous = _sigterm_as_interrupt()
         try:
@@ -152,17 +161,19 @@ class TrainingRun:
                 t0 = time.perf_counter()
                 value = t.train_iteration()
                 seconds = time.perf_counter() - t0
-                running = value if running is None else 0.9 * running + 0.1 * value
-                post = {"meta_loss": f"{value:.4g}", "running": f"{running:.4g}"}
+                recent = t.curve[-window:]
+                post = f"train loss {sum(recent) / len(recent) / per_run:.4g} (last {len(recent)})"
                 line = (f"iteration {t.iteration} mean_loss {value:.6g} final_loss "
                         f"{t.final_losses[-1]:.6g} seconds {seconds:.2f}")
                 if self.val_problem is not None and s.val_every and t.iteration % s.val_every == 0:
                     v = self.validate()
-                    post["val"] = f"{v:.4g}"
+                    latest_val = (t.iteration, v)
                     line += f" val {v:.6g}" + (" best" if self.best_iteration() == t.iteration
                                                else "")
+                if latest_val is not None:
+                    post += f", val loss {latest_val[1]:.4g} (at {latest_val[0]})"
                 self.log(line)
-                bar.set_postfix(post, refresh=False)
+                bar.set_postfix_str(post, refresh=False)
                 bar.update(1)
                 if time.monotonic() - last_save >= s.checkpoint_every:
                     self.save("running")
@@ -186,8 +197,8 @@ class TrainingRun:
         _restore_sigterm(previous)
         self.save("done")
         self.log(f"# done: {t.iteration} meta-iterations")
-        last = f"{t.curve[-1]:.4g}" if t.curve else "n/a"
-        print(f"trained {t.iteration} meta-iterations (last mean loss {last}); "
+        last = f"{t.curve[-1] / per_run:.4g}" if t.curve else "n/a"
+        print(f"trained {t.iteration} meta-iterations (last train loss {last}); "
               f"checkpoint: {self.out}", file=sys.stderr)
         return 0
 

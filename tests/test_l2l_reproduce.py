@@ -133,6 +133,28 @@ def check_verdict(res):
         assert table[res[b]["lr"]] == min(table.values())
 
 
+def test_trying_it_never_writes_into_the_checkout(tiny, tmp_path, monkeypatch, capsys):
+    """Without --out, results go to runs/reproduce[-quick] under the current folder; only
+    --readme (naming the README to rewrite) or --out put them elsewhere."""
+    monkeypatch.chdir(tmp_path)
+    rc = cli.main(["reproduce", "--quick", "--only", "quadratic", "--no-progress",
+                   "--quadratic-checkpoint", str(tiny["quadratic"])])
+    assert rc == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["runs"]
+    assert (tmp_path / "runs" / "reproduce-quick" / "RESULTS.md").is_file()
+    assert (tmp_path / "runs" / "reproduce-quick" / "docs" / "img" / plots.HEADLINE).is_file()
+    assert "runs/reproduce-quick/RESULTS.md" in capsys.readouterr().out
+
+    def folder(*argv):
+        return rep.output_folder(cli.build_parser().parse_args(["reproduce", *argv]))
+
+    assert folder() == Path("runs/reproduce")
+    assert folder("--quick") == Path("runs/reproduce-quick")
+    assert folder("--readme", "README.md") == Path(".")
+    assert folder("--readme", "docs/README.md", "--quick") == Path("docs")
+    assert folder("--out", "x", "--readme", "README.md") == Path("x")
+
+
 def test_numbers_equal_the_evaluation_protocol(tiny):
     """reproduce cuts short horizons out of long rollouts: its numbers must still be
     run_protocol's (the same tuning, the same test problems). Exactly for MNIST (one net per

@@ -1,8 +1,9 @@
 """``python -m minigrad.l2l reproduce``: every experiment of the paper that a CPU can carry,
 with the pretrained optimizers, against tuned baselines, side by side with the paper's claims.
 
-    python -m minigrad.l2l reproduce --workers 2 --readme README.md   # the full run
-    python -m minigrad.l2l reproduce --quick --out /tmp/q              # reduced, for CI
+    python -m minigrad.l2l reproduce --workers 2             # the full run, into runs/reproduce
+    python -m minigrad.l2l reproduce --quick                 # reduced: runs/reproduce-quick
+    python -m minigrad.l2l reproduce --workers 2 --readme README.md   # the repository's results
 
 This module is the command; the work lives where its name says: the experiments as data and
 their claims in :mod:`~minigrad.l2l.claims`, running them through the one protocol in
@@ -52,12 +53,15 @@ Claims are judged by code from the numbers (:func:`judge`), with the rule printe
 
 Each verdict says whether the 95% confidence intervals of the final losses overlap.
 
-Outputs, under ``--out`` (default: the current folder; ``runs/reproduce-quick`` with
-``--quick``): ``RESULTS.md``, ``docs/img/l2l_<key>.png`` (one paper-style figure per experiment:
-log scale, 95% bands), ``docs/img/l2l_results.png`` (every panel in one figure) and
-``docs/l2l_results.json`` (every curve and number). ``--readme README.md`` also rewrites the part
-of the README between ``<!-- reproduce:begin -->`` and ``<!-- reproduce:end -->``. Wall time,
-CPU time and peak memory (``ru_maxrss``) are printed at the end and written to RESULTS.md.
+Outputs, under ``--out``: ``RESULTS.md``, ``docs/img/l2l_<key>.png`` (one paper-style figure
+per experiment: log scale, 95% bands), ``docs/img/l2l_results.png`` (every panel in one figure)
+and ``docs/l2l_results.json`` (every curve and number). By default they go to
+``runs/reproduce`` (``runs/reproduce-quick`` with ``--quick``), so trying the command never
+overwrites the results shipped with the repository. ``--readme README.md`` asks for those: it
+rewrites the part of the README between ``<!-- reproduce:begin -->`` and
+``<!-- reproduce:end -->``, and without ``--out`` the files go beside that README (the
+repository's ``RESULTS.md`` and ``docs/``). Wall time, CPU time and peak memory
+(``ru_maxrss``) are printed at the end and written to RESULTS.md.
 
 ``--workers N`` runs the rollouts in N worker processes, each with one BLAS thread (the main
 process too, when N = 1; see :mod:`minigrad.threads`); the numbers do not depend on N.
@@ -100,6 +104,8 @@ from .runner import load_net, reproduce
 from .verdicts import judge
 
 NAMES = DISPLAY_NAMES
+#: Where ``reproduce`` writes without ``--out`` or ``--readme`` (git ignores runs/).
+DEFAULT_OUT = "runs/reproduce"
 
 __all__ = [
     "Experiment", "README_BEGIN", "README_END", "add_parser", "cmd_reproduce", "experiments",
@@ -116,7 +122,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
                     "baselines, and write RESULTS.md, figures and JSON.")
     r.add_argument("--out", default=None,
                    help="folder for RESULTS.md, docs/img/*.png, docs/l2l_results.json "
-                        "(default: the current folder; runs/reproduce-quick with --quick)")
+                        f"(default: {DEFAULT_OUT}, {DEFAULT_OUT}-quick with --quick; with "
+                        "--readme, that README's folder)")
     r.add_argument("--quick", action="store_true",
                    help="reduced for CI: short horizons, few runs, 3 learning rates")
     r.add_argument("--workers", type=int, default=1,
@@ -131,12 +138,23 @@ def add_parser(sub) -> argparse.ArgumentParser:
     r.add_argument("--only", default=None,
                    help="comma-separated experiment keys to run (default: all)")
     r.add_argument("--readme", default=None,
-                   help=f"also rewrite this README between {README_BEGIN} and {README_END}")
+                   help=f"also rewrite this README between {README_BEGIN} and {README_END}; "
+                        "without --out the results go beside it (the repository's own)")
     r.add_argument("--replot", action="store_true",
                    help="only redraw the figures and rewrite RESULTS.md (and --readme) from the "
                         "docs/l2l_results.json of an earlier run under --out")
     r.add_argument("--no-progress", action="store_true", help="no progress messages")
     return r
+
+
+def output_folder(args) -> Path:
+    """Where the results go: ``--out``; else beside ``--readme`` (the repository's results,
+    asked for by naming its README); else ``runs/reproduce[-quick]``, never the checkout."""
+    if args.out is not None:
+        return Path(args.out)
+    if args.readme:
+        return Path(args.readme).parent
+    return Path(DEFAULT_OUT + ("-quick" if args.quick else ""))
 
 
 def _load_ckpt(spec, problem, weights) -> dict:
@@ -194,8 +212,7 @@ def _reproduce(args) -> int:
             raise ReproduceError(f"--only: unknown {unknown or 'empty list'}; expected some of "
                                  f"{', '.join(e.key for e in exps)}")
         exps = [e for e in exps if e.key in keys]
-    out = Path(args.out if args.out is not None else
-               ("runs/reproduce-quick" if args.quick else "."))
+    out = output_folder(args)
     readme = Path(args.readme) if args.readme else None
     if readme is not None:
         if not readme.is_file():

@@ -50,6 +50,9 @@ def _result(curves: dict, runs: int = 2, title: str = "fake", steps=None) -> dic
 def test_fashion_available_says_why_not(tmp_path):
     ok, why = L.fashion_available(tmp_path)
     assert ok is False and "not found" in why and "dataset-fashion-mnist" in why
+    # the whole message: every folder searched and the files expected, not its first line
+    assert "Searched:" in why and str(tmp_path) in why.splitlines()[1], why
+    assert "t10k-images-idx3-ubyte.gz" in why and "download_idx_dataset" in why
 
 
 def test_fashion_problem_uses_two_disjoint_stratified_halves_of_the_test_file():

@@ -11,16 +11,17 @@ from minigrad.l2l.problems import MnistProblem, mnist_problem_factory
 
 def fashion_available(root=None) -> tuple[bool, str]:
     """``(True, where)`` when the Fashion-MNIST test files are on this machine, else
-    ``(False, why)`` (Debian's ``dataset-fashion-mnist`` package installs them under
+    ``(False, why)``, ``why`` whole: every folder searched, the files expected and how to get
+    them (Debian's ``dataset-fashion-mnist`` package installs them under
     /usr/share/datasets/fashion-mnist; minigrad.data also looks in its cache folder)."""
     from minigrad.data import DataError, find_idx_files
 
     try:
         images, _ = find_idx_files("fashion-mnist", "test", root)
     except DataError as exc:
-        return False, str(exc).splitlines()[0] + (
-            " (install Debian's dataset-fashion-mnist, or call "
-            "minigrad.data.download_idx_dataset('fashion-mnist', 'test'))")
+        return False, str(exc) + (
+            "\nOr install Debian's dataset-fashion-mnist, or call "
+            "minigrad.data.download_idx_dataset('fashion-mnist', 'test').")
     return True, str(images.parent)
 
 

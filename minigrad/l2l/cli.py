@@ -43,9 +43,11 @@ from .checkpoints import (
     restore_trainer,
 )
 from .evaluate import OPTIMIZERS, run_protocol
+from .imitation import imitate
 from .lstm_optimizer import INITS, LSTMOptimizer, net_defaults
 from .meta import MetaConfig, MetaTrainer
 from .paper import PAPER
+from .parallel import ParallelMetaTrainer
 from .preprocess import PREPROCESSORS
 from .problems import (
     CONFIG_KEYS,
@@ -54,6 +56,7 @@ from .problems import (
     parse_optimizee,
     problem_from_config,
 )
+from .recipes import RECIPES, get_recipe
 from .reproduce import add_parser as add_reproduce_parser
 from .reproduce import cmd_reproduce
 from .training import TrainingRun, resolve_run_settings
@@ -154,6 +157,25 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--forget-bias", type=float, default=None,
                    help=f"forget-gate bias ({PAPER.forget_bias:+g})")
     t.add_argument("--dtype", choices=("float32", "float64"), default=None, help="(float32)")
+    t.add_argument("--recipe", choices=tuple(RECIPES), default=None,
+                   help="how to meta-train: " + "; ".join(r.describe() for r in RECIPES.values())
+                        + ". Flags given as well override the recipe's value (default: paper, "
+                          "or the checkpoint's)")
+    t.add_argument("--warmup-iters", type=_non_negative_int, default=None,
+                   help="meta-iterations over which the meta lr ramps up linearly (paper: 0)")
+    t.add_argument("--decay-iters", type=_non_negative_int, default=None,
+                   help="then the meta lr decays as 1/sqrt(1 + i / N) (paper: 0, constant)")
+    t.add_argument("--clip-grad-norm", type=_positive_float, default=None,
+                   help="clip the meta-gradient's norm at this value (paper: no clipping)")
+    t.add_argument("--no-imitation", action="store_true",
+                   help="skip the recipe's imitation warm start (for ablations)")
+    t.add_argument("--minutes", type=_positive_float, default=None,
+                   help="stop when the run's wall-clock time (all sessions, warm start, "
+                        "validation and checkpoints included) reaches this many minutes; "
+                        "without --meta-iters, the budget alone ends the run")
+    t.add_argument("--processes", type=_positive_int, default=None,
+                   help="processes sharing each unroll's coordinates (the recipe's: paper 1, "
+                        "fast 2); the numbers agree to float32 rounding whatever the count")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     e = sub.add_parser("evaluate", help="compare a learned optimizer with tuned baselines",
@@ -203,7 +225,9 @@ _NET_FLAGS = {"preprocess": "preprocess", "p": "p", "output_scale": "output_scal
               "hidden_size": "hidden_size", "num_layers": "layers", "init": "init",
               "forget_bias": "forget_bias"}
 _META_FLAGS = {"steps": "steps", "unroll": "unroll", "meta_lr": "meta_lr",
-               "second_order": "second_order", "loss_terms": "loss_terms", "seed": "seed"}
+               "second_order": "second_order", "loss_terms": "loss_terms", "seed": "seed",
+               "warmup_iters": "warmup_iters", "decay_iters": "decay_iters",
+               "clip_grad_norm": "clip_grad_norm"}
 
 
 def _check_problem(args):
@@ -220,11 +244,13 @@ def _check_problem(args):
         raise UsageError(f"--variant applies to the quadratic problem only, not {args.problem}")
 
 
-def _resolve_train_config(args, meta_ckpt):
-    """Net/meta/problem configuration from the flags, the checkpoint (on resume) and the
-    paper's defaults, in that order; a flag that contradicts the checkpoint is an error."""
+def _resolve_train_config(args, meta_ckpt, recipe):
+    """Net/meta/problem configuration from the flags, the checkpoint (on resume), the
+    recipe and the paper's defaults, in that order; a flag that contradicts the checkpoint is
+    an error."""
     net = net_defaults(args.problem)
     meta = MetaConfig().to_dict()
+    meta.update(recipe.meta)
     problem = {"variant": "paper", "optimizee": PAPER.mnist_optimizee}
     dtype = "float32"
     if meta_ckpt is not None:
@@ -277,15 +303,25 @@ def cmd_train(args) -> int:
     elif out.exists() and not args.force:
         raise UsageError(f"{out} already exists; pass --resume to continue it, --force to "
                          "overwrite it, or choose another --out")
+    recipe = _resolve_recipe(args, ckpt_meta)
+    flags = {"meta_iters": args.meta_iters, "val_every": args.val_every,
+             "val_runs": args.val_runs, "checkpoint_every": args.checkpoint_every,
+             "minutes": args.minutes}
+    if ckpt_meta is None:  # a new run: the recipe's settings where no flag is given
+        if recipe.val_every and flags["val_every"] is None:
+            flags["val_every"], flags["val_runs"] = recipe.val_every, (flags["val_runs"]
+                                                                        or recipe.val_runs)
+        if args.minutes is not None and args.meta_iters is None:
+            flags["meta_iters"] = NO_ITERATION_LIMIT  # the budget alone ends the run
     try:
-        settings, notes = resolve_run_settings(
-            {"meta_iters": args.meta_iters, "val_every": args.val_every,
-             "val_runs": args.val_runs, "checkpoint_every": args.checkpoint_every}, ckpt_meta)
+        settings, notes = resolve_run_settings(flags, ckpt_meta)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if not out.parent.is_dir():
         out.parent.mkdir(parents=True, exist_ok=True)
-    net_cfg, meta_cfg, prob_cfg, dtype = _resolve_train_config(args, ckpt_meta)
+    net_cfg, meta_cfg, prob_cfg, dtype = _resolve_train_config(args, ckpt_meta, recipe)
+    stored = (ckpt_meta or {}).get("recipe") or {}
+    processes = args.processes or stored.get("processes") or recipe.processes
     try:
         config = MetaConfig(**{k: (tuple(v) if k == "betas" else v) for k, v in meta_cfg.items()})
         keys = CONFIG_KEYS[args.problem]
@@ -293,11 +329,14 @@ def cmd_train(args) -> int:
             {"name": args.problem, **{k: v for k, v in prob_cfg.items() if k in keys}},
             dtype=dtype)
         net = LSTMOptimizer(**net_cfg, dtype=dtype)
+        if processes > 1:
+            trainer = ParallelMetaTrainer(net, problem, config, processes=processes)
+        else:
+            trainer = MetaTrainer(net, problem, config)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
     if config.second_order and args.problem == "mnist":
         print("warning: second-order meta-gradients on MNIST are very slow", file=sys.stderr)
-    trainer = MetaTrainer(net, problem, config)
     best, val_history, elapsed = None, [], 0.0
     if ckpt_meta is not None:
         try:
@@ -311,13 +350,69 @@ def cmd_train(args) -> int:
         val_problem = problem_from_config(problem.config(), split="val", dtype=dtype)
     argv = sys.argv[1:] if args._argv is None else list(args._argv)
     extra = {"command": " ".join(["python -m minigrad.l2l"] + argv),
-             "data": _data_version(args.problem), "minigrad_version": _version()}
+             "data": _data_version(args.problem), "minigrad_version": _version(),
+             "recipe": {"name": recipe.name, "processes": processes,
+                        "imitation": None if recipe.imitation is None or args.no_imitation
+                        else recipe.imitation.to_dict()}}
+    if stored:  # resuming: what the run was started with, and the processes of this session
+        extra["recipe"] = dict(stored, processes=processes)
+    if ckpt_meta is not None and ckpt_meta.get("imitation"):
+        extra["imitation"] = ckpt_meta["imitation"]
+    elif recipe.imitation is not None and not args.no_imitation and trainer.iteration == 0:
+        if args.problem != "mnist":
+            raise UsageError(f"--recipe {recipe.name}: its imitation warm start is written for "
+                             f"the mnist problem, not {args.problem}")
+        record = _warm_start(net, problem, recipe.imitation, config.seed, not args.no_progress)
+        extra["imitation"] = record
+        elapsed += record["seconds"]  # the warm start counts in the run's time
     log_path = args.log if args.log is not None else out.with_suffix(".log")
     run = TrainingRun(trainer, problem.config(), out, settings, val_problem=val_problem,
                       best=best, val_history=val_history, elapsed_s=elapsed, extra=extra,
                       log_path=None if str(log_path) == "-" else log_path,
                       progress=not args.no_progress)
-    return run.run()
+    try:
+        return run.run()
+    finally:
+        close = getattr(trainer, "close", None)
+        if close is not None:
+            close()
+
+
+#: ``--minutes`` without ``--meta-iters``: no limit on meta-iterations but the budget's.
+NO_ITERATION_LIMIT = 10**9
+
+
+def _resolve_recipe(args, ckpt_meta):
+    """The recipe: ``--recipe``, or the checkpoint's on resume (a different one is an error),
+    or the paper's."""
+    stored = ((ckpt_meta or {}).get("recipe") or {}).get("name")
+    if ckpt_meta is not None and args.recipe is not None and args.recipe != (stored or "paper"):
+        raise UsageError(f"{args.out}: was trained with --recipe {stored or 'paper'}, cannot "
+                         f"resume it with --recipe {args.recipe}; leave --recipe out")
+    try:
+        return get_recipe(args.recipe or stored or "paper")
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _warm_start(net, problem, imitation, seed: int, progress: bool) -> dict:
+    """The recipe's imitation warm start (:mod:`minigrad.l2l.imitation`), with a progress bar;
+    returns what the checkpoint records of it."""
+    import time
+
+    from tqdm.auto import tqdm
+
+    start = time.time()
+    bar = tqdm(total=imitation.problems, desc=f"imitate {imitation.teacher}", unit="problem",
+               disable=not progress, file=sys.stderr, dynamic_ncols=True)
+
+    def step(k, loss):
+        bar.set_postfix_str(f"regression loss {loss:.3g}", refresh=False)
+        bar.update(1)
+
+    losses = imitate(net, problem, imitation, seed=seed, callback=step)
+    bar.close()
+    return {"config": imitation.to_dict(), "losses": losses, "seconds": time.time() - start}
 
 
 def _data_version(problem):

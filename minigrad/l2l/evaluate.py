@@ -51,7 +51,7 @@ __all__ = [
 ]
 
 #: Seeds of problem instances are (seed, tag, index): disjoint streams for each use.
-SEED_TAGS = {"train": 1, "val": 2, "test": 3}
+SEED_TAGS = {"train": 1, "val": 2, "test": 3, "imitation": 4}
 
 
 class LearnedRule:

@@ -72,6 +72,8 @@ class MetaConfig:
     step_weights: list | None = field(default=None)  # w_1..w_K (None: all 1)
     second_order: bool = False
     clip_grad_norm: float | None = None  # the paper and official code do not clip
+    warmup_iters: int = 0             # meta lr ramps up linearly over these (0: none)
+    decay_iters: int = 0              # then decays as 1/sqrt(1 + i/decay_iters) (0: none)
     seed: int = 0
 
     def __post_init__(self):
@@ -87,6 +89,22 @@ class MetaConfig:
                 raise ValueError(f"MetaConfig: step_weights has {len(self.step_weights)} "
                                  f"entries, expected unroll = {self.unroll}")
         self.betas = tuple(float(b) for b in self.betas)
+        if self.warmup_iters < 0 or self.decay_iters < 0:
+            raise ValueError(f"MetaConfig: warmup_iters and decay_iters must be >= 0, got "
+                             f"{self.warmup_iters}, {self.decay_iters}")
+
+    def lr_at(self, iteration: int) -> float:
+        """The meta learning rate of meta-iteration ``iteration`` (0-based)::
+
+            lr_i = meta_lr * min(1, (i + 1) / warmup_iters) / sqrt(1 + i / decay_iters)
+
+        (each factor 1 when its setting is 0: the paper's constant rate)."""
+        lr = self.meta_lr
+        if self.warmup_iters:
+            lr *= min(1.0, (iteration + 1) / self.warmup_iters)
+        if self.decay_iters:
+            lr /= math.sqrt(1.0 + iteration / self.decay_iters)
+        return lr
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -228,19 +246,33 @@ class MetaTrainer:
             self.restore(snap)  # an interrupted horizon leaves no trace
             raise
 
-    def _horizon(self, snap) -> float:
-        c = self.config
-        instance = self.problem.sample(self.problem_seed(self.iteration))
+    def start_horizon(self, seed):
+        """Draw the problem instance of ``seed``; returns the horizon's starting point
+        ``(instance, flat, theta_0, state)`` (the LSTM state None: zeros)."""
+        instance = self.problem.sample(seed)
         arrays = instance.init_params()
         flat = Flattener.like(arrays)
-        theta, state = flat.flatten(arrays), None
+        return instance, flat, flat.flatten(arrays), None
+
+    def run_unroll(self, horizon, theta, state, t0: int, length: int):
+        """One unroll of the horizon (see :func:`unroll`): ``(meta_loss, theta, state,
+        values)``. A subclass may spread it over processes (:mod:`minigrad.l2l.parallel`)."""
+        c = self.config
+        instance, flat = horizon[0], horizon[1]
+        weights = None if c.step_weights is None else c.step_weights[:length]
+        return unroll(self.net, instance, flat, theta, state, t0, length, step_weights=weights,
+                      second_order=c.second_order, loss_terms=c.loss_terms)
+
+    def _horizon(self, snap) -> float:
+        c = self.config
+        for group in self.meta_opt.param_groups:
+            group["lr"] = c.lr_at(self.iteration)
+        horizon = self.start_horizon(self.problem_seed(self.iteration))
+        theta, state = horizon[2], horizon[3]
         total, t, u = 0.0, 0, 0
         while t < c.steps:
             k = min(c.unroll, c.steps - t)
-            weights = None if c.step_weights is None else c.step_weights[:k]
-            meta_loss, theta, state, values = unroll(
-                self.net, instance, flat, theta, state, t, k, step_weights=weights,
-                second_order=c.second_order, loss_terms=c.loss_terms)
+            meta_loss, theta, state, values = self.run_unroll(horizon, theta, state, t, k)
             value = meta_loss.item()
             if not math.isfinite(value):
                 self.restore(snap)

@@ -39,11 +39,14 @@ class RunSettings:
     val_every: int = 0              # validate every N meta-iterations (0: never)
     val_runs: int = 16              # validation problems (MNIST nets / quadratic batches)
     checkpoint_every: float = 120.0  # seconds between checkpoints
+    minutes: float | None = None    # or until the run's wall-clock time reaches this budget
 
     def __post_init__(self):
         if self.meta_iters < 1 or self.val_every < 0 or self.val_runs < 1:
             raise ValueError(f"RunSettings: need meta_iters >= 1, val_every >= 0, val_runs >= 1; "
                              f"got {self.meta_iters}, {self.val_every}, {self.val_runs}")
+        if self.minutes is not None and not self.minutes > 0:
+            raise ValueError(f"RunSettings: minutes must be > 0, got {self.minutes}")
         if not self.checkpoint_every > 0:
             raise ValueError(f"RunSettings: checkpoint_every must be > 0 seconds, got "
                              f"{self.checkpoint_every}")
@@ -78,11 +81,16 @@ def resolve_run_settings(flags: dict, checkpoint_meta: dict | None):
     return RunSettings(**values), notes
 
 
-def validation_score(net, val_problem, config, runs: int, seed: int) -> float:
+def validation_score(net, val_problem, config, runs: int, seed: int, evaluate=None) -> float:
     """Mean optimizee loss over steps 1..T on ``runs`` validation problems (lower is better);
-    +inf if it is not finite."""
+    +inf if it is not finite. ``evaluate(problem, split, seeds, steps, runs)``, if given, runs
+    the problems instead of :func:`~minigrad.l2l.evaluate.evaluate_rule` (the parallel
+    trainer shares them out between its processes; same numbers)."""
     seeds = problem_seeds(val_problem, seed, "val", runs)
-    losses = evaluate_rule(lambda: LearnedRule(net), val_problem, seeds, config.steps, runs)
+    if evaluate is not None:
+        losses = evaluate(val_problem, "val", seeds, config.steps, runs)
+    else:
+        losses = evaluate_rule(lambda: LearnedRule(net), val_problem, seeds, config.steps, runs)
     value = float(losses[:, 1:].mean())
     return value if math.isfinite(value) else math.inf
 
@@ -112,7 +120,7 @@ class TrainingRun:
         meta = {
             **self.extra,
             "status": status,
-            "elapsed_s": self.elapsed0 + (time.time() - self.started),
+            "elapsed_s": self.elapsed(),
             "run": asdict(s),
             "validation": {"every": s.val_every, "runs": s.val_runs, "history": history,
                            "best": min(history, key=lambda r: r[1]) if history else None},
@@ -128,7 +136,7 @@ class TrainingRun:
     def validate(self) -> float:
         t = self.trainer
         value = validation_score(t.net, self.val_problem, t.config, self.settings.val_runs,
-                                 t.config.seed)
+                                 t.config.seed, evaluate=getattr(t, "evaluate", None))
         if not self.val_history or value < min(r[1] for r in self.val_history):
             self.best = t.net.state_dict()
         self.val_history.append([t.iteration, value])
@@ -141,7 +149,9 @@ class TrainingRun:
         t, s = self.trainer, self.settings
         self.log(f"# start at iteration {t.iteration} of {s.meta_iters}, "
                  f"{time.strftime('%Y-%m-%d %H:%M:%S')}: {self.extra.get('command', '')}")
-        bar = tqdm(total=s.meta_iters, initial=min(t.iteration, s.meta_iters),
+        # with a time budget the bar counts meta-iterations without a total (it ends on time)
+        bar = tqdm(total=None if s.minutes else s.meta_iters,
+                   initial=min(t.iteration, s.meta_iters),
                    desc=f"meta-train {self.problem_config.get('name')}", unit="it",
                    disable=not self.progress, file=sys.stderr, dynamic_ncols=True)
         # The bar shows, by name and on one scale, the optimizee loss per run (one quadratic
@@ -157,7 +167,7 @@ class TrainingRun:
         last_save = time.monotonic()
         previous = _sigterm_as_interrupt()
         try:
-            while t.iteration < s.meta_iters:
+            while t.iteration < s.meta_iters and not self.out_of_time():
                 t0 = time.perf_counter()
                 value = t.train_iteration()
                 seconds = time.perf_counter() - t0
@@ -201,6 +211,14 @@ class TrainingRun:
         print(f"trained {t.iteration} meta-iterations (last train loss {last}); "
               f"checkpoint: {self.out}", file=sys.stderr)
         return 0
+
+    def elapsed(self) -> float:
+        """Seconds of this run so far, over every session (what ``minutes`` budgets)."""
+        return self.elapsed0 + (time.time() - self.started)
+
+    def out_of_time(self) -> bool:
+        m = self.settings.minutes
+        return m is not None and self.elapsed() >= 60.0 * m
 
     def best_iteration(self):
         if not self.val_history:

@@ -1,0 +1,264 @@
+"""Meta-training on several cores: each process runs the LSTM on its share of the coordinates.
+
+Python threads share one interpreter lock, so the fused LSTM's block threads overlap only
+inside NumPy calls (:mod:`minigrad.threads`). Processes do not share it. What splits cleanly
+between processes is the coordinate axis, because in first-order meta-training every
+coordinate's path to phi is its own::
+
+    theta_{t,j} = theta_{0,j} + sum_{s<t} delta_{s,j}(phi)       delta_{s,j} from row j's LSTM
+    dL/dphi     = sum_t g_t . d theta_t/d phi
+                = sum over coordinates j of  sum_t g_{t,j} d theta_{t,j}/d phi
+
+(g_t enters the LSTM as a constant, and row j's LSTM state depends only on row j's inputs.)
+So process r runs the LSTM on rows R_r only, and its backward gives the r-th part of the sum;
+the parts add up to the single-process meta-gradient exactly, up to the order of float
+additions. The optimizee needs the whole theta at every step: the processes send each other
+their rows' updates delta_{t, R_r} (one small message per step and process), and each computes
+the optimizee's loss and gradient on the whole theta itself (about 3% of a meta-iteration).
+
+:class:`ParallelMetaTrainer` is a :class:`~minigrad.l2l.meta.MetaTrainer` whose unrolls are
+split this way: the main process runs rows R_0 and holds phi and Adam; worker process r gets
+phi at the start of each unroll and sends back its part of the gradient. The numbers are those
+of the single-process trainer to float32 rounding (tested), and validation is split by problem
+(:meth:`ParallelMetaTrainer.evaluate`), which gives exactly the single-process numbers.
+
+Workers are started with ``spawn`` (safe beside threads) when first needed and stopped by
+:meth:`ParallelMetaTrainer.close` (or at exit: they are daemons). They ignore Ctrl-C; the main
+process handles it, and any interruption in the middle of an unroll restarts them, so a
+resumed run never meets a worker half-way through an old unroll.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import signal
+
+import numpy as np
+
+from ..nn import detach_state
+from ..tensor import Tensor
+from .meta import LossWithGradient, MetaTrainer, _loss_and_grad
+
+__all__ = ["ParallelMetaTrainer", "split_rows"]
+
+
+def split_rows(n: int, parts: int) -> list[slice]:
+    """``parts`` contiguous slices covering range(n), sizes differing by at most one."""
+    bounds = np.linspace(0, n, parts + 1).round().astype(int)
+    return [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
+
+
+def unroll_rows(net, instance, flat, theta, state, t0: int, length: int, rows: slice,
+                exchange, *, report: bool = True):
+    """The first-order unroll of :func:`~minigrad.l2l.meta.unroll` (``method="tangent"``) on
+    the coordinates ``rows`` only.
+
+    ``exchange(delta_rows) -> delta`` returns the whole update (N,) given this process's part;
+    ``state`` is this process's rows' LSTM state. Returns ``(meta_loss, theta_end, state_end,
+    values)`` like ``unroll``; ``meta_loss`` carries this process's part of the meta-gradient
+    and, if ``report``, the loss values (only one process reports them).
+    """
+    loss, g = _loss_and_grad(instance, flat, theta, t0)
+    theta = np.array(theta, copy=True)
+    cur = Tensor._make(theta[rows])
+    meta_loss, values = None, []
+    for k in range(length):
+        delta, state = net.update(g[rows], state)
+        cur = cur + delta
+        theta += exchange(delta.data)
+        loss, g = _loss_and_grad(instance, flat, theta, t0 + k + 1)
+        value = loss.data if report else 0.0 * loss.data
+        term = LossWithGradient.apply(cur, value=value, g=g[rows])
+        meta_loss = term if meta_loss is None else meta_loss + term
+        values.append(loss.item())
+    return meta_loss, theta, detach_state(state), values
+
+
+# ----- the worker process ----------------------------------------------------------------------
+def _worker_main(conn, rank: int, net_config: dict, dtype: str, problem_config: dict):
+    """A worker's loop: answers ``horizon``, ``unroll``, ``evaluate`` and ``stop`` messages."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl-C
+    from .evaluate import LearnedRule, evaluate_rule
+    from .lstm_optimizer import LSTMOptimizer
+    from .problems import problem_from_config
+
+    net = LSTMOptimizer(**net_config, dtype=dtype)
+    problems = {"train": problem_from_config(problem_config, split="train", dtype=dtype)}
+    horizon = state = None
+    while True:
+        msg = conn.recv()
+        kind = msg[0]
+        if kind == "stop":
+            return
+        if kind == "horizon":
+            _, seed, parts = msg
+            instance = problems["train"].sample(seed)
+            from .flat import Flattener
+
+            flat = Flattener.like(instance.init_params())
+            horizon, state = (instance, flat, split_rows(len(flat), parts)[rank]), None
+        elif kind == "unroll":
+            _, weights, theta, t0, length = msg
+            net.load_state_dict(weights)
+            instance, flat, rows = horizon
+
+            def exchange(part):
+                conn.send(part)
+                return conn.recv()
+
+            meta_loss, _, state, _ = unroll_rows(net, instance, flat, theta, state, t0, length,
+                                                 rows, exchange, report=False)
+            for p in net.parameters():
+                p.grad = None
+            meta_loss.backward()
+            conn.send([None if p.grad is None else p.grad.data for p in net.parameters()])
+        elif kind == "evaluate":
+            _, weights, split, seeds, steps = msg
+            if split not in problems:
+                problems[split] = problem_from_config(problem_config, split=split, dtype=dtype)
+            net.load_state_dict(weights)
+            conn.send(evaluate_rule(lambda: LearnedRule(net), problems[split], seeds, steps,
+                                    len(seeds) * getattr(problems[split], "runs_per_sample", 1)))
+
+
+class _SplitMetaLoss:
+    """The meta-loss of a split unroll: ``item()`` is the whole value, ``backward()`` adds the
+    workers' parts of the gradient to the main process's."""
+
+    def __init__(self, trainer, local):
+        self.trainer, self.local = trainer, local
+
+    def item(self):
+        return self.local.item()
+
+    def backward(self):
+        self.local.backward()
+        self.trainer._add_worker_grads()
+
+
+class ParallelMetaTrainer(MetaTrainer):
+    """A :class:`~minigrad.l2l.meta.MetaTrainer` whose unrolls run on ``processes`` processes
+    (this one and ``processes - 1`` workers), each on its share of the coordinates.
+
+    ``problem_config`` rebuilds the training problem in the workers
+    (:func:`~minigrad.l2l.problems.problem_from_config`); first order only.
+    """
+
+    def __init__(self, net, problem, config=None, *, processes: int = 2,
+                 problem_config: dict | None = None):
+        super().__init__(net, problem, config)
+        if int(processes) < 1:
+            raise ValueError(f"ParallelMetaTrainer: processes must be >= 1, got {processes}")
+        if self.config.second_order:
+            raise ValueError("ParallelMetaTrainer: second-order meta-gradients need the whole "
+                             "graph in one process; use MetaTrainer")
+        if self.config.loss_terms != "paper" or self.config.step_weights is not None:
+            raise ValueError("ParallelMetaTrainer: supports the paper's meta-loss only "
+                             "(loss_terms='paper', no step_weights)")
+        self.processes = int(processes)
+        self.problem_config = dict(problem_config or problem.config())
+        self._workers = []  # (process, connection) per worker
+
+    # ----- the workers ------------------------------------------------------------------------
+    def _start(self):
+        if self._workers:
+            return
+        ctx = mp.get_context("spawn")
+        for rank in range(1, self.processes):
+            here, there = ctx.Pipe()
+            proc = ctx.Process(target=_worker_main, daemon=True,
+                               args=(there, rank, self.net.config(), str(self.net.dtype),
+                                     self.problem_config))
+            proc.start()
+            self._workers.append((proc, here))
+
+    def close(self):
+        """Stop the worker processes (they start again when needed)."""
+        for proc, conn in self._workers:
+            try:
+                conn.send(("stop",))
+            except (BrokenPipeError, OSError):
+                pass
+            proc.join(timeout=5)
+            if proc.is_alive():
+                proc.terminate()
+        self._workers = []
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # interpreter shutdown
+            pass
+
+    def _send_all(self, msg):
+        for _, conn in self._workers:
+            conn.send(msg)
+
+    # ----- meta-training ------------------------------------------------------------------------
+    def train_iteration(self) -> float:
+        try:
+            return super().train_iteration()
+        except BaseException:
+            self.close()  # a worker may be half-way through an unroll: start afresh next time
+            raise
+
+    def start_horizon(self, seed):
+        instance, flat, theta, state = super().start_horizon(seed)
+        if self.processes > 1:
+            self._start()
+            self._send_all(("horizon", seed, self.processes))
+        rows = split_rows(len(flat), self.processes)[0]
+        return instance, flat, theta, state, rows
+
+    def run_unroll(self, horizon, theta, state, t0, length):
+        instance, flat, _, _, rows = horizon
+        if self.processes > 1:
+            self._send_all(("unroll", self.net.state_dict(), theta, t0, length))
+        meta_loss, theta, state, values = unroll_rows(
+            self.net, instance, flat, theta, state, t0, length, rows, self._exchange)
+        return _SplitMetaLoss(self, meta_loss), theta, state, values
+
+    def _exchange(self, part):
+        if not self._workers:
+            return part
+        # every worker sends its part, then waits for the whole: the main process receives
+        # them all before it sends, so no send waits on a full pipe forever
+        whole = np.concatenate([part] + [conn.recv() for _, conn in self._workers])
+        for _, conn in self._workers:
+            conn.send(whole)
+        return whole
+
+    def _add_worker_grads(self):
+        for _, conn in self._workers:
+            grads = conn.recv()
+            for p, g in zip(self.params, grads):
+                if g is None:
+                    continue
+                if p.grad is None:
+                    p.grad = Tensor._make(np.array(g, copy=True))
+                else:
+                    p.grad.data += g
+
+    # ----- evaluation split by problem ----------------------------------------------------------
+    def evaluate(self, problem, split: str, seeds: list, steps: int, runs: int):
+        """Losses (runs, steps + 1) of the current weights on the problems of ``seeds``, the
+        problems shared out between the processes (same numbers as
+        :func:`~minigrad.l2l.evaluate.evaluate_rule`)."""
+        from .evaluate import LearnedRule, evaluate_rule
+
+        if self.processes == 1 or len(seeds) < 2:
+            return evaluate_rule(lambda: LearnedRule(self.net), problem, seeds, steps, runs)
+        self._start()
+        shares = [list(seeds[s]) for s in split_rows(len(seeds), self.processes)]
+        weights = self.net.state_dict()
+        for (_, conn), share in zip(self._workers, shares[1:]):
+            conn.send(("evaluate", weights, split, share, steps))
+        per = getattr(problem, "runs_per_sample", 1)
+        parts = [evaluate_rule(lambda: LearnedRule(self.net), problem, shares[0], steps,
+                               len(shares[0]) * per)]
+        try:
+            parts += [conn.recv() for _, conn in self._workers]
+        except BaseException:
+            self.close()
+            raise
+        return np.concatenate(parts, axis=0)[:runs]

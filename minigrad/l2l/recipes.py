@@ -1,0 +1,82 @@
+"""Meta-training recipes: the paper's, and a faster one built from later work.
+
+A recipe is everything about HOW the learned optimizer is meta-trained that is not the
+optimizer or the problem: the meta learning rate and its schedule, gradient clipping, an
+imitation warm start, and how many processes share the work. The learned optimizer, the
+problem and the evaluation are the same whatever the recipe, so optimizers trained by two
+recipes are compared on the same test runs.
+
+``paper`` (the default everywhere): Adam on phi at the constant rate 1e-3, no clipping, a
+freshly initialised LSTM, one process: :data:`~minigrad.l2l.paper.PAPER`.
+
+``fast``: the ideas of :mod:`minigrad.l2l.imitation` (Chen et al. 2020) and
+:mod:`minigrad.l2l.parallel`, and a higher meta learning rate with warm-up and decay. Each
+setting was kept because ``benchmarks/bench_time_to_win.py`` measured that it pays; that
+benchmark's ``TIME_TO_WIN.md`` has the numbers, including each idea alone.
+
+``python -m minigrad.l2l train --recipe fast`` starts from the recipe; any flag given as well
+(``--meta-lr``, ``--processes``, ...) overrides that one setting. The checkpoint stores the
+recipe's name and the settings used, so ``--resume``, ``evaluate`` and ``reproduce`` read
+them from there.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .imitation import ImitationConfig
+from .paper import PAPER
+
+__all__ = ["RECIPES", "Recipe", "get_recipe"]
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How to meta-train (see the module docstring)."""
+
+    name: str
+    summary: str
+    meta: dict = field(default_factory=dict)   # MetaConfig settings that differ from the paper
+    imitation: ImitationConfig | None = None   # warm start by imitation, or none
+    processes: int = 1                         # processes sharing each unroll's coordinates
+    val_every: int = 0                         # validation every N meta-iterations (0: the
+    val_runs: int = 16                         # run's own setting) on this many problems
+
+    def describe(self) -> str:
+        parts = [f"meta lr {self.meta.get('meta_lr', PAPER.meta_lr):g}"]
+        if self.meta.get("warmup_iters"):
+            parts.append(f"warm-up {self.meta['warmup_iters']} meta-iterations")
+        if self.meta.get("decay_iters"):
+            parts.append(f"1/sqrt decay over {self.meta['decay_iters']}")
+        if self.meta.get("clip_grad_norm"):
+            parts.append(f"meta-gradient clipped at norm {self.meta['clip_grad_norm']:g}")
+        if self.imitation is not None:
+            i = self.imitation
+            parts.append(f"imitation of {i.teacher} (lr {i.teacher_lr:g}) on {i.problems} "
+                         f"problems")
+        parts.append(f"{self.processes} process{'es' if self.processes > 1 else ''}")
+        return f"{self.name}: {self.summary} ({', '.join(parts)})"
+
+
+PAPER_RECIPE = Recipe("paper", "the paper's meta-training")
+
+FAST_RECIPE = Recipe(
+    "fast",
+    "imitation warm start, a higher meta learning rate with warm-up and decay, both cores",
+    meta={"meta_lr": 5e-3, "warmup_iters": 10, "decay_iters": 100},
+    imitation=ImitationConfig(),
+    processes=2,
+    val_every=25,
+    val_runs=16,
+)
+
+#: The recipes by name (``--recipe``).
+RECIPES = {r.name: r for r in (PAPER_RECIPE, FAST_RECIPE)}
+
+
+def get_recipe(name: str) -> Recipe:
+    """The recipe called ``name``; ValueError naming the known ones otherwise."""
+    try:
+        return RECIPES[name]
+    except KeyError:
+        raise ValueError(f"unknown recipe {name!r}; expected one of {', '.join(RECIPES)}") from None

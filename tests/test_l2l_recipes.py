@@ -1,0 +1,197 @@
+"""Meta-training recipes and their parts: the meta learning rate schedule, the imitation warm
+start, meta-training split over processes, the wall-clock budget and ``train --recipe``."""
+
+import math
+
+import numpy as np
+import pytest
+
+import minigrad.l2l.cli as cli
+from minigrad.l2l import LSTMOptimizer, MetaConfig, MetaTrainer, make_problem, net_defaults
+from minigrad.l2l.evaluate import LearnedRule, evaluate_rule, problem_seeds
+from minigrad.l2l.imitation import ImitationConfig, imitate, teacher_trajectory
+from minigrad.l2l.parallel import ParallelMetaTrainer, split_rows
+from minigrad.l2l.recipes import RECIPES, Recipe, get_recipe
+from minigrad.nn import load_checkpoint
+from minigrad.optim.update_rules import adam
+
+
+# ----- the meta learning rate schedule --------------------------------------------------------
+def test_lr_schedule_warms_up_then_decays():
+    c = MetaConfig(meta_lr=0.01, warmup_iters=4, decay_iters=100)
+    assert c.lr_at(0) == pytest.approx(0.0025)
+    assert c.lr_at(3) == pytest.approx(0.01 / math.sqrt(1.03))
+    assert c.lr_at(300) == pytest.approx(0.01 / 2)
+    assert MetaConfig().lr_at(12345) == MetaConfig().meta_lr  # the paper's: constant
+    with pytest.raises(ValueError, match="warmup_iters"):
+        MetaConfig(warmup_iters=-1)
+
+
+def test_trainer_sets_the_scheduled_rate_each_meta_iteration():
+    problem = make_problem("quadratic")
+    net = LSTMOptimizer(**net_defaults("quadratic"))
+    trainer = MetaTrainer(net, problem, MetaConfig(steps=2, unroll=2, meta_lr=0.1,
+                                                   warmup_iters=10))
+    trainer.train(3)
+    assert trainer.meta_opt.param_groups[0]["lr"] == pytest.approx(0.1 * 3 / 10)
+
+
+# ----- imitation ----------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def mnist_train():
+    return make_problem("mnist", "sigmoid-5", split="train")
+
+
+def test_teacher_trajectory_records_adams_gradients_and_updates(mnist_train):
+    instance = mnist_train.sample((0, 4, 0))
+    G, U = teacher_trajectory(instance, "adam", 0.03, steps=3)
+    assert G.shape == U.shape == (3, 784 * 5 + 5 + 5 * 10 + 10)
+    # the same updates from the pure update rule, fed the recorded gradients
+    theta = np.concatenate([a.ravel() for a in instance.init_params()])
+    state = {}
+    for t in range(3):
+        new, state = adam(theta, G[t], state, lr=0.03)
+        np.testing.assert_allclose(U[t], new - theta, rtol=1e-5, atol=1e-9)
+        theta = new
+    assert np.abs(U).max() > 0.01  # Adam moves every coordinate by about lr at first
+
+
+def test_imitation_fits_the_teacher_and_is_deterministic(mnist_train):
+    config = ImitationConfig(problems=8, coordinates=256, steps=20, unroll=10, lr=1e-2)
+    nets = [LSTMOptimizer(**net_defaults("mnist")) for _ in range(2)]
+    losses = [imitate(net, mnist_train, config, seed=3) for net in nets]
+    assert losses[0] == losses[1]
+    for name, w in nets[0].state_dict().items():
+        np.testing.assert_array_equal(w, nets[1].state_dict()[name], err_msg=name)
+    # the first problem's mean includes its unfitted start (an LSTM that outputs almost
+    # nothing scores about 1); the last three are fitted three times better
+    assert losses[0][0] > 0.3
+    assert np.mean(losses[0][-3:]) < losses[0][0] / 3
+
+
+def test_imitation_config_rejects_bad_values():
+    with pytest.raises(ValueError, match="problems"):
+        ImitationConfig(problems=0)
+    with pytest.raises(ValueError, match="teacher_lr"):
+        ImitationConfig(teacher_lr=0)
+
+
+# ----- meta-training over processes ---------------------------------------------------------
+def test_split_rows_covers_every_coordinate_once():
+    for n, parts in ((10, 3), (7, 7), (15910, 2), (1, 1)):
+        rows = split_rows(n, parts)
+        assert len(rows) == parts
+        assert np.array_equal(np.concatenate([np.arange(n)[r] for r in rows]), np.arange(n))
+
+
+def _train(make, iters=2):
+    problem = make_problem("quadratic")
+    net = LSTMOptimizer(**net_defaults("quadratic"), seed=1)
+    trainer = make(net, problem, MetaConfig(steps=6, unroll=3, meta_lr=0.01))
+    try:
+        trainer.train(iters)
+    finally:
+        getattr(trainer, "close", lambda: None)()
+    return net.state_dict(), trainer.curve
+
+
+def test_one_process_is_the_plain_trainer_bit_for_bit():
+    plain = _train(MetaTrainer)
+    split = _train(lambda *a: ParallelMetaTrainer(*a, processes=1))
+    assert split[1] == plain[1]
+    for name, w in plain[0].items():
+        np.testing.assert_array_equal(split[0][name], w, err_msg=name)
+
+
+@pytest.mark.slow
+def test_two_processes_give_the_same_meta_gradient_to_rounding():
+    plain = _train(MetaTrainer)
+    split = _train(lambda *a: ParallelMetaTrainer(*a, processes=2))
+    np.testing.assert_allclose(split[1], plain[1], rtol=1e-5)
+    for name, w in plain[0].items():
+        np.testing.assert_allclose(split[0][name], w, rtol=1e-4, atol=1e-6, err_msg=name)
+
+
+@pytest.mark.slow
+def test_validation_shared_between_processes_gives_the_same_numbers():
+    problem = make_problem("mnist", "sigmoid-5", split="train")
+    val = make_problem("mnist", "sigmoid-5", split="val")
+    net = LSTMOptimizer(**net_defaults("mnist"))
+    trainer = ParallelMetaTrainer(net, problem, MetaConfig(steps=5, unroll=5), processes=2)
+    try:
+        seeds = problem_seeds(val, 0, "val", 3)
+        split = trainer.evaluate(val, "val", seeds, 5, 3)
+    finally:
+        trainer.close()
+    np.testing.assert_array_equal(split, evaluate_rule(lambda: LearnedRule(net), val, seeds, 5, 3))
+
+
+@pytest.mark.slow
+def test_a_dead_worker_is_an_error_not_a_hang():
+    problem = make_problem("quadratic")
+    net = LSTMOptimizer(**net_defaults("quadratic"))
+    trainer = ParallelMetaTrainer(net, problem, MetaConfig(steps=4, unroll=2), processes=2)
+    try:
+        trainer.train(1)
+        trainer._workers[0][0].kill()
+        trainer._workers[0][0].join()
+        with pytest.raises((EOFError, OSError)):
+            trainer.train(2)
+        assert trainer.iteration == 1 and not trainer._workers  # restored, workers stopped
+        trainer.train(2)  # and they start again
+        assert trainer.iteration == 2
+    finally:
+        trainer.close()
+
+
+def test_parallel_trainer_refuses_what_it_cannot_split():
+    problem, net = make_problem("quadratic"), LSTMOptimizer(**net_defaults("quadratic"))
+    with pytest.raises(ValueError, match="second-order"):
+        ParallelMetaTrainer(net, problem, MetaConfig(second_order=True))
+    with pytest.raises(ValueError, match="processes"):
+        ParallelMetaTrainer(net, problem, processes=0)
+
+
+# ----- recipes, and train --recipe / --minutes --------------------------------------------------
+def test_recipes_by_name():
+    assert get_recipe("paper").meta == {} and get_recipe("paper").imitation is None
+    assert "imitation" in get_recipe("fast").describe()
+    with pytest.raises(ValueError, match="paper, fast"):
+        get_recipe("slow")
+
+
+SMALL = ["--problem", "quadratic", "--steps", "4", "--unroll", "2", "--no-progress"]
+
+
+def test_minutes_budget_ends_the_run_and_resume_extends_it(tmp_path):
+    out = tmp_path / "q.npz"
+    assert cli.main(["train", *SMALL, "--out", str(out), "--minutes", "0.001"]) == 0
+    _, meta = load_checkpoint(out)
+    assert meta["status"] == "done" and meta["iteration"] >= 1
+    assert meta["run"]["minutes"] == 0.001 and meta["elapsed_s"] >= 0.06
+    assert meta["recipe"]["name"] == "paper"
+    first = meta["iteration"]
+    assert cli.main(["train", *SMALL, "--out", str(out), "--resume", "--minutes", "0.03"]) == 0
+    _, meta = load_checkpoint(out)
+    assert meta["iteration"] > first and meta["elapsed_s"] >= 1.8
+
+
+def test_train_with_a_recipe_records_it_and_its_warm_start(tmp_path, monkeypatch):
+    tiny = Recipe("fast", "a tiny test recipe", meta={"meta_lr": 0.02, "warmup_iters": 2},
+                  imitation=ImitationConfig(problems=2, coordinates=64, steps=4, unroll=2),
+                  processes=1, val_every=1, val_runs=1)
+    monkeypatch.setitem(RECIPES, "fast", tiny)
+    out = tmp_path / "m.npz"
+    args = ["train", "--problem", "mnist", "--optimizee", "sigmoid-5", "--steps", "4",
+            "--unroll", "2", "--meta-iters", "2", "--no-progress", "--out", str(out)]
+    assert cli.main([*args, "--recipe", "fast"]) == 0
+    _, meta = load_checkpoint(out)
+    assert meta["recipe"]["name"] == "fast" and meta["meta"]["meta_lr"] == 0.02
+    assert meta["meta"]["warmup_iters"] == 2 and meta["run"]["val_every"] == 1
+    assert len(meta["imitation"]["losses"]) == 2 and meta["imitation"]["seconds"] > 0
+    # resuming keeps the recipe (and does not imitate again); another recipe is refused
+    assert cli.main([*args[:-5], "--meta-iters", "3", "--resume", "--out", str(out),
+                     "--no-progress"]) == 0
+    _, meta2 = load_checkpoint(out)
+    assert meta2["iteration"] == 3 and meta2["imitation"] == meta["imitation"]
+    assert cli.main([*args[:-5], "--resume", "--out", str(out), "--recipe", "paper"]) == 2

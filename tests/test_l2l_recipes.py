@@ -1,8 +1,6 @@
 """Meta-training recipes and their parts: the meta learning rate schedule, the imitation warm
 start, meta-training split over processes, the wall-clock budget and ``train --recipe``."""
 
-import math
-
 import numpy as np
 import pytest
 
@@ -18,13 +16,16 @@ from minigrad.optim.update_rules import adam
 
 # ----- the meta learning rate schedule --------------------------------------------------------
 def test_lr_schedule_warms_up_then_decays():
-    c = MetaConfig(meta_lr=0.01, warmup_iters=4, decay_iters=100)
+    c = MetaConfig(meta_lr=0.01, warmup_iters=4, decay_iters=10, min_lr_ratio=0.2)
     assert c.lr_at(0) == pytest.approx(0.0025)
-    assert c.lr_at(3) == pytest.approx(0.01 / math.sqrt(1.03))
-    assert c.lr_at(300) == pytest.approx(0.01 / 2)
+    assert c.lr_at(3) == c.lr_at(4) == pytest.approx(0.01)
+    assert c.lr_at(14) == pytest.approx(0.005) and c.lr_at(24) == pytest.approx(0.0025)
+    assert c.lr_at(1000) == pytest.approx(0.002)  # the floor
     assert MetaConfig().lr_at(12345) == MetaConfig().meta_lr  # the paper's: constant
     with pytest.raises(ValueError, match="warmup_iters"):
         MetaConfig(warmup_iters=-1)
+    with pytest.raises(ValueError, match="min_lr_ratio"):
+        MetaConfig(min_lr_ratio=0)
 
 
 def test_trainer_sets_the_scheduled_rate_each_meta_iteration():

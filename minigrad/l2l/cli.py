@@ -164,7 +164,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--warmup-iters", type=_non_negative_int, default=None,
                    help="meta-iterations over which the meta lr ramps up linearly (paper: 0)")
     t.add_argument("--decay-iters", type=_non_negative_int, default=None,
-                   help="then the meta lr decays as 1/sqrt(1 + i / N) (paper: 0, constant)")
+                   help="then the meta lr halves every N meta-iterations (paper: 0, constant) "
+                        "down to --min-lr-ratio of its peak")
+    t.add_argument("--min-lr-ratio", type=_positive_float, default=None,
+                   help="the decay's floor, a fraction of --meta-lr (0.1)")
     t.add_argument("--clip-grad-norm", type=_positive_float, default=None,
                    help="clip the meta-gradient's norm at this value (paper: no clipping)")
     t.add_argument("--no-imitation", action="store_true",
@@ -227,6 +230,7 @@ _NET_FLAGS = {"preprocess": "preprocess", "p": "p", "output_scale": "output_scal
 _META_FLAGS = {"steps": "steps", "unroll": "unroll", "meta_lr": "meta_lr",
                "second_order": "second_order", "loss_terms": "loss_terms", "seed": "seed",
                "warmup_iters": "warmup_iters", "decay_iters": "decay_iters",
+               "min_lr_ratio": "min_lr_ratio",
                "clip_grad_norm": "clip_grad_norm"}
 
 

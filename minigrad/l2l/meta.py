@@ -73,7 +73,8 @@ class MetaConfig:
     second_order: bool = False
     clip_grad_norm: float | None = None  # the paper and official code do not clip
     warmup_iters: int = 0             # meta lr ramps up linearly over these (0: none)
-    decay_iters: int = 0              # then decays as 1/sqrt(1 + i/decay_iters) (0: none)
+    decay_iters: int = 0              # then halves every decay_iters (0: constant) ...
+    min_lr_ratio: float = 0.1         # ... down to this fraction of meta_lr
     seed: int = 0
 
     def __post_init__(self):
@@ -89,21 +90,25 @@ class MetaConfig:
                 raise ValueError(f"MetaConfig: step_weights has {len(self.step_weights)} "
                                  f"entries, expected unroll = {self.unroll}")
         self.betas = tuple(float(b) for b in self.betas)
-        if self.warmup_iters < 0 or self.decay_iters < 0:
-            raise ValueError(f"MetaConfig: warmup_iters and decay_iters must be >= 0, got "
-                             f"{self.warmup_iters}, {self.decay_iters}")
+        if self.warmup_iters < 0 or self.decay_iters < 0 or not 0 < self.min_lr_ratio <= 1:
+            raise ValueError(f"MetaConfig: need warmup_iters >= 0, decay_iters >= 0 and "
+                             f"0 < min_lr_ratio <= 1, got {self.warmup_iters}, "
+                             f"{self.decay_iters}, {self.min_lr_ratio}")
 
     def lr_at(self, iteration: int) -> float:
-        """The meta learning rate of meta-iteration ``iteration`` (0-based)::
+        """The meta learning rate of meta-iteration ``i = iteration`` (0-based): a linear
+        warm-up over W = ``warmup_iters``, then a halving every D = ``decay_iters`` down to a
+        floor r = ``min_lr_ratio``::
 
-            lr_i = meta_lr * min(1, (i + 1) / warmup_iters) / sqrt(1 + i / decay_iters)
+            lr_i = meta_lr * min(1, (i + 1) / W) * max(r, 0.5 ** (max(0, i - W) / D))
 
         (each factor 1 when its setting is 0: the paper's constant rate)."""
         lr = self.meta_lr
         if self.warmup_iters:
             lr *= min(1.0, (iteration + 1) / self.warmup_iters)
         if self.decay_iters:
-            lr /= math.sqrt(1.0 + iteration / self.decay_iters)
+            past = max(0, iteration - self.warmup_iters)
+            lr *= max(self.min_lr_ratio, 0.5 ** (past / self.decay_iters))
         return lr
 
     def to_dict(self) -> dict:

@@ -10,9 +10,10 @@ recipes are compared on the same test runs.
 freshly initialised LSTM, one process: :data:`~minigrad.l2l.paper.PAPER`.
 
 ``fast``: the ideas of :mod:`minigrad.l2l.imitation` (Chen et al. 2020) and
-:mod:`minigrad.l2l.parallel`, and a higher meta learning rate with warm-up and decay. Each
-setting was kept because ``benchmarks/bench_time_to_win.py`` measured that it pays; that
-benchmark's ``TIME_TO_WIN.md`` has the numbers, including each idea alone.
+:mod:`minigrad.l2l.parallel`, and a higher meta learning rate with warm-up and decay. Its
+values are PROVISIONAL: ``benchmarks/bench_time_to_win.py`` (each idea alone and all together,
+against the paper's recipe in the same run) decides what is kept, and
+``training/fast-recipe/STATUS.md`` says where that stands.
 
 ``python -m minigrad.l2l train --recipe fast`` starts from the recipe; any flag given as well
 (``--meta-lr``, ``--processes``, ...) overrides that one setting. The checkpoint stores the
@@ -47,7 +48,8 @@ class Recipe:
         if self.meta.get("warmup_iters"):
             parts.append(f"warm-up {self.meta['warmup_iters']} meta-iterations")
         if self.meta.get("decay_iters"):
-            parts.append(f"1/sqrt decay over {self.meta['decay_iters']}")
+            parts.append(f"halved every {self.meta['decay_iters']} down to "
+                         f"{self.meta.get('min_lr_ratio', 0.1):g}x")
         if self.meta.get("clip_grad_norm"):
             parts.append(f"meta-gradient clipped at norm {self.meta['clip_grad_norm']:g}")
         if self.imitation is not None:

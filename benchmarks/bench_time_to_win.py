@@ -41,13 +41,14 @@ VARIANTS = {
     "paper": ("the paper's recipe (meta lr 1e-3, fresh LSTM, one process)",
               ["--recipe", "paper"]),
     "paper+imitation": ("the paper's, after the imitation warm start",
-                        ["--recipe", "fast", "--meta-lr", "1e-3", "--warmup-iters", "0",
-                         "--decay-iters", "0", "--processes", "1"]),
+                        ["--recipe", "paper", "--imitation"]),
     "paper+schedule": ("the paper's, with the fast recipe's meta lr, warm-up and decay",
-                       ["--recipe", "fast", "--no-imitation", "--processes", "1"]),
+                       ["--recipe", "fast", "--processes", "1"]),
     "paper+2 processes": ("the paper's, on two processes",
                           ["--recipe", "paper", "--processes", "2"]),
-    "fast": ("all of the fast recipe", ["--recipe", "fast"]),
+    "fast": ("the fast recipe (schedule and two processes)", ["--recipe", "fast"]),
+    "fast+imitation": ("the fast recipe after the imitation warm start",
+                       ["--recipe", "fast", "--imitation"]),
 }
 
 
@@ -154,7 +155,7 @@ def report(rows, args, command) -> str:
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--variants", default="paper,paper+imitation,paper+schedule,"
-                                         "paper+2 processes,fast",
+                                         "paper+2 processes,fast,fast+imitation",
                    help=f"comma-separated, of: {', '.join(VARIANTS)}")
     p.add_argument("--seeds", default="0,1,2", help="training seeds (0,1,2)")
     p.add_argument("--marks", default="2,5,10", help="minutes at which to evaluate (2,5,10)")

@@ -156,7 +156,7 @@ def test_parallel_trainer_refuses_what_it_cannot_split():
 # ----- recipes, and train --recipe / --minutes --------------------------------------------------
 def test_recipes_by_name():
     assert get_recipe("paper").meta == {} and get_recipe("paper").imitation is None
-    assert "imitation" in get_recipe("fast").describe()
+    assert "2 processes" in get_recipe("fast").describe()
     with pytest.raises(ValueError, match="paper, fast"):
         get_recipe("slow")
 
@@ -196,3 +196,14 @@ def test_train_with_a_recipe_records_it_and_its_warm_start(tmp_path, monkeypatch
     _, meta2 = load_checkpoint(out)
     assert meta2["iteration"] == 3 and meta2["imitation"] == meta["imitation"]
     assert cli.main([*args[:-5], "--resume", "--out", str(out), "--recipe", "paper"]) == 2
+
+
+def test_imitation_flag_turns_the_warm_start_on_for_any_recipe(tmp_path):
+    out = tmp_path / "m.npz"
+    assert cli.main(["train", "--problem", "mnist", "--optimizee", "sigmoid-5", "--steps", "2",
+                     "--unroll", "2", "--meta-iters", "1", "--no-progress", "--out", str(out),
+                     "--imitation"]) == 0
+    _, meta = load_checkpoint(out)
+    assert meta["recipe"]["name"] == "paper"
+    assert meta["recipe"]["imitation"] == ImitationConfig().to_dict()
+    assert len(meta["imitation"]["losses"]) == ImitationConfig().problems

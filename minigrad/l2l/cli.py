@@ -43,7 +43,7 @@ from .checkpoints import (
     restore_trainer,
 )
 from .evaluate import OPTIMIZERS, run_protocol
-from .imitation import imitate
+from .imitation import ImitationConfig, imitate
 from .lstm_optimizer import INITS, LSTMOptimizer, net_defaults
 from .meta import MetaConfig, MetaTrainer
 from .paper import PAPER
@@ -170,8 +170,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the decay's floor, a fraction of --meta-lr (0.1)")
     t.add_argument("--clip-grad-norm", type=_positive_float, default=None,
                    help="clip the meta-gradient's norm at this value (paper: no clipping)")
-    t.add_argument("--no-imitation", action="store_true",
-                   help="skip the recipe's imitation warm start (for ablations)")
+    t.add_argument("--imitation", action=argparse.BooleanOptionalAction, default=None,
+                   help="start with the imitation warm start (minigrad.l2l.imitation: fit the "
+                        "LSTM to Adam's updates first), or not (default: the recipe's choice)")
     t.add_argument("--minutes", type=_positive_float, default=None,
                    help="stop when the run's wall-clock time (all sessions, warm start, "
                         "validation and checkpoints included) reaches this many minutes; "
@@ -326,6 +327,9 @@ def cmd_train(args) -> int:
     net_cfg, meta_cfg, prob_cfg, dtype = _resolve_train_config(args, ckpt_meta, recipe)
     stored = (ckpt_meta or {}).get("recipe") or {}
     processes = args.processes or stored.get("processes") or recipe.processes
+    imitation = recipe.imitation
+    if args.imitation is not None:
+        imitation = (recipe.imitation or ImitationConfig()) if args.imitation else None
     try:
         config = MetaConfig(**{k: (tuple(v) if k == "betas" else v) for k, v in meta_cfg.items()})
         keys = CONFIG_KEYS[args.problem]
@@ -356,17 +360,16 @@ def cmd_train(args) -> int:
     extra = {"command": " ".join(["python -m minigrad.l2l"] + argv),
              "data": _data_version(args.problem), "minigrad_version": _version(),
              "recipe": {"name": recipe.name, "processes": processes,
-                        "imitation": None if recipe.imitation is None or args.no_imitation
-                        else recipe.imitation.to_dict()}}
+                        "imitation": None if imitation is None else imitation.to_dict()}}
     if stored:  # resuming: what the run was started with, and the processes of this session
         extra["recipe"] = dict(stored, processes=processes)
     if ckpt_meta is not None and ckpt_meta.get("imitation"):
         extra["imitation"] = ckpt_meta["imitation"]
-    elif recipe.imitation is not None and not args.no_imitation and trainer.iteration == 0:
+    elif imitation is not None and trainer.iteration == 0:
         if args.problem != "mnist":
             raise UsageError(f"--recipe {recipe.name}: its imitation warm start is written for "
                              f"the mnist problem, not {args.problem}")
-        record = _warm_start(net, problem, recipe.imitation, config.seed, not args.no_progress)
+        record = _warm_start(net, problem, imitation, config.seed, not args.no_progress)
         extra["imitation"] = record
         elapsed += record["seconds"]  # the warm start counts in the run's time
     log_path = args.log if args.log is not None else out.with_suffix(".log")

@@ -37,7 +37,7 @@ def test_block_replaces_only_what_lies_between_the_markers(time_lessons, tmp_pat
     text = readme.read_text()
     assert "old table" not in text
     assert text.startswith("# Title\n\nbefore\n\n") and text.endswith("\n\nafter\n")
-    assert "| 00_welcome | 2 s | 4 s |" in text
+    assert "| 00_welcome | 4 s | 2 s |" in text  # wall first: what a learner waits
     assert "python scripts/time_lessons.py --readme README.md" in text and "Some CPU" in text
 
 
@@ -57,7 +57,8 @@ def test_the_committed_readme_has_the_block_the_script_wrote(time_lessons):
 
 def test_times_a_notebook_in_a_fresh_kernel(time_lessons, tmp_path):
     """A notebook that burns about 0.3 s of CPU in its kernel: the CPU time counts the kernel
-    (the test process itself only waits), and the notebook file is left as it was."""
+    and the front end (this process), the wall time the kernel's start too, and the notebook
+    file is left as it was."""
     path = tmp_path / "burn.ipynb"
     nb = new_notebook(cells=[new_code_cell(
         "import time\nt = time.process_time()\nwhile time.process_time() - t < 0.3:\n    pass")])
@@ -66,5 +67,13 @@ def test_times_a_notebook_in_a_fresh_kernel(time_lessons, tmp_path):
     nbformat.write(nb, path)
     before = path.read_bytes()
     t = time_lessons.time_notebook(path)
-    assert t["cpu_s"] >= 0.3 and t["wall_s"] >= 0.3
+    assert t["kernel_cpu_s"] >= 0.3 and t["cpu_s"] >= t["kernel_cpu_s"]
+    assert t["wall_s"] >= 0.3 + 0.2  # the kernel's start is part of the wait
     assert path.read_bytes() == before
+
+
+def test_a_busy_machine_is_refused(time_lessons, monkeypatch, capsys):
+    monkeypatch.setattr(time_lessons.os, "getloadavg", lambda: (3.0, 3.0, 3.0))
+    with pytest.raises(SystemExit):
+        time_lessons.main(["--readme", "README.md"])
+    assert "busy (load average 3.0)" in capsys.readouterr().err

@@ -1,0 +1,47 @@
+"""The time-to-win benchmark (``benchmarks/bench_time_to_win.py``): every variant's flags are
+ones ``train`` accepts, and the report says which row wins and the first winning mark. The
+benchmark itself trains for minutes; nothing here runs it or asserts on time."""
+
+from __future__ import annotations
+
+import argparse
+import runpy
+from pathlib import Path
+
+import pytest
+
+from minigrad.l2l.cli import build_parser
+
+bench = runpy.run_path(str(Path(__file__).resolve().parent.parent / "benchmarks"
+                           / "bench_time_to_win.py"), run_name="bench_time_to_win")
+
+
+@pytest.mark.parametrize("variant", sorted(bench["VARIANTS"]))
+def test_every_variant_is_a_valid_train_command(variant):
+    args = build_parser().parse_args(["train", "--problem", "mnist",
+                                      *bench["VARIANTS"][variant][1]])
+    assert args.command == "train" and args.recipe in ("paper", "fast")
+
+
+def _row(variant, seed, minutes, win, diff):
+    return {"variant": variant, "seed": seed, "minutes": minutes, "clock_s": 60.0 * minutes,
+            "wall_s": 60.0 * minutes + 5, "iterations": 10 * minutes, "best_at": 25,
+            "best_val": 0.3, "lstm": 0.05, "nag": 0.06, "nag_lr": 1.0, "diff": diff,
+            "ci": [diff - 0.01, diff + 0.01], "wins_share": 0.6, "win": win}
+
+
+def test_report_marks_wins_and_the_first_winning_mark():
+    rows = [_row("fast", 0, 2, False, 0.02), _row("fast", 0, 5, True, -0.02),
+            _row("paper", 0, 2, False, 0.1), _row("paper", 0, 5, False, 0.05)]
+    args = argparse.Namespace(runs=50, variants=["fast", "paper"], seeds=[0], marks=[2.0, 5.0])
+    text = bench["report"](rows, args, "python benchmarks/bench_time_to_win.py --seeds 0")
+    assert "| fast | 0 | 5 | 5.0 | 5.1 | 50 | 0.3000 (25) | 0.05 | 0.06 (1) | -0.02 " in text
+    assert text.count("| **win** |") == 1
+    assert "- fast, seed 0: 5 min" in text and "- paper, seed 0: no win within 5 min" in text
+    assert "python benchmarks/bench_time_to_win.py --seeds 0" in text
+
+
+def test_unknown_variant_is_refused(capsys):
+    with pytest.raises(SystemExit):
+        bench["main"](["--variants", "fastest"])
+    assert "unknown variant" in capsys.readouterr().err

@@ -70,17 +70,23 @@ def _checkpoint_meta(path):
     return load_checkpoint(path)[1]
 
 
-def train_and_evaluate(variant, seed, marks, runs, workdir, python, log):
-    """Rows for one variant and seed: one per mark."""
+def train_and_evaluate(variant, seed, marks, runs, workdir, python, log, done=(),
+                       on_row=None):
+    """Rows for one variant and seed: one per mark. ``done``: rows already measured (a
+    resumed benchmark), whose marks are skipped; ``on_row(row)`` after each new one."""
     flags = VARIANTS[variant][1]
     out = workdir / f"{variant.replace(' ', '-').replace('+', '_')}-seed{seed}.npz"
-    rows, wall = [], 0.0
-    for k, minutes in enumerate(marks):
+    rows = [r for r in done if r["variant"] == variant and r["seed"] == seed]
+    measured = {r["minutes"] for r in rows}
+    wall = max((r["wall_s"] for r in rows), default=0.0)
+    for minutes in marks:
+        if minutes in measured:
+            continue
         cmd = [python, "-m", "minigrad.l2l", "train", "--problem", "mnist", "--seed", str(seed),
                "--minutes", f"{minutes:g}", "--out", str(out), "--no-progress",
                "--log", str(out.with_suffix(".log"))]
-        cmd += ["--resume"] if k else [*flags, "--force", "--val-every", "25",
-                                       "--val-runs", "16"]
+        cmd += ["--resume"] if rows else [*flags, "--force", "--val-every", "25",
+                                          "--val-runs", "16"]
         wall += _run(cmd, log)
         meta = _checkpoint_meta(out)
         result = out.with_name(out.stem + f"-{minutes:g}min.json")
@@ -100,6 +106,8 @@ def train_and_evaluate(variant, seed, marks, runs, workdir, python, log):
         print(f"{variant:18} seed {seed} {minutes:>5g} min: {meta['iteration']:>5} meta-iters, "
               f"learned {rows[-1]['lstm']:.4g} vs NAG {rows[-1]['nag']:.4g}, "
               f"{'WIN' if rows[-1]['win'] else 'no win'}", flush=True)
+        if on_row is not None:
+            on_row(rows[-1])
     return rows
 
 
@@ -162,6 +170,9 @@ def main(argv=None):
     p.add_argument("--runs", type=int, default=50, help="paired test runs (50)")
     p.add_argument("--workdir", default="runs/time-to-win", help="checkpoints and logs")
     p.add_argument("--out", default=None, help="write the report here (Markdown)")
+    p.add_argument("--resume", action="store_true",
+                   help="keep the rows already measured in --workdir (rows.json) and continue "
+                        "each run from its checkpoint to the marks not yet measured")
     args = p.parse_args(argv)
     args.variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = [v for v in args.variants if v not in VARIANTS]
@@ -172,19 +183,27 @@ def main(argv=None):
     workdir = (REPO / args.workdir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / "bench.log"
-    rows = []
+    sys.path.insert(0, str(REPO))
+    from minigrad.files import atomic_write_text
+
+    stored = workdir / "rows.json"
+    done = json.loads(stored.read_text()) if args.resume and stored.is_file() else []
+    rows = list(done)
+    command = "python benchmarks/bench_time_to_win.py " + shlex.join(argv or sys.argv[1:])
+
+    def save(row):  # after every mark: a stopped benchmark loses no measured row
+        rows.append(row)
+        atomic_write_text(stored, json.dumps(rows, indent=1))
+        if args.out:
+            atomic_write_text(args.out, report(rows, args, command.strip()))
+
     for variant in args.variants:
         for seed in args.seeds:
-            rows += train_and_evaluate(variant, seed, args.marks, args.runs, workdir,
-                                       sys.executable, log)
-            (workdir / "rows.json").write_text(json.dumps(rows, indent=1))
-    command = "python benchmarks/bench_time_to_win.py " + shlex.join(argv or sys.argv[1:])
+            train_and_evaluate(variant, seed, args.marks, args.runs, workdir, sys.executable,
+                               log, done=done, on_row=save)
     text = report(rows, args, command.strip())
     print(text)
     if args.out:
-        sys.path.insert(0, str(REPO))
-        from minigrad.files import atomic_write_text
-
         atomic_write_text(args.out, text)
     return 0
 

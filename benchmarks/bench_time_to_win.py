@@ -70,13 +70,17 @@ def _checkpoint_meta(path):
     return load_checkpoint(path)[1]
 
 
-def train_and_evaluate(variant, seed, marks, runs, workdir, python, log, done=(),
+def train_and_evaluate(variant, seed, marks, runs, workdir, python, log, done=None,
                        on_row=None):
     """Rows for one variant and seed: one per mark. ``done``: rows already measured (a
-    resumed benchmark), whose marks are skipped; ``on_row(row)`` after each new one."""
+    resumed benchmark, None otherwise), whose marks are skipped; ``on_row(row)`` after each
+    new one."""
     flags = VARIANTS[variant][1]
     out = workdir / f"{variant.replace(' ', '-').replace('+', '_')}-seed{seed}.npz"
-    rows = [r for r in done if r["variant"] == variant and r["seed"] == seed]
+    rows = [r for r in done or () if r["variant"] == variant and r["seed"] == seed]
+    if done is not None and not rows and out.exists():
+        raise SystemExit(f"--resume: {out} exists but no row of it was measured; move it "
+                         "away (or run without --resume, which starts it afresh)")
     measured = {r["minutes"] for r in rows}
     wall = max((r["wall_s"] for r in rows), default=0.0)
     for minutes in marks:
@@ -187,8 +191,10 @@ def main(argv=None):
     from minigrad.files import atomic_write_text
 
     stored = workdir / "rows.json"
-    done = json.loads(stored.read_text()) if args.resume and stored.is_file() else []
-    rows = list(done)
+    done = None
+    if args.resume:
+        done = json.loads(stored.read_text()) if stored.is_file() else []
+    rows = list(done or [])
     command = "python benchmarks/bench_time_to_win.py " + shlex.join(argv or sys.argv[1:])
 
     def save(row):  # after every mark: a stopped benchmark loses no measured row

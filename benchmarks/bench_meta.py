@@ -364,26 +364,16 @@ def meta_iteration_flops(problem_name: str) -> float:
 
 
 # ---------------------------------------------------------------------------------- results ---
-def _cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or platform.machine()
-
 
 def results_markdown(records, rows, floors, command: str, date: str) -> str:
     """``benchmarks/RESULTS.md``: every measurement, the ratios and the distance from the
     floor, with the command, the CPU and the date (written by this script, never by hand)."""
     import numpy as np
 
+    from minigrad.threads import cpu_model
+
     lines = ["# Meta-training benchmark: minigrad against PyTorch at its best", "",
-             f"Written by `{command}` on {date}; do not edit by hand. CPU: {_cpu_model()}, "
+             f"Written by `{command}` on {date}; do not edit by hand. CPU: {cpu_model()}, "
              f"{os.cpu_count()} cores, NumPy {np.__version__}.", "",
              "One meta-iteration = T = 100 optimizee steps in unrolls of 20 with 5 Adam "
              "meta-updates (the paper's setup); median over the measured iterations after the "

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import time
@@ -56,15 +55,14 @@ def main(argv=None):
     args = p.parse_args(argv)
     from minigrad.l2l import MetaTrainer
     from minigrad.l2l.parallel import ParallelMetaTrainer
+    from minigrad.threads import cpu_model
 
     configs = [
         ("1 process", lambda n, pr: MetaTrainer(n, pr), 1),
         ("1 process, 2 threads", lambda n, pr: MetaTrainer(n, pr), 2),
         ("2 processes", lambda n, pr: ParallelMetaTrainer(n, pr, processes=2), 1),
     ]
-    cpu = next((line.split(":", 1)[1].strip() for line in
-                Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
+    cpu = cpu_model()
     print(f"# {cpu}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start")
     print(f"# command: python benchmarks/bench_processes.py --iters {args.iters}")
     base, curves = None, []

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shlex
 import subprocess
 import sys
@@ -115,22 +114,15 @@ def train_and_evaluate(variant, seed, marks, runs, workdir, python, log, done=No
     return rows
 
 
-def _cpu_name():
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
-
 
 def report(rows, args, command) -> str:
+    from minigrad.threads import cpu_model
+
     lines = [
         "# Time to win: meta-training until the learned optimizer beats tuned NAG (MNIST)",
         "",
         f"Written by `{command}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-        f"{_cpu_name()}, {os.cpu_count()} cores; do not edit by hand, rerun the command.",
+        f"{cpu_model()}, {os.cpu_count()} cores; do not edit by hand, rerun the command.",
         "",
         "Each row: a variant trained from a fresh LSTM with one training seed, its "
         "best-on-validation weights at that mark of its wall-clock budget (the run's own clock:"

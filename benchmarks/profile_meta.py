@@ -127,19 +127,9 @@ def profile(trainer, snap, *, before: bool, threads: int) -> dict:
     return {"wall": wall, "cpu": cpu, "parts": parts}
 
 
-def _cpu_model() -> str:
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    import platform
-
-    return platform.processor() or "unknown"
-
-
 def main(argv=None):
+    from minigrad.threads import cpu_model
+
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--out", default=None, help="write the table here (Markdown)")
@@ -178,7 +168,7 @@ def main(argv=None):
              "Written by `python benchmarks/profile_meta.py " + " ".join(
                  sys.argv[1:] if argv is None else argv) + "` on "
              + time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-             + "; do not edit by hand. CPU: " + _cpu_model() + ". Seconds per category in the "
+             + "; do not edit by hand. CPU: " + cpu_model() + ". Seconds per category in the "
              "same meta-iteration (the paper's MNIST setup; start: " + start + "); with 2 "
              "threads a category adds up the time of every thread, so the categories can "
              "exceed the wall time (the rest is then shown as 0). "

@@ -35,7 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from threadpoolctl import threadpool_info, threadpool_limits
 
 __all__ = ["DEFAULT_THREADS", "array_threads", "blas_thread_counts", "blas_threads",
-           "map_blocks", "worker_count", "worker_threads"]
+           "cpu_model", "map_blocks", "worker_count", "worker_threads"]
 
 _pool = {"threads": 1, "executor": None}
 
@@ -104,3 +104,18 @@ def map_blocks(fn, items) -> list:
         _pool["executor"] = ThreadPoolExecutor(max_workers=_pool["threads"],
                                                thread_name_prefix="minigrad-block")
     return list(_pool["executor"].map(fn, items))
+
+
+def cpu_model() -> str:
+    """The CPU's model name, as benchmarks and timings record it (``/proc/cpuinfo`` on Linux,
+    else what :mod:`platform` knows)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine() or "unknown CPU"

@@ -26,7 +26,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import resource
 import subprocess
 import sys
@@ -37,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from minigrad.files import atomic_write_text  # noqa: E402
+from minigrad.threads import cpu_model  # noqa: E402
 
 BEGIN, END = "<!-- lesson-times:begin -->", "<!-- lesson-times:end -->"
 JSON_PATH = ROOT / "docs" / "lesson_times.json"
@@ -69,15 +69,6 @@ def time_notebook(path: Path, timeout: int = 120) -> dict:
     return {"wall_s": round(wall, 1), "cpu_s": round(_run_cpu() - cpu0, 1),
             "kernel_cpu_s": round(_cpu(resource.RUSAGE_CHILDREN) - kernel0, 1)}
 
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _commit() -> str:
@@ -135,7 +126,7 @@ def main(argv=None) -> int:
         "command": "python scripts/time_lessons.py"
                    + (f" --readme {args.readme}" if args.readme else ""),
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "cpu": _cpu_model(), "cores": os.cpu_count(), "commit": _commit(),
+        "cpu": cpu_model(), "cores": os.cpu_count(), "commit": _commit(),
         "load_average": round(os.getloadavg()[0], 2), "lessons": {},
     }
     for path in paths:

@@ -57,7 +57,7 @@ def _run(cmd, log):
         f.write(f"$ {shlex.join(cmd)}\n")
         f.flush()
         done = subprocess.run(cmd, stdout=f, stderr=subprocess.STDOUT, cwd=REPO)
-    if done.returncode not in (0,):
+    if done.returncode != 0:
         raise RuntimeError(f"{shlex.join(cmd)} exited with {done.returncode}; see {log}")
     return time.time() - start
 

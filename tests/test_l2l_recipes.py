@@ -198,6 +198,7 @@ def test_train_with_a_recipe_records_it_and_its_warm_start(tmp_path, monkeypatch
     assert cli.main([*args[:-5], "--resume", "--out", str(out), "--recipe", "paper"]) == 2
 
 
+@pytest.mark.slow  # the default warm start: 30 teacher runs of 100 steps
 def test_imitation_flag_turns_the_warm_start_on_for_any_recipe(tmp_path):
     out = tmp_path / "m.npz"
     assert cli.main(["train", "--problem", "mnist", "--optimizee", "sigmoid-5", "--steps", "2",

@@ -79,6 +79,7 @@ def _worker_main(conn, rank: int, net_config: dict, dtype: str, problem_config: 
     """A worker's loop: answers ``horizon``, ``unroll``, ``evaluate`` and ``stop`` messages."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl-C
     from .evaluate import LearnedRule, evaluate_rule
+    from .flat import Flattener
     from .lstm_optimizer import LSTMOptimizer
     from .problems import problem_from_config
 
@@ -93,8 +94,6 @@ def _worker_main(conn, rank: int, net_config: dict, dtype: str, problem_config: 
         if kind == "horizon":
             _, seed, parts = msg
             instance = problems["train"].sample(seed)
-            from .flat import Flattener
-
             flat = Flattener.like(instance.init_params())
             horizon, state = (instance, flat, split_rows(len(flat), parts)[rank]), None
         elif kind == "unroll":

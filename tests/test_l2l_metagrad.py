@@ -48,8 +48,9 @@ def logsign(g):
     return np.stack([first, second], axis=1)
 
 
-def ref_meta_loss(phi, theta0, state0, inst, recorded=None):
-    """sum_k w_k f(theta_{k+1}) in plain NumPy; g_k from ``recorded`` or recomputed."""
+def ref_meta_loss(phi, theta0, state0, inst, recorded=None, objective="loss"):
+    """sum_k w_k f(theta_{k+1}) (``objective="log"``: sum_k w_k log f(theta_{k+1})) in plain
+    NumPy; g_k from ``recorded`` or recomputed."""
     w, y = inst.w, inst.y[..., 0]
 
     def f(theta):
@@ -80,7 +81,7 @@ def ref_meta_loss(phi, theta0, state0, inst, recorded=None):
         state = new_state
         delta = (x @ phi["head.weight"].T + phi["head.bias"])[:, 0] * SCALE
         theta = theta + delta
-        total += WEIGHTS[k] * f(theta)
+        total += WEIGHTS[k] * (np.log(f(theta)) if objective == "log" else f(theta))
         if k < K - 1:
             g = recorded[k + 1] if recorded is not None else grad_f(theta)
     return total
@@ -131,14 +132,21 @@ def assert_close(got, want):
                                    max(1.0, np.abs(want[name]).max()), err_msg=name)
 
 
+@pytest.mark.parametrize("objective", ["loss", "log"])
 @pytest.mark.parametrize("method", ["tangent", "graph"])
-def test_first_order_meta_gradient_matches_central_differences(method):
+def test_first_order_meta_gradient_matches_central_differences(method, objective):
     net, inst, flat, theta, state, state0 = setup(False)
-    value, grads, record = engine_grads(net, inst, flat, theta, state, method=method)
+    value, grads, record = engine_grads(net, inst, flat, theta, state, method=method,
+                                        meta_objective=objective)
     phi = {n: v.astype(np.float64) for n, v in net.state_dict().items()}
-    assert np.isclose(ref_meta_loss(phi, theta, state0, inst, record), value, rtol=1e-12)
-    numeric = central_differences(lambda ph: ref_meta_loss(ph, theta, state0, inst, record), phi)
+    assert np.isclose(ref_meta_loss(phi, theta, state0, inst, record, objective), value,
+                      rtol=1e-12)
+    numeric = central_differences(
+        lambda ph: ref_meta_loss(ph, theta, state0, inst, record, objective), phi)
     assert_close(grads, numeric)
+    if objective == "log":  # and it is not the paper's gradient
+        _, paper, _ = engine_grads(net, inst, flat, theta, state, method=method)
+        assert not np.allclose(paper["head.weight"], grads["head.weight"], rtol=1e-2)
 
 
 def test_second_order_meta_gradient_matches_central_differences_of_the_full_loss():

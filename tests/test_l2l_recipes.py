@@ -85,10 +85,11 @@ def test_split_rows_covers_every_coordinate_once():
         assert np.array_equal(np.concatenate([np.arange(n)[r] for r in rows]), np.arange(n))
 
 
-def _train(make, iters=2):
+def _train(make, iters=2, objective="loss"):
     problem = make_problem("quadratic")
     net = LSTMOptimizer(**net_defaults("quadratic"), seed=1)
-    trainer = make(net, problem, MetaConfig(steps=6, unroll=3, meta_lr=0.01))
+    trainer = make(net, problem, MetaConfig(steps=6, unroll=3, meta_lr=0.01,
+                                            meta_objective=objective))
     try:
         trainer.train(iters)
     finally:
@@ -96,18 +97,20 @@ def _train(make, iters=2):
     return net.state_dict(), trainer.curve
 
 
-def test_one_process_is_the_plain_trainer_bit_for_bit():
-    plain = _train(MetaTrainer)
-    split = _train(lambda *a: ParallelMetaTrainer(*a, processes=1))
+@pytest.mark.parametrize("objective", ["loss", "log"])
+def test_one_process_is_the_plain_trainer_bit_for_bit(objective):
+    plain = _train(MetaTrainer, objective=objective)
+    split = _train(lambda *a: ParallelMetaTrainer(*a, processes=1), objective=objective)
     assert split[1] == plain[1]
     for name, w in plain[0].items():
         np.testing.assert_array_equal(split[0][name], w, err_msg=name)
 
 
 @pytest.mark.slow
-def test_two_processes_give_the_same_meta_gradient_to_rounding():
-    plain = _train(MetaTrainer)
-    split = _train(lambda *a: ParallelMetaTrainer(*a, processes=2))
+@pytest.mark.parametrize("objective", ["loss", "log"])
+def test_two_processes_give_the_same_meta_gradient_to_rounding(objective):
+    plain = _train(MetaTrainer, objective=objective)
+    split = _train(lambda *a: ParallelMetaTrainer(*a, processes=2), objective=objective)
     np.testing.assert_allclose(split[1], plain[1], rtol=1e-5)
     for name, w in plain[0].items():
         np.testing.assert_allclose(split[0][name], w, rtol=1e-4, atol=1e-6, err_msg=name)

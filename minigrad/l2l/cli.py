@@ -45,7 +45,7 @@ from .checkpoints import (
 from .evaluate import OPTIMIZERS, run_protocol
 from .imitation import ImitationConfig, imitate
 from .lstm_optimizer import INITS, LSTMOptimizer, net_defaults
-from .meta import MetaConfig, MetaTrainer
+from .meta import META_OBJECTIVES, MetaConfig, MetaTrainer
 from .paper import PAPER
 from .parallel import ParallelMetaTrainer
 from .preprocess import PREPROCESSORS
@@ -168,6 +168,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "down to --min-lr-ratio of its peak")
     t.add_argument("--min-lr-ratio", type=_positive_float, default=None,
                    help="the decay's floor, a fraction of --meta-lr (0.1)")
+    t.add_argument("--meta-objective", choices=META_OBJECTIVES, default=None,
+                   help="what each optimizee step adds to the meta-loss: its loss f_t (paper) or "
+                        "log f_t (Wichrowska et al. 2017: every step counts by its relative "
+                        "improvement, so the late, small losses weigh as much as the first)")
     t.add_argument("--clip-grad-norm", type=_positive_float, default=None,
                    help="clip the meta-gradient's norm at this value (paper: no clipping)")
     t.add_argument("--imitation", action=argparse.BooleanOptionalAction, default=None,
@@ -231,7 +235,7 @@ _NET_FLAGS = {"preprocess": "preprocess", "p": "p", "output_scale": "output_scal
 _META_FLAGS = {"steps": "steps", "unroll": "unroll", "meta_lr": "meta_lr",
                "second_order": "second_order", "loss_terms": "loss_terms", "seed": "seed",
                "warmup_iters": "warmup_iters", "decay_iters": "decay_iters",
-               "min_lr_ratio": "min_lr_ratio",
+               "min_lr_ratio": "min_lr_ratio", "meta_objective": "meta_objective",
                "clip_grad_norm": "clip_grad_norm"}
 
 

@@ -12,6 +12,10 @@ unroll, starting from theta_0 (the previous unroll's end, cut from the graph)::
         g_{t+1}        = grad loss_{t+1} wrt theta_{t+1}      a constant (first order)
     L(phi) = sum_{t=1..K} w_t loss_t                          (the paper's meta-loss)
 
+``meta_objective="log"`` sums log loss_t instead (Wichrowska et al. 2017's mean log loss):
+its gradient g_t / loss_t weighs every step by its relative improvement, so the late steps of
+a horizon, whose losses are ten times smaller than the first ones', count as much as those.
+
 then ``L.backward()`` and one Adam step on phi. theta_K and the LSTM state carry into the next
 unroll with the gradient cut (truncated backpropagation through time).
 
@@ -42,9 +46,9 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from .. import optim
+from .. import ops, optim
 from ..autograd import grad
-from ..backend import to_device
+from ..backend import get_array_module, to_device
 from ..function import Function
 from ..nn import detach_state
 from ..tensor import Tensor
@@ -52,7 +56,10 @@ from .evaluate import SEED_TAGS
 from .flat import Flattener
 from .paper import PAPER
 
-__all__ = ["MetaConfig", "MetaTrainer", "MetaTrainingDiverged", "unroll"]
+__all__ = ["META_OBJECTIVES", "MetaConfig", "MetaTrainer", "MetaTrainingDiverged", "unroll"]
+
+#: What one step adds to the meta-loss: f_t itself (the paper), or log f_t.
+META_OBJECTIVES = ("loss", "log")
 
 
 class MetaTrainingDiverged(RuntimeError):
@@ -69,6 +76,7 @@ class MetaConfig:
     betas: tuple = PAPER.betas
     eps: float = PAPER.eps
     loss_terms: str = "paper"         # "paper": f(theta_1..K); "official": also f(theta_0)
+    meta_objective: str = "loss"      # "loss": sum of f_t (paper); "log": sum of log f_t
     step_weights: list | None = field(default=None)  # w_1..w_K (None: all 1)
     second_order: bool = False
     clip_grad_norm: float | None = None  # the paper and official code do not clip
@@ -84,6 +92,12 @@ class MetaConfig:
         if self.loss_terms not in ("paper", "official"):
             raise ValueError(f"MetaConfig: loss_terms must be 'paper' or 'official', got "
                              f"{self.loss_terms!r}")
+        if self.meta_objective not in META_OBJECTIVES:
+            raise ValueError(f"MetaConfig: meta_objective must be one of "
+                             f"{', '.join(META_OBJECTIVES)}, got {self.meta_objective!r}")
+        if self.meta_objective != "loss" and self.loss_terms != "paper":
+            raise ValueError("MetaConfig: meta_objective 'log' takes loss_terms='paper' only "
+                             "(log f(theta_0) would be a constant)")
         if self.step_weights is not None:
             self.step_weights = [float(w) for w in self.step_weights]
             if len(self.step_weights) != self.unroll:
@@ -138,6 +152,14 @@ class LossWithGradient(Function):
         return upstream * Tensor._make(ctx.g)
 
 
+def meta_term(loss, g, objective: str = "loss"):
+    """What one step adds to the meta-loss, as ``(value, gradient w.r.t. theta_t)`` for
+    :class:`LossWithGradient`: ``(f_t, g_t)``, or for ``objective="log"`` ``(log f_t, g_t / f_t)``."""
+    if objective == "log":
+        return get_array_module(loss).log(loss), g / loss
+    return loss, g
+
+
 def _loss_and_grad(instance, flat, theta, step, create_graph=False):
     """f_step at ``theta`` (array (N,)) on fresh leaves: ``(loss Tensor, gradient (N,))``.
 
@@ -154,7 +176,7 @@ def _loss_and_grad(instance, flat, theta, step, create_graph=False):
 
 def unroll(net, instance, flat: Flattener, theta, state, t0: int, length: int, *,
            step_weights=None, second_order: bool = False, loss_terms: str = "paper",
-           method: str = "tangent", record=None):
+           method: str = "tangent", meta_objective: str = "loss", record=None):
     """One unroll of ``length`` optimizee steps from ``theta`` (array (N,)) and ``state``.
 
     Returns ``(meta_loss, theta_end, state_end, losses)``: the meta-loss Tensor (its graph
@@ -191,9 +213,12 @@ def unroll(net, instance, flat: Flattener, theta, state, t0: int, length: int, *
         step = t0 + k + 1
         if method == "tangent":
             loss, g = _loss_and_grad(instance, flat, cur.data, step)
-            term = LossWithGradient.apply(cur, value=loss.data, g=g)
+            value, gradient = meta_term(loss.data, g, meta_objective)
+            term = LossWithGradient.apply(cur, value=value, g=gradient)
         else:
             loss = term = instance.loss(flat.views(cur), step)
+            if meta_objective == "log":
+                term = ops.log(loss)
             if k < length - 1:
                 g = grad(loss, cur, retain_graph=True, create_graph=second_order)
                 g = g if second_order else g.data
@@ -266,7 +291,8 @@ class MetaTrainer:
         instance, flat = horizon[0], horizon[1]
         weights = None if c.step_weights is None else c.step_weights[:length]
         return unroll(self.net, instance, flat, theta, state, t0, length, step_weights=weights,
-                      second_order=c.second_order, loss_terms=c.loss_terms)
+                      second_order=c.second_order, loss_terms=c.loss_terms,
+                      meta_objective=c.meta_objective)
 
     def _horizon(self, snap) -> float:
         c = self.config

@@ -37,7 +37,7 @@ import numpy as np
 
 from ..nn import detach_state
 from ..tensor import Tensor
-from .meta import LossWithGradient, MetaTrainer, _loss_and_grad
+from .meta import LossWithGradient, MetaTrainer, _loss_and_grad, meta_term
 
 __all__ = ["ParallelMetaTrainer", "split_rows"]
 
@@ -49,7 +49,7 @@ def split_rows(n: int, parts: int) -> list[slice]:
 
 
 def unroll_rows(net, instance, flat, theta, state, t0: int, length: int, rows: slice,
-                exchange, *, report: bool = True):
+                exchange, *, report: bool = True, meta_objective: str = "loss"):
     """The first-order unroll of :func:`~minigrad.l2l.meta.unroll` (``method="tangent"``) on
     the coordinates ``rows`` only.
 
@@ -67,8 +67,8 @@ def unroll_rows(net, instance, flat, theta, state, t0: int, length: int, rows: s
         cur = cur + delta
         theta += exchange(delta.data)
         loss, g = _loss_and_grad(instance, flat, theta, t0 + k + 1)
-        value = loss.data if report else 0.0 * loss.data
-        term = LossWithGradient.apply(cur, value=value, g=g[rows])
+        value, gradient = meta_term(loss.data, g[rows], meta_objective)
+        term = LossWithGradient.apply(cur, value=value if report else 0.0 * value, g=gradient)
         meta_loss = term if meta_loss is None else meta_loss + term
         values.append(loss.item())
     return meta_loss, theta, detach_state(state), values
@@ -97,7 +97,7 @@ def _worker_main(conn, rank: int, net_config: dict, dtype: str, problem_config: 
             flat = Flattener.like(instance.init_params())
             horizon, state = (instance, flat, split_rows(len(flat), parts)[rank]), None
         elif kind == "unroll":
-            _, weights, theta, t0, length = msg
+            _, weights, theta, t0, length, objective = msg
             net.load_state_dict(weights)
             instance, flat, rows = horizon
 
@@ -106,7 +106,8 @@ def _worker_main(conn, rank: int, net_config: dict, dtype: str, problem_config: 
                 return conn.recv()
 
             meta_loss, _, state, _ = unroll_rows(net, instance, flat, theta, state, t0, length,
-                                                 rows, exchange, report=False)
+                                                 rows, exchange, report=False,
+                                                 meta_objective=objective)
             for p in net.parameters():
                 p.grad = None
             meta_loss.backward()
@@ -212,9 +213,11 @@ class ParallelMetaTrainer(MetaTrainer):
     def run_unroll(self, horizon, theta, state, t0, length):
         instance, flat, _, _, rows = horizon
         if self.processes > 1:
-            self._send_all(("unroll", self.net.state_dict(), theta, t0, length))
+            self._send_all(("unroll", self.net.state_dict(), theta, t0, length,
+                            self.config.meta_objective))
         meta_loss, theta, state, values = unroll_rows(
-            self.net, instance, flat, theta, state, t0, length, rows, self._exchange)
+            self.net, instance, flat, theta, state, t0, length, rows, self._exchange,
+            meta_objective=self.config.meta_objective)
         return _SplitMetaLoss(self, meta_loss), theta, state, values
 
     def _exchange(self, part):

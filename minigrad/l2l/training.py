@@ -81,17 +81,25 @@ def resolve_run_settings(flags: dict, checkpoint_meta: dict | None):
     return RunSettings(**values), notes
 
 
-def validation_score(net, val_problem, config, runs: int, seed: int, evaluate=None) -> float:
-    """Mean optimizee loss over steps 1..T on ``runs`` validation problems (lower is better);
-    +inf if it is not finite. ``evaluate(problem, split, seeds, steps, runs)``, if given, runs
-    the problems instead of :func:`~minigrad.l2l.evaluate.evaluate_rule` (the parallel
-    trainer shares them out between its processes; same numbers)."""
+def validation_losses(net, val_problem, config, runs: int, seed: int, evaluate=None):
+    """The optimizee losses (runs, T + 1) of ``net`` on ``runs`` validation problems.
+    ``evaluate(problem, split, seeds, steps, runs)``, if given, runs the problems instead of
+    :func:`~minigrad.l2l.evaluate.evaluate_rule` (the parallel trainer shares them out between
+    its processes; same numbers)."""
     seeds = problem_seeds(val_problem, seed, "val", runs)
     if evaluate is not None:
-        losses = evaluate(val_problem, "val", seeds, config.steps, runs)
-    else:
-        losses = evaluate_rule(lambda: LearnedRule(net), val_problem, seeds, config.steps, runs)
-    value = float(losses[:, 1:].mean())
+        return evaluate(val_problem, "val", seeds, config.steps, runs)
+    return evaluate_rule(lambda: LearnedRule(net), val_problem, seeds, config.steps, runs)
+
+
+def validation_score(net, val_problem, config, runs: int, seed: int, evaluate=None) -> float:
+    """Mean optimizee loss over steps 1..T on ``runs`` validation problems (lower is better);
+    +inf if it is not finite (see :func:`validation_losses`)."""
+    return _finite(validation_losses(net, val_problem, config, runs, seed, evaluate)[:, 1:])
+
+
+def _finite(losses) -> float:
+    value = float(losses.mean())
     return value if math.isfinite(value) else math.inf
 
 
@@ -135,8 +143,10 @@ class TrainingRun:
     # ----- the loop ------------------------------------------------------------------------------
     def validate(self) -> float:
         t = self.trainer
-        value = validation_score(t.net, self.val_problem, t.config, self.settings.val_runs,
-                                 t.config.seed, evaluate=getattr(t, "evaluate", None))
+        losses = validation_losses(t.net, self.val_problem, t.config, self.settings.val_runs,
+                                   t.config.seed, evaluate=getattr(t, "evaluate", None))
+        value = _finite(losses[:, 1:])
+        self.last_val_final = _finite(losses[:, -1])  # the loss the claims compare, logged
         if not self.val_history or value < min(r[1] for r in self.val_history):
             self.best = t.net.state_dict()
         self.val_history.append([t.iteration, value])
@@ -178,8 +188,8 @@ class TrainingRun:
                 if self.val_problem is not None and s.val_every and t.iteration % s.val_every == 0:
                     v = self.validate()
                     latest_val = (t.iteration, v)
-                    line += f" val {v:.6g}" + (" best" if self.best_iteration() == t.iteration
-                                               else "")
+                    line += (f" val {v:.6g} val_final {self.last_val_final:.6g}"
+                             + (" best" if self.best_iteration() == t.iteration else ""))
                 if latest_val is not None:
                     post += f", val loss {latest_val[1]:.4g} (at {latest_val[0]})"
                 self.log(line)

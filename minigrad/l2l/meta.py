@@ -154,7 +154,8 @@ class LossWithGradient(Function):
 
 def meta_term(loss, g, objective: str = "loss"):
     """What one step adds to the meta-loss, as ``(value, gradient w.r.t. theta_t)`` for
-    :class:`LossWithGradient`: ``(f_t, g_t)``, or for ``objective="log"`` ``(log f_t, g_t / f_t)``."""
+    :class:`LossWithGradient`: ``(f_t, g_t)``, or for ``objective="log"``
+    ``(log f_t, g_t / f_t)``."""
     if objective == "log":
         return get_array_module(loss).log(loss), g / loss
     return loss, g

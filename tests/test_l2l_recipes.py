@@ -211,3 +211,21 @@ def test_imitation_flag_turns_the_warm_start_on_for_any_recipe(tmp_path):
     assert meta["recipe"]["name"] == "paper"
     assert meta["recipe"]["imitation"] == ImitationConfig().to_dict()
     assert len(meta["imitation"]["losses"]) == ImitationConfig().problems
+
+
+def test_val_metric_final_picks_weights_by_the_final_validation_loss(tmp_path):
+    out = tmp_path / "m.npz"
+    args = ["train", "--problem", "mnist", "--optimizee", "sigmoid-5", "--steps", "4",
+            "--unroll", "2", "--meta-iters", "3", "--val-every", "1", "--val-runs", "2",
+            "--meta-lr", "0.05", "--meta-objective", "log", "--no-progress", "--out", str(out)]
+    assert cli.main([*args, "--val-metric", "final"]) == 0
+    _, meta = load_checkpoint(out)
+    assert meta["run"]["val_metric"] == "final" and meta["meta"]["meta_objective"] == "log"
+    lines = [ln.split() for ln in out.with_suffix(".log").read_text().splitlines()
+             if ln.startswith("iteration")]
+    finals = [float(ln[ln.index("val_final") + 1]) for ln in lines]
+    history = [v for _, v in meta["validation"]["history"]]
+    assert history == pytest.approx(finals, rel=1e-5)  # the history holds the final losses
+    # a resume cannot switch the metric its history was scored by
+    assert cli.main([*args[:-2], "--out", str(out), "--resume", "--meta-iters", "4",
+                     "--val-metric", "mean"]) == 2

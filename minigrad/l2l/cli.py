@@ -59,7 +59,7 @@ from .problems import (
 from .recipes import RECIPES, get_recipe
 from .reproduce import add_parser as add_reproduce_parser
 from .reproduce import cmd_reproduce
-from .training import TrainingRun, resolve_run_settings
+from .training import VAL_METRICS, TrainingRun, resolve_run_settings
 
 __all__ = ["main"]
 
@@ -136,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--val-runs", type=_positive_int, default=None,
                    help="validation problems (MNIST nets / quadratic batches) (16, or the "
                         "checkpoint's)")
+    t.add_argument("--val-metric", choices=VAL_METRICS, default=None,
+                   help="keep the weights with the lowest validation loss: the mean over steps "
+                        "1..T, or the final loss at step T, which the claims compare (the "
+                        "recipe's: paper mean; or the checkpoint's)")
     t.add_argument("--log", default=None,
                    help="append one line per meta-iteration to this file (default: --out with "
                         "the suffix .log; '-' for none)")
@@ -315,11 +319,12 @@ def cmd_train(args) -> int:
     recipe = _resolve_recipe(args, ckpt_meta)
     flags = {"meta_iters": args.meta_iters, "val_every": args.val_every,
              "val_runs": args.val_runs, "checkpoint_every": args.checkpoint_every,
-             "minutes": args.minutes}
+             "minutes": args.minutes, "val_metric": args.val_metric}
     if ckpt_meta is None:  # a new run: the recipe's settings where no flag is given
         if recipe.val_every and flags["val_every"] is None:
             flags["val_every"], flags["val_runs"] = recipe.val_every, (flags["val_runs"]
                                                                         or recipe.val_runs)
+        flags["val_metric"] = flags["val_metric"] or recipe.val_metric
         if args.minutes is not None and args.meta_iters is None:
             flags["meta_iters"] = NO_ITERATION_LIMIT  # the budget alone ends the run
     try:

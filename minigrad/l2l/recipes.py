@@ -44,6 +44,7 @@ class Recipe:
     processes: int = 1                         # processes sharing each unroll's coordinates
     val_every: int = 0                         # validation every N meta-iterations (0: the
     val_runs: int = 16                         # run's own setting) on this many problems
+    val_metric: str = "mean"                   # the best weights: lowest mean or final loss
 
     def describe(self) -> str:
         parts = [f"meta lr {self.meta.get('meta_lr', PAPER.meta_lr):g}"]

@@ -27,7 +27,10 @@ from .checkpoints import write_checkpoint
 from .evaluate import LearnedRule, evaluate_rule, problem_seeds
 from .meta import MetaTrainingDiverged
 
-__all__ = ["RunSettings", "TrainingRun", "resolve_run_settings", "validation_score"]
+#: How validation scores weights: the mean loss over the horizon, or the final loss.
+VAL_METRICS = ("mean", "final")
+
+__all__ = ["VAL_METRICS", "RunSettings", "TrainingRun", "resolve_run_settings", "validation_score"]
 
 
 @dataclass
@@ -40,8 +43,13 @@ class RunSettings:
     val_runs: int = 16              # validation problems (MNIST nets / quadratic batches)
     checkpoint_every: float = 120.0  # seconds between checkpoints
     minutes: float | None = None    # or until the run's wall-clock time reaches this budget
+    val_metric: str = "mean"        # the best weights have the lowest validation loss: "mean"
+    #                                 over steps 1..T, or "final" (step T, what the claims compare)
 
     def __post_init__(self):
+        if self.val_metric not in VAL_METRICS:
+            raise ValueError(f"RunSettings: val_metric must be one of {', '.join(VAL_METRICS)}, "
+                             f"got {self.val_metric!r}")
         if self.meta_iters < 1 or self.val_every < 0 or self.val_runs < 1:
             raise ValueError(f"RunSettings: need meta_iters >= 1, val_every >= 0, val_runs >= 1; "
                              f"got {self.meta_iters}, {self.val_every}, {self.val_runs}")
@@ -66,6 +74,10 @@ def resolve_run_settings(flags: dict, checkpoint_meta: dict | None):
     values, taken, changed = asdict(RunSettings()), [], []
     for key in values:
         flag, old = flags.get(key), stored.get(key)
+        if key == "val_metric" and None not in (flag, old) and flag != old:
+            raise ValueError(f"--val-metric {flag}: the checkpoint's validation history holds "
+                             f"{old} losses, and its best weights were chosen by them; resume "
+                             f"without --val-metric, or train into a new --out")
         if flag is not None:
             values[key] = flag
             if old is not None and old != flag:
@@ -142,11 +154,14 @@ class TrainingRun:
 
     # ----- the loop ------------------------------------------------------------------------------
     def validate(self) -> float:
+        """Score the current weights on the validation problems (by ``settings.val_metric``;
+        the mean and final losses both go to ``last_val``); keep them if they are the best."""
         t = self.trainer
         losses = validation_losses(t.net, self.val_problem, t.config, self.settings.val_runs,
                                    t.config.seed, evaluate=getattr(t, "evaluate", None))
-        value = _finite(losses[:, 1:])
-        self.last_val_final = _finite(losses[:, -1])  # the loss the claims compare, logged
+        mean, final = _finite(losses[:, 1:]), _finite(losses[:, -1])
+        value = final if self.settings.val_metric == "final" else mean
+        self.last_val = {"mean": mean, "final": final}
         if not self.val_history or value < min(r[1] for r in self.val_history):
             self.best = t.net.state_dict()
         self.val_history.append([t.iteration, value])
@@ -188,7 +203,8 @@ class TrainingRun:
                 if self.val_problem is not None and s.val_every and t.iteration % s.val_every == 0:
                     v = self.validate()
                     latest_val = (t.iteration, v)
-                    line += (f" val {v:.6g} val_final {self.last_val_final:.6g}"
+                    line += (f" val {self.last_val['mean']:.6g} "
+                             f"val_final {self.last_val['final']:.6g}"
                              + (" best" if self.best_iteration() == t.iteration else ""))
                 if latest_val is not None:
                     post += f", val loss {latest_val[1]:.4g} (at {latest_val[0]})"

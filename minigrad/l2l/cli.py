@@ -43,14 +43,13 @@ from .checkpoints import (
     restore_trainer,
 )
 from .evaluate import OPTIMIZERS, run_protocol
-from .imitation import ImitationConfig, imitate
-from .lstm_optimizer import INITS, LSTMOptimizer, net_defaults
-from .meta import META_OBJECTIVES, MetaConfig, MetaTrainer
+from .imitation import ImitationConfig
+from .launch import base_config, build_trainer, recipe_flags, warm_start
+from .lstm_optimizer import INITS
+from .meta import META_OBJECTIVES
 from .paper import PAPER
-from .parallel import ParallelMetaTrainer
 from .preprocess import PREPROCESSORS
 from .problems import (
-    CONFIG_KEYS,
     OPTIMIZEE_HELP,
     PROBLEMS,
     parse_optimizee,
@@ -261,11 +260,7 @@ def _resolve_train_config(args, meta_ckpt, recipe):
     """Net/meta/problem configuration from the flags, the checkpoint (on resume), the
     recipe and the paper's defaults, in that order; a flag that contradicts the checkpoint is
     an error."""
-    net = net_defaults(args.problem)
-    meta = MetaConfig().to_dict()
-    meta.update(recipe.meta)
-    problem = {"variant": "paper", "optimizee": PAPER.mnist_optimizee}
-    dtype = "float32"
+    net, meta, problem, dtype = base_config(args.problem, recipe)
     if meta_ckpt is not None:
         net.update({k: v for k, v in meta_ckpt["net"].items() if k != "seed"})
         meta.update(meta_ckpt["meta"])
@@ -321,12 +316,7 @@ def cmd_train(args) -> int:
              "val_runs": args.val_runs, "checkpoint_every": args.checkpoint_every,
              "minutes": args.minutes, "val_metric": args.val_metric}
     if ckpt_meta is None:  # a new run: the recipe's settings where no flag is given
-        if recipe.val_every and flags["val_every"] is None:
-            flags["val_every"], flags["val_runs"] = recipe.val_every, (flags["val_runs"]
-                                                                        or recipe.val_runs)
-        flags["val_metric"] = flags["val_metric"] or recipe.val_metric
-        if args.minutes is not None and args.meta_iters is None:
-            flags["meta_iters"] = NO_ITERATION_LIMIT  # the budget alone ends the run
+        flags = recipe_flags(recipe, flags)
     try:
         settings, notes = resolve_run_settings(flags, ckpt_meta)
     except ValueError as exc:
@@ -340,18 +330,10 @@ def cmd_train(args) -> int:
     if args.imitation is not None:
         imitation = (recipe.imitation or ImitationConfig()) if args.imitation else None
     try:
-        config = MetaConfig(**{k: (tuple(v) if k == "betas" else v) for k, v in meta_cfg.items()})
-        keys = CONFIG_KEYS[args.problem]
-        problem = problem_from_config(
-            {"name": args.problem, **{k: v for k, v in prob_cfg.items() if k in keys}},
-            dtype=dtype)
-        net = LSTMOptimizer(**net_cfg, dtype=dtype)
-        if processes > 1:
-            trainer = ParallelMetaTrainer(net, problem, config, processes=processes)
-        else:
-            trainer = MetaTrainer(net, problem, config)
+        trainer = build_trainer(args.problem, net_cfg, meta_cfg, prob_cfg, dtype, processes)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
+    net, problem, config = trainer.net, trainer.problem, trainer.config
     if config.second_order and args.problem == "mnist":
         print("warning: second-order meta-gradients on MNIST are very slow", file=sys.stderr)
     best, val_history, elapsed = None, [], 0.0
@@ -378,7 +360,7 @@ def cmd_train(args) -> int:
         if args.problem != "mnist":
             raise UsageError(f"--recipe {recipe.name}: its imitation warm start is written for "
                              f"the mnist problem, not {args.problem}")
-        record = _warm_start(net, problem, imitation, config.seed, not args.no_progress)
+        record = warm_start(net, problem, imitation, config.seed, not args.no_progress)
         extra["imitation"] = record
         elapsed += record["seconds"]  # the warm start counts in the run's time
     log_path = args.log if args.log is not None else out.with_suffix(".log")
@@ -394,10 +376,6 @@ def cmd_train(args) -> int:
             close()
 
 
-#: ``--minutes`` without ``--meta-iters``: no limit on meta-iterations but the budget's.
-NO_ITERATION_LIMIT = 10**9
-
-
 def _resolve_recipe(args, ckpt_meta):
     """The recipe: ``--recipe``, or the checkpoint's on resume (a different one is an error),
     or the paper's."""
@@ -409,26 +387,6 @@ def _resolve_recipe(args, ckpt_meta):
         return get_recipe(args.recipe or stored or "paper")
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-
-
-def _warm_start(net, problem, imitation, seed: int, progress: bool) -> dict:
-    """The recipe's imitation warm start (:mod:`minigrad.l2l.imitation`), with a progress bar;
-    returns what the checkpoint records of it."""
-    import time
-
-    from tqdm.auto import tqdm
-
-    start = time.time()
-    bar = tqdm(total=imitation.problems, desc=f"imitate {imitation.teacher}", unit="problem",
-               disable=not progress, file=sys.stderr, dynamic_ncols=True)
-
-    def step(k, loss):
-        bar.set_postfix_str(f"regression loss {loss:.3g}", refresh=False)
-        bar.update(1)
-
-    losses = imitate(net, problem, imitation, seed=seed, callback=step)
-    bar.close()
-    return {"config": imitation.to_dict(), "losses": losses, "seconds": time.time() - start}
 
 
 def _data_version(problem):

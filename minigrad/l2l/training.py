@@ -120,12 +120,22 @@ class TrainingRun:
 
     ``best`` and ``val_history`` continue a resumed run; ``extra`` is static metadata for the
     checkpoint (command, data version, ...); ``log_path`` receives one line per meta-iteration.
+    ``out`` None: no checkpoint is written (a run from Python that keeps its result in memory).
+    ``callback(event)``, if given, is called after every meta-iteration with a dict:
+    ``iteration``, ``train_loss`` (the mean optimizee loss per run over its horizon),
+    ``final_loss``, ``seconds``, ``elapsed`` (the run's, what ``minutes`` budgets),
+    ``validation`` (the score if the iteration was validated, else None) and ``val_seconds``;
+    if it returns True the run ends there, as done. ``report`` False: no closing message on
+    stderr.
     """
 
     def __init__(self, trainer, problem_config: dict, out, settings: RunSettings, *,
                  val_problem=None, best=None, val_history=None, elapsed_s: float = 0.0,
-                 extra=None, log_path=None, progress: bool = True):
-        self.trainer, self.problem_config, self.out = trainer, problem_config, Path(out)
+                 extra=None, log_path=None, progress: bool = True, callback=None,
+                 report: bool = True):
+        self.trainer, self.problem_config = trainer, problem_config
+        self.out = None if out is None else Path(out)
+        self.callback, self.report = callback, report
         self.settings, self.val_problem = settings, val_problem
         self.best, self.val_history = best, list(val_history or [])
         self.elapsed0, self.extra = float(elapsed_s), dict(extra or {})
@@ -135,6 +145,8 @@ class TrainingRun:
 
     # ----- checkpoint and log ------------------------------------------------------------------
     def save(self, status: str) -> None:
+        if self.out is None:
+            return
         s = self.settings
         history = self.val_history
         meta = {
@@ -200,8 +212,11 @@ class TrainingRun:
                 post = f"train loss {sum(recent) / len(recent) / per_run:.4g} (last {len(recent)})"
                 line = (f"iteration {t.iteration} mean_loss {value:.6g} final_loss "
                         f"{t.final_losses[-1]:.6g} seconds {seconds:.2f}")
+                v = val_seconds = None
                 if self.val_problem is not None and s.val_every and t.iteration % s.val_every == 0:
+                    v0 = time.perf_counter()
                     v = self.validate()
+                    val_seconds = time.perf_counter() - v0
                     latest_val = (t.iteration, v)
                     line += (f" val {self.last_val['mean']:.6g} "
                              f"val_final {self.last_val['final']:.6g}"
@@ -214,29 +229,43 @@ class TrainingRun:
                 if time.monotonic() - last_save >= s.checkpoint_every:
                     self.save("running")
                     last_save = time.monotonic()
+                if self.callback is not None and self.callback({
+                        "iteration": t.iteration, "train_loss": value / per_run,
+                        "final_loss": t.final_losses[-1] / per_run, "seconds": seconds,
+                        "elapsed": self.elapsed(), "validation": v, "val_seconds": val_seconds}):
+                    self.log(f"# stopped by the callback after iteration {t.iteration}")
+                    break
         except KeyboardInterrupt:
             bar.close()
             _restore_sigterm(previous)
             self.save("interrupted")
             self.log(f"# interrupted: saved {t.iteration} complete meta-iterations")
-            print(f"\ninterrupted: saved {t.iteration} complete meta-iterations to {self.out}; "
-                  f"continue with --resume", file=sys.stderr)
+            if self.out is None:
+                self._say(f"\ninterrupted after {t.iteration} complete meta-iterations")
+            else:
+                self._say(f"\ninterrupted: saved {t.iteration} complete meta-iterations to "
+                          f"{self.out}; continue with --resume")
             return 130
         except MetaTrainingDiverged as exc:
             bar.close()
             _restore_sigterm(previous)
             self.save(f"diverged: {exc}")
             self.log(f"# diverged: {exc}")
-            print(f"error: {exc}. Saved the last good weights to {self.out}", file=sys.stderr)
+            self._say(f"error: {exc}." + ("" if self.out is None else
+                                          f" Saved the last good weights to {self.out}"))
             return 1
         bar.close()
         _restore_sigterm(previous)
         self.save("done")
         self.log(f"# done: {t.iteration} meta-iterations")
         last = f"{t.curve[-1] / per_run:.4g}" if t.curve else "n/a"
-        print(f"trained {t.iteration} meta-iterations (last train loss {last}); "
-              f"checkpoint: {self.out}", file=sys.stderr)
+        self._say(f"trained {t.iteration} meta-iterations (last train loss {last})"
+                  + ("" if self.out is None else f"; checkpoint: {self.out}"))
         return 0
+
+    def _say(self, message: str) -> None:
+        if self.report:
+            print(message, file=sys.stderr)
 
     def elapsed(self) -> float:
         """Seconds of this run so far, over every session (what ``minutes`` budgets)."""

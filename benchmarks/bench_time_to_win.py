@@ -34,18 +34,38 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 
+def _fast_ideas() -> dict:
+    """Each idea of the fast recipe as ``train`` flags on top of the paper's recipe, read from
+    the recipe itself (``minigrad.l2l.recipes``), so the ablation follows it."""
+    sys.path.insert(0, str(REPO))
+    from minigrad.l2l.recipes import get_recipe
+
+    fast = get_recipe("fast")
+    m = fast.meta
+    ideas = {"schedule": (f"meta lr {m['meta_lr']:g}, warm-up and decay",
+                          ["--meta-lr", f"{m['meta_lr']:g}", "--warmup-iters",
+                           str(m["warmup_iters"]), "--decay-iters", str(m["decay_iters"]),
+                           "--min-lr-ratio", f"{m['min_lr_ratio']:g}"]),
+             "2 processes": ("two processes", ["--processes", str(fast.processes)])}
+    if m.get("meta_objective", "loss") != "loss":
+        ideas["log objective"] = ("the meta-loss summing log f_t",
+                                  ["--meta-objective", m["meta_objective"]])
+    if fast.val_metric != "mean":
+        ideas["final val"] = ("best weights by the final validation loss",
+                              ["--val-metric", fast.val_metric])
+    return ideas
+
+
 #: name -> (what it is, train flags). The ablation: each idea of the fast recipe alone on top
-#: of the paper's recipe, and all of them together.
+#: of the paper's recipe, the paper's and the imitation warm start, and all of them together.
 VARIANTS = {
     "paper": ("the paper's recipe (meta lr 1e-3, fresh LSTM, one process)",
               ["--recipe", "paper"]),
     "paper+imitation": ("the paper's, after the imitation warm start",
                         ["--recipe", "paper", "--imitation"]),
-    "paper+schedule": ("the paper's, with the fast recipe's meta lr, warm-up and decay",
-                       ["--recipe", "fast", "--processes", "1"]),
-    "paper+2 processes": ("the paper's, on two processes",
-                          ["--recipe", "paper", "--processes", "2"]),
-    "fast": ("the fast recipe (schedule and two processes)", ["--recipe", "fast"]),
+    **{f"paper+{name}": (f"the paper's, with {what}", ["--recipe", "paper", *flags])
+       for name, (what, flags) in _fast_ideas().items()},
+    "fast": ("the fast recipe (all of its ideas)", ["--recipe", "fast"]),
     "fast+imitation": ("the fast recipe after the imitation warm start",
                        ["--recipe", "fast", "--imitation"]),
 }
@@ -158,8 +178,7 @@ def report(rows, args, command) -> str:
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--variants", default="paper,paper+imitation,paper+schedule,"
-                                         "paper+2 processes,fast,fast+imitation",
+    p.add_argument("--variants", default=",".join(VARIANTS),
                    help=f"comma-separated, of: {', '.join(VARIANTS)}")
     p.add_argument("--seeds", default="0,1,2", help="training seeds (0,1,2)")
     p.add_argument("--marks", default="2,5,10", help="minutes at which to evaluate (2,5,10)")

@@ -116,6 +116,16 @@ def test_two_processes_give_the_same_meta_gradient_to_rounding(objective):
         np.testing.assert_allclose(split[0][name], w, rtol=1e-4, atol=1e-6, err_msg=name)
 
 
+def test_workers_run_blas_on_one_thread():
+    trainer = ParallelMetaTrainer(LSTMOptimizer(**net_defaults("quadratic")),
+                                  make_problem("quadratic"), processes=2)
+    try:
+        counts = trainer.worker_blas_threads()
+    finally:
+        trainer.close()
+    assert counts == [[1] * len(counts[0])] and counts[0]
+
+
 @pytest.mark.slow
 def test_validation_shared_between_processes_gives_the_same_numbers():
     problem = make_problem("mnist", "sigmoid-5", split="train")

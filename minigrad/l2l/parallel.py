@@ -76,8 +76,18 @@ def unroll_rows(net, instance, flat, theta, state, t0: int, length: int, rows: s
 
 # ----- the worker process ----------------------------------------------------------------------
 def _worker_main(conn, rank: int, net_config: dict, dtype: str, problem_config: dict):
-    """A worker's loop: answers ``horizon``, ``unroll``, ``evaluate`` and ``stop`` messages."""
+    """A worker process: one core's work, so one thread (a fresh process's BLAS would start a
+    thread per core, competing with the other processes for the same cores)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl-C
+    from ..threads import array_threads
+
+    with array_threads(1):
+        _worker_loop(conn, rank, net_config, dtype, problem_config)
+
+
+def _worker_loop(conn, rank: int, net_config: dict, dtype: str, problem_config: dict):
+    """A worker's loop: answers ``horizon``, ``unroll``, ``evaluate``, ``threads`` and ``stop``
+    messages."""
     from .evaluate import LearnedRule, evaluate_rule
     from .flat import Flattener
     from .lstm_optimizer import LSTMOptimizer
@@ -91,6 +101,10 @@ def _worker_main(conn, rank: int, net_config: dict, dtype: str, problem_config: 
         kind = msg[0]
         if kind == "stop":
             return
+        if kind == "threads":  # for checks: this process's BLAS thread counts
+            from ..threads import blas_thread_counts
+
+            conn.send(blas_thread_counts())
         if kind == "horizon":
             _, seed, parts = msg
             instance = problems["train"].sample(seed)
@@ -189,6 +203,12 @@ class ParallelMetaTrainer(MetaTrainer):
             self.close()
         except Exception:  # interpreter shutdown
             pass
+
+    def worker_blas_threads(self) -> list:
+        """Each worker's BLAS thread counts (starting the workers if needed)."""
+        self._start()
+        self._send_all(("threads",))
+        return [conn.recv() for _, conn in self._workers]
 
     def _send_all(self, msg):
         for _, conn in self._workers:

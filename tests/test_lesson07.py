@@ -21,6 +21,7 @@ import pytest  # noqa: E402
 import minigrad as mg  # noqa: E402
 from minigrad.course import check, checks  # noqa: E402
 from minigrad.course import lesson07 as L  # noqa: E402
+from minigrad.course.lesson07 import own_optimizer  # noqa: E402
 from minigrad.files import file_digest  # noqa: E402
 from minigrad.l2l import (  # noqa: E402
     BASELINES,
@@ -35,6 +36,7 @@ from minigrad.l2l import (  # noqa: E402
 )
 from minigrad.l2l.checkpoints import write_checkpoint  # noqa: E402
 from minigrad.l2l.evaluate import summarize  # noqa: E402
+from minigrad.l2l.recipes import RECIPES, Recipe  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
 TINY = "sigmoid-2"  # 784-2-10: 1,600 coordinates, so the learned optimizer is cheap here
@@ -382,6 +384,163 @@ def test_race_explorer_recomputes_when_its_controls_move(tiny_results):
     assert np.allclose(ex.result["live"], direct["live"], equal_nan=True)
     ex.controls["optimizer"].value = "sgd"
     assert ex.result["optimizer"] == "sgd" and ex.result["tuned_lr"] == res["sgd"]["lr"]
+
+
+# --------------------------------------------------------------------------------------------
+# Train your own (section 5): the budget, the panel (headless), the race and its words
+
+#: The fast recipe's shape at a unit test's size: one process, 4 optimizee steps in unrolls of 2,
+#: validation after every meta-iteration on one problem (the lesson takes the real one by name).
+TINY_RECIPE = Recipe("fast", "a tiny test recipe",
+                     meta={"steps": 4, "unroll": 2, "meta_lr": 0.02, "warmup_iters": 5},
+                     processes=1, val_every=1, val_runs=1)
+TINY_TRAINING = {"recipe": TINY_RECIPE, "optimizee": TINY, "val_every": 1, "val_runs": 1}
+
+
+def test_lesson_budget_default_and_shortened():
+    default = L.lesson_budget({})
+    assert default["minutes"] == L.DEFAULT_MINUTES and default["race_runs"] is None
+    assert not default["shortened"] and L.ENV_MINUTES in default["text"]
+    short = L.lesson_budget({L.ENV_MINUTES: "0.25"})
+    assert short["minutes"] == 0.25 and short["shortened"] and short["race_runs"] >= 2
+    assert "15 s" in short["text"] and f"first {short['race_runs']}" in short["text"]
+    assert L.lesson_budget({L.ENV_MINUTES: " "})["minutes"] == L.DEFAULT_MINUTES
+    for bad in ("0", "-1", "soon", "nan"):
+        with pytest.raises(ValueError, match=L.ENV_MINUTES):
+            L.lesson_budget({L.ENV_MINUTES: bad})
+
+
+def test_pytest_runs_shorten_the_lessons_training():
+    """The repository's conftest.py sets the lesson's variable for every pytest run (nbval's
+    kernels inherit it), so the notebook tests train for seconds, not minutes."""
+    assert L.ENV_MINUTES in (REPO / "conftest.py").read_text()
+    budget = L.lesson_budget()
+    assert budget["shortened"] and budget["race_runs"] is not None
+
+
+def test_train_own_takes_the_recipe_by_name(monkeypatch):
+    monkeypatch.setitem(RECIPES, "fast", TINY_RECIPE)
+    seen = []
+    own = L.train_own(5, optimizee=TINY, val_every=2, val_runs=1,
+                      callback=lambda e: seen.append(e) or e["iteration"] >= 3)
+    assert own["recipe"] == "fast" and own["config"]["meta_lr"] == 0.02
+    assert own["iterations"] == 3 and [r[0] for r in own["validation"]] == [0, 2, 3]
+    assert own["description"] == TINY_RECIPE.describe()
+    speed = L.training_speed(own)
+    assert speed["per_iteration_s"] > 0 and speed["val_every"] == 2
+    assert speed["per_iteration_all_s"] == pytest.approx(
+        speed["per_iteration_s"] + speed["validation_s"] / 2)
+    assert L.budget_buys(own, 10) == int(600 / speed["per_iteration_all_s"])
+    text = L.describe_training(own)
+    assert "3 meta-iterations of the fast recipe" in text and "10 minutes buy about" in text
+    assert "still warming up" in text and "after 5 meta-iterations, and this run did 3" in text
+    assert f"best {min(r[1] for r in own['validation']):.3f}" in text
+
+
+def test_train_panel_trains_when_train_is_clicked():
+    panel = L.TrainPanel(minutes=0.25, **TINY_TRAINING)
+    assert panel.result is None and "No training measured yet" in _text(panel.estimate)
+    assert panel.slider.continuous_update is False and panel.slider.value == 0.25
+    assert set(panel.controls) == {"minutes"}
+    before = _text(panel.estimate)
+    panel.slider.value = L.BUDGETS[0]  # the smallest budget, then the button
+    assert _text(panel.estimate) != before
+    panel.button.click()
+    res = panel.result
+    assert res is not None and res["status"] == "done" and res["minutes"] == L.BUDGETS[0]
+    assert res["validation"][0][0] == 0 and res["validation"][-1][0] == res["iterations"]
+    assert not panel.button.disabled
+    bar = panel.bar
+    assert bar.total == pytest.approx(60 * L.BUDGETS[0]) and bar.n == bar.total
+    assert panel.bar_box.children == (bar.container,)
+    assert panel.plot.outputs and "Trained" in _text(panel.status)
+    assert "at the speed the last training measured" in _text(panel.estimate)
+    panel.slider.value = L.BUDGETS[-1]
+    assert f"{L.BUDGETS[-1]:g} min: about" in _text(panel.estimate)
+    again = panel.train(minutes=L.BUDGETS[0], describe=False)  # what the notebook's cell does
+    assert panel.result is again and "printed below" in _text(panel.status)
+
+
+def test_train_panel_shows_a_failure_instead_of_raising(monkeypatch):
+    panel = L.TrainPanel(minutes=0.1, **TINY_TRAINING)
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no spare core")
+
+    monkeypatch.setattr(own_optimizer, "train_own", broken)
+    assert panel.click() is None
+    assert "RuntimeError: no spare core" in _text(panel.status) and not panel.button.disabled
+
+
+def test_plot_training_draws_a_partial_and_a_whole_run():
+    partial = {"train_curve": [2.3, 2.2], "validation": [[0, 2.31]], "elapsed": 3.0,
+               "minutes": 0.5}
+    fig = L.plot_training(partial)
+    ax = fig.axes[0]
+    assert "2 meta-iterations, 3 s of 30 s" in ax.get_title()
+    assert len(ax.lines) == 4  # training, validation, best, chance
+    assert L.plot_training({"train_curve": [], "validation": []}).axes
+
+
+def test_race_own_pairs_the_stored_test_runs(tiny_net, tiny_results):
+    res = tiny_results[0]["a"]
+    race = L.race_own(tiny_net, res)  # the optimizer that made the stored LSTM runs
+    assert race["runs"] == race["of"] == res["runs"] and race["steps"] == res["steps"]
+    assert race["baseline"] == L.best_baseline(res)
+    np.testing.assert_allclose(race["finals"]["yours"], race["finals"]["lstm"], rtol=1e-5)
+    p = race["paired"]["lstm"]
+    assert abs(p["mean_diff"]) < 1e-5 and p["verdict"] == "tie"
+    short = L.race_own(tiny_net, res, runs=2)
+    assert short["runs"] == 2 and short["losses"].shape == (2, res["steps"] + 1)
+    np.testing.assert_allclose(short["finals"]["yours"], race["finals"]["yours"][:2])
+    assert L.race_own(tiny_net, res, runs=99)["runs"] == res["runs"]
+    with pytest.raises(ValueError, match="at least one"):
+        L.race_own(tiny_net, res, runs=0)
+    assert len(L.plot_race_own(race).axes) == 2
+    text = L.describe_race(race)
+    assert "the shipped optimizer" in text and "not distinguishable from" in text
+
+
+def _race(mine, nag, lstm):
+    losses = np.column_stack([np.full(len(mine), 2.3), mine])
+    finals = {"nag": np.asarray(nag, dtype=float), "lstm": np.asarray(lstm, dtype=float)}
+    return L.paired_race(losses, finals, "nag", 1.0, of=10, seconds=1.0)
+
+
+@pytest.mark.parametrize("mine, nag, lstm, words, closing", [
+    ([0.01, 0.02, 0.015, 0.012], [0.05, 0.06, 0.055, 0.07], [0.012, 0.018, 0.016, 0.011],
+     ["LOWER than theirs (the whole interval lies below 0)", "not distinguishable from"],
+     "beat tuned NAG (lr 1) on these runs and is level with the shipped one"),
+    ([0.001, 0.002, 0.0015, 0.001], [0.05, 0.06, 0.055, 0.07], [0.01, 0.02, 0.015, 0.012],
+     ["LOWER than theirs"], "and even the shipped one"),
+    ([0.03, 0.04, 0.035, 0.05], [0.05, 0.06, 0.055, 0.07], [0.001, 0.002, 0.0015, 0.001],
+     ["LOWER than", "HIGHER than theirs (the whole interval lies above 0)"],
+     "but not the shipped optimizer"),
+    ([0.04, 0.07, 0.05, 0.075], [0.05, 0.06, 0.055, 0.07], [0.001, 0.002, 0.0015, 0.001],
+     ["not distinguishable from theirs (the interval contains 0)"], "cannot tell"),
+    ([2.3, 2.29, 2.3, 2.31], [0.05, 0.06, 0.055, 0.07], [0.001, 0.002, 0.0015, 0.001],
+     ["HIGHER than theirs"], "Tuned NAG (lr 1) won"),
+    ([math.inf, 2.0, 2.1, 2.2], [0.05, 0.06, 0.055, 0.07], [0.001, 0.002, 0.0015, 0.001],
+     ["no interval (a run diverged)", "every run went the same way"], "won"),
+])
+def test_describe_race_says_what_the_intervals_say(mine, nag, lstm, words, closing):
+    race = _race(mine, nag, lstm)
+    text = L.describe_race(race)
+    for w in words:
+        assert w in text, (w, text)
+    assert closing in text.splitlines()[-1], text
+    against = [ln for ln in text.splitlines() if ln.startswith("Against ")]
+    assert len(against) == 2 and "NAG" in against[0] and "shipped" in against[1]
+    for p, line in zip(race["paired"].values(), against):  # the words follow the interval
+        if p["diff_ci95"] is not None:
+            low, high = p["diff_ci95"]
+            expect = "LOWER" if high < 0 else "HIGHER" if low > 0 else "not distinguishable"
+            assert expect in line, line
+
+
+def _text(output) -> str:
+    return "".join(o.get("text", "") or str(o.get("data", {}).get("text/plain", ""))
+                   for o in output.outputs)
 
 
 # --------------------------------------------------------------------------------------------

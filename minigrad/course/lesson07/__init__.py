@@ -10,7 +10,11 @@ Contents:
   :func:`run_experiments` (what ``scripts/make_lesson07_08_results.py`` runs to write the
   stored results), :func:`load_results` / :func:`check_provenance`, :func:`spot_check`,
   :func:`compare_final`, :func:`plot_result`, :func:`results_table`;
-* the explorer :func:`make_race_explorer` over :func:`race`.
+* the explorer :func:`make_race_explorer` over :func:`race`;
+* train your own: :func:`lesson_budget`, :func:`train_own` (the fast recipe for a wall-clock
+  budget), :func:`describe_training`, :func:`plot_training`, the panel :class:`TrainPanel`,
+  and the race on the held-out test runs :func:`race_own`, :func:`describe_race`,
+  :func:`plot_race_own`.
 
 Why stored results. One step of the learned optimizer over the MLP's 15,910 coordinates is an
 LSTM batch of 15,910 rows, tens of milliseconds of CPU (section 2 of the notebook measures it),
@@ -41,6 +45,8 @@ The parts, one file each::
   how to read them.
 * ``explorer.py``: Section 4: the explorer, one held-out run, your optimizer against the learned
   one.
+* ``own_optimizer.py``: Section 5: train your own optimizer with the fast recipe, live, and race it
+  on the held-out test runs.
 """
 
 from __future__ import annotations
@@ -73,9 +79,43 @@ from .evaluation import (
 from .explorer import make_race_explorer, plot_race, race, run_experiments
 from .meta_training import meta_train_live, plot_meta_training, training_cost
 from .optimizee import mlp_loss, show_digits
+from .own_optimizer import (
+    BUDGETS,
+    DEFAULT_MINUTES,
+    ENV_MINUTES,
+    VAL_EVERY,
+    VAL_RUNS,
+    TrainPanel,
+    budget_buys,
+    describe_race,
+    describe_training,
+    lesson_budget,
+    paired_race,
+    plot_race_own,
+    plot_training,
+    race_own,
+    train_own,
+    training_speed,
+)
 
 __all__ = [
     "DECADES",
+    "DEFAULT_MINUTES",
+    "ENV_MINUTES",
+    "BUDGETS",
+    "TrainPanel",
+    "VAL_EVERY",
+    "VAL_RUNS",
+    "budget_buys",
+    "describe_race",
+    "describe_training",
+    "lesson_budget",
+    "paired_race",
+    "plot_race_own",
+    "plot_training",
+    "race_own",
+    "train_own",
+    "training_speed",
     "EXPERIMENTS",
     "Experiment",
     "NAMES",

@@ -1,0 +1,490 @@
+"""Section 5: train your own optimizer with the fast recipe, live, and race it against the best
+tuned baseline and the shipped optimizer on the held-out test runs.
+
+* :func:`lesson_budget`: how long the notebook trains (:data:`DEFAULT_MINUTES`, or what the
+  environment variable :data:`ENV_MINUTES` says: CI sets it to keep the notebook test fast,
+  and then the race uses fewer test runs too), in words;
+* :func:`train_own`: :func:`minigrad.l2l.launch.train_recipe` with the recipe taken by name, so
+  the lesson follows whatever the recipe becomes, and a validation schedule a short run can
+  draw a curve with; :func:`training_speed`, :func:`budget_buys` and
+  :func:`describe_training`: what the run measured, in words;
+* :class:`TrainPanel`: the budget slider, the Train button, a tqdm progress bar and the live
+  validation curve (:func:`plot_training`), wired to :func:`train_own`;
+* :func:`race_own`: the trained optimizer LIVE on the stored experiment's held-out test runs
+  (the same seeds, so the same initial weights and minibatches as the stored tuned baselines
+  and shipped optimizer), compared run by run (:func:`minigrad.l2l.stats.paired_comparison`);
+  :func:`describe_race` says what the intervals say, whichever way they came out;
+  :func:`plot_race_own`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import statistics
+import time
+import traceback
+
+import numpy as np
+
+from minigrad.course.widgets import show_in
+from minigrad.l2l import LearnedRule, evaluate_rule
+from minigrad.l2l.evaluate import best_baseline, problem_seeds
+from minigrad.l2l.launch import train_recipe
+from minigrad.l2l.plots import COLORS
+from minigrad.l2l.stats import mean_ci95, paired_comparison
+from minigrad.l2l.verdicts import fmt_number
+
+from ._shared import NAMES
+from .evaluation import heldout_problem
+
+#: The environment variable that shortens the notebook's training (minutes; CI sets it).
+ENV_MINUTES = "L2L_LESSON_TRAIN_MINUTES"
+#: The notebook's training budget without it: a wait a learner can sit through, and one that
+#: keeps the training cell under the 120 s cell timeout of the repository's notebook runners.
+DEFAULT_MINUTES = 1.5
+#: Test runs of the race when the budget is shortened by :data:`ENV_MINUTES`.
+QUICK_RACE_RUNS = 5
+#: The budgets the slider offers, in minutes.
+BUDGETS = (0.1, 0.25, 0.5, 1.0, 1.5, 2.0, 5.0, 10.0)
+#: The recipe the lesson trains with (by name: its values live in minigrad/l2l/recipes.py).
+RECIPE = "fast"
+#: Validation every VAL_EVERY meta-iterations on VAL_RUNS problems: often enough for a curve
+#: in a short run (the recipe's own schedule is made for runs of hundreds of meta-iterations).
+VAL_EVERY, VAL_RUNS = 5, 4
+
+
+# ----- the budget -----------------------------------------------------------------------------
+
+
+def lesson_budget(environ=None) -> dict:
+    """The notebook's training budget: ``minutes``, ``race_runs`` (None: every stored test
+    run), ``shortened`` (whether :data:`ENV_MINUTES` set it) and ``text`` saying so."""
+    env = os.environ if environ is None else environ
+    raw = (env.get(ENV_MINUTES) or "").strip()
+    if not raw:
+        return {"minutes": DEFAULT_MINUTES, "race_runs": None, "shortened": False,
+                "text": f"budget: {_label(DEFAULT_MINUTES)} of wall-clock time, the lesson's "
+                        f"default ({ENV_MINUTES} is not set); the race uses every stored test "
+                        f"run"}
+    try:
+        minutes = float(raw)
+    except ValueError:
+        minutes = math.nan
+    if not (minutes > 0 and math.isfinite(minutes)):
+        raise ValueError(f"{ENV_MINUTES}={raw!r}: expected a positive number of minutes")
+    return {"minutes": minutes, "race_runs": QUICK_RACE_RUNS, "shortened": True,
+            "text": f"budget: {_label(minutes)}, because {ENV_MINUTES}={raw} is set (the "
+                    f"automated notebook test sets it to stay fast); the lesson's default is "
+                    f"{_label(DEFAULT_MINUTES)}. The race below uses only the first "
+                    f"{QUICK_RACE_RUNS} stored test runs for the same reason"}
+
+
+def _label(minutes: float) -> str:
+    return f"{60 * minutes:.0f} s" if minutes < 1 else f"{minutes:g} min"
+
+
+# ----- training -------------------------------------------------------------------------------
+
+
+def train_own(minutes: float = DEFAULT_MINUTES, *, recipe=RECIPE, callback=None,
+              val_every: int = VAL_EVERY, val_runs: int = VAL_RUNS, optimizee: str = "sigmoid-20",
+              seed: int = 0) -> dict:
+    """Meta-train a fresh learned optimizer on the MNIST training digits by ``recipe`` (a name
+    or a :class:`~minigrad.l2l.recipes.Recipe`) for ``minutes`` of wall-clock time, everything
+    included; see :func:`minigrad.l2l.launch.train_recipe` for ``callback`` and what is
+    returned (``net`` holds the best weights on validation)."""
+    return train_recipe(recipe, minutes, problem="mnist", optimizee=optimizee, seed=seed,
+                        val_every=val_every, val_runs=val_runs, callback=callback)
+
+
+def training_speed(result: dict) -> dict:
+    """What a run measured: median seconds per meta-iteration (``per_iteration_s``) and per
+    validation (``validation_s``), and per meta-iteration with its share of the validations
+    (``per_iteration_all_s``); None where nothing was measured."""
+    it = statistics.median(result["iteration_seconds"]) if result["iteration_seconds"] else None
+    val = (statistics.median(result["validation_seconds"]) if result["validation_seconds"]
+           else 0.0)
+    every = result.get("val_every") or 0
+    total = None if it is None else it + (val / every if every else 0.0)
+    return {"per_iteration_s": it, "validation_s": val, "val_every": every,
+            "per_iteration_all_s": total}
+
+
+def budget_buys(result: dict, minutes: float) -> int | None:
+    """About how many meta-iterations ``minutes`` buy at the speed ``result`` measured (its
+    validations included); None when it measured none."""
+    speed = training_speed(result)["per_iteration_all_s"]
+    return None if not speed else int(60.0 * minutes / speed)
+
+
+def describe_training(result: dict) -> str:
+    """What the run did and measured, in words: meta-iterations, time, seconds per
+    meta-iteration and per validation on this machine, what 10 minutes would buy, and the
+    validation scores."""
+    s = training_speed(result)
+    n = result["iterations"]
+    parts = ["the imitation warm start"] if result.get("imitation") else []
+    parts.append(_n(len(result["validation"]), "validation"))
+    if result["processes"] > 1:
+        parts.append(f"starting its {result['processes']} processes")
+    lines = [f"Trained {_n(n, 'meta-iteration')} of the {result['recipe']} "
+             f"recipe in {result['elapsed_s']:.0f} s of a {_label(result['minutes'])} budget "
+             f"({result['status']}; {_and(parts)} included)."]
+    if s["per_iteration_s"] is not None:
+        lines.append(f"Measured on this machine, now: {s['per_iteration_s']:.1f} s per "
+                     f"meta-iteration (median), {s['validation_s']:.1f} s per validation on "
+                     f"{result['val_runs']} problems (one every {result['val_every']} "
+                     f"meta-iterations).")
+        lines.append(f"At that speed, 10 minutes buy about "
+                     f"{_n(budget_buys(result, 10), 'meta-iteration')}, an hour about "
+                     f"{budget_buys(result, 60)}.")
+    warmup = result["config"].get("warmup_iters") or 0
+    if warmup and n < warmup:
+        lines.append(f"The recipe's meta learning rate was still warming up: it reaches its "
+                     f"peak after {warmup} meta-iterations, and this run did {n}.")
+    val = result["validation"]
+    if val:
+        best = min(val, key=lambda r: r[1])
+        metric = ("final loss" if result["val_metric"] == "final"
+                  else "mean loss over the horizon")
+        lines.append(f"Validation score ({metric} on {result['val_runs']} validation MLPs): "
+                     f"{val[0][1]:.3f} before training, {val[-1][1]:.3f} at the end, best "
+                     f"{best[1]:.3f} at meta-iteration {best[0]} (ln 10 = {math.log(10):.3f} "
+                     f"is chance). The race below uses the {result['weights']} weights.")
+    return "\n".join(lines)
+
+
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}{'' if count == 1 else 's'}"
+
+
+def _and(parts: list) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def plot_training(history: dict, ax=None):
+    """The training curve (the mean optimizee loss over each meta-iteration's horizon) and the
+    validation scores against the meta-iteration, with chance level; ``history`` is a result
+    of :func:`train_own` or the partial one the panel keeps while training."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.4, 3.4))
+    else:
+        fig = ax.figure
+    curve = np.asarray(history.get("train_curve") or [], dtype=float)
+    if curve.size:
+        ax.plot(np.arange(1, curve.size + 1), curve, color=COLORS["lstm"], alpha=0.45, lw=1,
+                marker=".", ms=4, label="training problems (each meta-iteration's MLP)")
+    val = np.asarray(history.get("validation") or [], dtype=float).reshape(-1, 2)
+    if val.size:
+        ax.plot(val[:, 0], val[:, 1], "o-", color="k", ms=4, lw=1.4,
+                label="validation score (validation MLPs)")
+        best = val[np.argmin(val[:, 1])]
+        ax.plot([best[0]], [best[1]], "*", color="gold", mec="k", ms=13, label="best: kept")
+    ax.axhline(math.log(10), color="gray", ls=":", lw=1, label="ln 10 (chance)")
+    ax.set_xlabel("meta-iteration")
+    ax.set_ylabel("optimizee loss")
+    elapsed = history.get("elapsed_s", history.get("elapsed"))
+    minutes = history.get("minutes")
+    clock = "" if elapsed is None or minutes is None else \
+        f", {elapsed:.0f} s of {60 * minutes:.0f} s"
+    ax.set_title(f"your optimizer: {_n(curve.size, 'meta-iteration')}{clock}", fontsize=9)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.legend(fontsize=7, loc="lower left")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def _progress_bar(total_s: float):
+    """A tqdm progress bar over ``total_s`` seconds that is not displayed by itself: in the
+    panel it is the notebook bar's widget (``.container``), else a bar that shows nothing."""
+    try:
+        from tqdm.notebook import tqdm as notebook_tqdm
+
+        return notebook_tqdm(total=total_s, desc="meta-training", display=False,
+                             bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed} of "
+                                        f"{_clock(total_s)}" + " {postfix}")
+    except ImportError:  # no ipywidgets: a plain bar, silent
+        from tqdm.auto import tqdm
+
+        return tqdm(total=total_s, disable=True)
+
+
+def _clock(seconds: float) -> str:
+    m, s = divmod(int(round(seconds)), 60)
+    return f"{m:02d}:{s:02d}"
+
+
+class TrainPanel:
+    """Train your own optimizer: a budget slider (minutes), a Train button, a live progress bar
+    and a live validation curve.
+
+    ``train()`` is what the button does: :func:`train_own` with the slider's budget (or the
+    ``minutes`` given), updating the bar and the curve after every meta-iteration and
+    validation; the result is kept in ``.result``. Moving the slider shows what its budget
+    buys at the speed last measured. ``controls``: ``{"minutes": slider}``; ``button``;
+    ``train_options`` go to :func:`train_own` (tests pass a tiny recipe). Display it as the
+    value of a cell, or with ``display(panel)``.
+    """
+
+    def __init__(self, minutes: float = DEFAULT_MINUTES, budgets=BUDGETS, **train_options):
+        import ipywidgets as widgets
+
+        options = sorted(set(budgets) | {float(minutes)})
+        self.slider = widgets.SelectionSlider(
+            options=[(_label(m), m) for m in options], value=float(minutes),
+            description="budget", continuous_update=False,
+            layout=widgets.Layout(width="420px"))
+        self.button = widgets.Button(description="Train", button_style="primary",
+                                     tooltip="meta-train a fresh optimizer for this budget")
+        self.controls = {"minutes": self.slider}
+        self.train_options = train_options
+        self.estimate, self.plot, self.status = (widgets.Output() for _ in range(3))
+        self.bar_box = widgets.Box()
+        self.bar = None
+        self.result = None
+        self.slider.observe(lambda _change: self.show_estimate(), names="value")
+        self.button.on_click(lambda _button: self.click())
+        recipe = train_options.get("recipe", RECIPE)
+        name = recipe if isinstance(recipe, str) else recipe.name
+        optimizee = train_options.get("optimizee", "sigmoid-20")
+        title = widgets.HTML(f"<b>Train your own optimizer</b> (recipe <code>{name}</code>, "
+                             f"optimizee MNIST {optimizee}, wall-clock budget)")
+        self.widget = widgets.VBox([title, widgets.HBox([self.slider, self.button]),
+                                    self.estimate, self.bar_box, self.plot, self.status])
+        self.show_estimate()
+
+    def show_estimate(self) -> str:
+        minutes = self.slider.value
+        if self.result is None:
+            text = (f"Budget {_label(minutes)}. No training measured yet in this session: the "
+                    f"first one measures this machine's speed.")
+        else:
+            s = training_speed(self.result)
+            if s["per_iteration_s"] is None:
+                text = f"Budget {_label(minutes)}. The last training measured no meta-iteration."
+            else:
+                buys = _n(budget_buys(self.result, minutes), "meta-iteration")
+                text = (f"Budget {_label(minutes)}: about {buys} at the speed the last "
+                        f"training measured "
+                        f"({s['per_iteration_s']:.1f} s each, and {s['validation_s']:.1f} s "
+                        f"per validation every {s['val_every']}).")
+        show_in(self.estimate, text)
+        return text
+
+    def train(self, minutes: float | None = None, describe: bool = True) -> dict:
+        """Meta-train for ``minutes`` (default: the slider's), live; returns the result and
+        shows :func:`describe_training` under the curve (``describe`` False: one line saying
+        that the caller prints it)."""
+        minutes = float(self.slider.value if minutes is None else minutes)
+        self.button.disabled = True
+        bar = self.bar = _progress_bar(60.0 * minutes)
+        self.bar_box.children = (bar.container,) if hasattr(bar, "container") else ()
+        live = {"train_curve": [], "validation": [], "elapsed": 0.0, "minutes": minutes}
+        show_in(self.status, f"training for {_label(minutes)} ...")
+
+        def on_event(event):
+            if event["train_loss"] is not None:
+                live["train_curve"].append(event["train_loss"])
+            if event["validation"] is not None:
+                live["validation"].append([event["iteration"], event["validation"]])
+            live["elapsed"] = event["elapsed"]
+            bar.n = min(event["elapsed"], bar.total)
+            post = f"meta-iteration {event['iteration']}"
+            if live["train_curve"]:
+                post += f", train loss {live['train_curve'][-1]:.3f}"
+            if live["validation"]:
+                post += f", validation {live['validation'][-1][1]:.3f}"
+            bar.set_postfix_str(post, refresh=False)
+            bar.refresh()
+            show_in(self.plot, plot_training(live))
+
+        try:
+            result = train_own(minutes, callback=on_event, **self.train_options)
+        finally:
+            self.button.disabled = False
+        if result["status"] == "done":
+            bar.n = bar.total  # the budget is spent (or the run ended within it): a full bar
+        bar.close()
+        self.result = result
+        show_in(self.plot, plot_training(result))
+        show_in(self.status, describe_training(result) if describe else
+                f"Trained {_n(result['iterations'], 'meta-iteration')} in "
+                f"{result['elapsed_s']:.0f} s; what the run measured is printed below.")
+        self.show_estimate()
+        return result
+
+    def click(self):
+        """The Train button: :meth:`train`, with any error shown in the panel (a button's
+        callback has no cell to show it in)."""
+        try:
+            return self.train()
+        except Exception:
+            show_in(self.status, "training failed:\n" + traceback.format_exc())
+            return None
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
+
+
+# ----- the race -------------------------------------------------------------------------------
+
+
+def _finals(result: dict, name: str, runs: int) -> np.ndarray:
+    return np.array([math.inf if v is None else float(v) for v in result[name]["finals"][:runs]])
+
+
+def race_own(net, result: dict, runs: int | None = None, baseline: str | None = None,
+             problem=None) -> dict:
+    """Run the learned optimizer ``net`` LIVE on the first ``runs`` (default: all) held-out
+    test runs of the stored experiment ``result``, and compare its final losses, run by run,
+    with those stored for the best tuned baseline (or ``baseline``) and the shipped optimizer.
+
+    The test runs are the stored protocol's (seeds ``(seed, 3, k)``): the same initial weights
+    and minibatches, so the comparison is paired
+    (:func:`~minigrad.l2l.stats.paired_comparison`, "a" = yours). Returns ``runs``, ``of``
+    (the stored runs), ``steps``, ``seconds`` (of the live runs), ``losses`` (runs, T + 1),
+    ``finals``, ``baseline`` and its ``baseline_lr``, and per opponent (the baseline's name and
+    ``"lstm"``) ``finals[name]`` and ``paired[name]``.
+    """
+    of, steps = int(result["runs"]), int(result["steps"])
+    runs = of if runs is None else min(int(runs), of)
+    if runs < 1:
+        raise ValueError(f"race_own: need at least one test run, got {runs}")
+    baseline = best_baseline(result) if baseline is None else baseline
+    problem = heldout_problem(result) if problem is None else problem
+    seeds = problem_seeds(problem, int(result.get("seed", 0)), "test", runs)
+    t0 = time.perf_counter()
+    losses = evaluate_rule(lambda: LearnedRule(net), problem, seeds, steps, runs)
+    seconds = time.perf_counter() - t0
+    finals = {name: _finals(result, name, runs) for name in (baseline, "lstm")}
+    return paired_race(losses, finals, baseline, result[baseline]["lr"], of=of,
+                       seconds=seconds,
+                       curves={name: result[name]["curve"] for name in (baseline, "lstm")})
+
+
+def paired_race(losses, finals: dict, baseline: str, baseline_lr: float, *, of: int,
+                seconds: float = 0.0, curves: dict | None = None) -> dict:
+    """The race's record from your runs' ``losses`` (runs, T + 1) and the opponents' final
+    losses ``finals`` (name -> one per run, the same runs in the same order): every final loss,
+    and the paired comparison of yours with each (see :func:`race_own`). A diverged run
+    counts as +inf."""
+    losses = np.asarray(losses, dtype=float)
+    runs, steps = losses.shape[0], losses.shape[1] - 1
+    mine = np.where(np.isfinite(losses[:, -1]), losses[:, -1], math.inf)
+    return {"runs": runs, "of": of, "steps": steps, "seconds": seconds, "losses": losses,
+            "finals": {"yours": mine, **finals}, "baseline": baseline,
+            "baseline_lr": baseline_lr,
+            "paired": {name: paired_comparison(mine, f) for name, f in finals.items()},
+            "curves": curves}
+
+
+def _who(race: dict, name: str) -> str:
+    if name == "lstm":
+        return "the shipped optimizer"
+    return f"tuned {NAMES[name]} (lr {race['baseline_lr']:g})"
+
+
+_WORDS = {"a": "LOWER than", "b": "HIGHER than", "tie": "not distinguishable from"}
+
+
+def describe_race(race: dict) -> str:
+    """The race in words, computed from the numbers: each optimizer's mean final loss with its
+    95% interval, then for each opponent the paired difference, its interval and what it
+    says (lower, higher, or not distinguishable), and a closing sentence for the outcome."""
+    n = race["runs"]
+
+    def mean(values):
+        m, h = mean_ci95(values)
+        return f"{fmt_number(m)} ± {fmt_number(h)}" if n > 1 else fmt_number(m)
+
+    lines = [f"Final loss after {race['steps']} steps, mean over {n} held-out test run"
+             f"{'s' if n != 1 else ''} (95% interval): yours {mean(race['finals']['yours'])}, "
+             + ", ".join(f"{_who(race, name)} {mean(race['finals'][name])}"
+                         for name in race["paired"])
+             + f". Your runs took {race['seconds']:.0f} s, live."]
+    verdicts = {}
+    for name, p in race["paired"].items():
+        verdicts[name] = p["verdict"]
+        wins = round(p["wins"] * n)
+        if p["diff_ci95"] is not None:
+            low, high = p["diff_ci95"]
+            interval = (f"paired difference (yours - theirs) {p['mean_diff']:+.3g}, 95% "
+                        f"interval [{low:+.3g}, {high:+.3g}]")
+            why = {"a": "the whole interval lies below 0", "b": "the whole interval lies above 0",
+                   "tie": "the interval contains 0"}[p["verdict"]]
+        elif p["mean_diff"] is not None:  # one run: no interval
+            interval, why = f"difference {p['mean_diff']:+.3g} on a single run", "one run " \
+                "cannot decide"
+        else:
+            interval = "no interval (a run diverged)"
+            why = ("every run went the same way" if p["verdict"] != "tie"
+                   else "the runs went both ways")
+        lines.append(f"Against {_who(race, name)}: {interval}; yours ended lower on {wins} of "
+                     f"{n} runs. Your final loss is {_WORDS[p['verdict']]} theirs ({why}).")
+    lines.append(_closing(race, verdicts))
+    return "\n".join(lines)
+
+
+def _closing(race: dict, verdicts: dict) -> str:
+    base, shipped = verdicts[race["baseline"]], verdicts["lstm"]
+    nag = _who(race, race["baseline"])
+    if base == "a" and shipped in ("a", "tie"):
+        return (f"Your optimizer beat {nag} on these runs"
+                + (" and is level with the shipped one" if shipped == "tie"
+                   else ", and even the shipped one") + ": the paper's claim, reproduced by an "
+                "optimizer you meta-trained yourself.")
+    if base == "a":
+        return (f"Your optimizer beat {nag} on these runs, but not the shipped optimizer "
+                f"(section 2 prints how long that one trained).")
+    if base == "tie":
+        return (f"These runs cannot tell your optimizer from {nag}: neither won. More test runs "
+                f"might decide; a longer training might make it a win.")
+    return (f"{nag[0].upper() + nag[1:]} won: this much meta-training was not enough to beat "
+            f"a tuned hand-designed optimizer. The shipped optimizer had more (section 2 prints "
+            f"how much); a longer budget, or the command line, goes further.")
+
+
+def plot_race_own(race: dict):
+    """Left: the mean loss per step, yours (live) against the stored means of the baseline and
+    the shipped optimizer. Right: every test run's final loss, the three optimizers of a run
+    joined by a line (the pairing)."""
+    import matplotlib.pyplot as plt
+
+    fig, (ax, bx) = plt.subplots(1, 2, figsize=(10.4, 3.7),
+                                 gridspec_kw={"width_ratios": [1.6, 1]})
+    steps = np.arange(race["steps"] + 1)
+    base = race["baseline"]
+    mine = np.where(np.isfinite(race["losses"]), race["losses"], np.nan).mean(axis=0)
+    ax.plot(steps, mine, color="k", lw=2, label=f"yours, live ({race['runs']} runs)")
+    for name, style in ((base, "--"), ("lstm", "-")) if race.get("curves") else ():
+        curve = np.array([np.nan if v is None else v for v in race["curves"][name]], dtype=float)
+        label = "shipped LSTM" if name == "lstm" else f"{NAMES[name]}, lr {race['baseline_lr']:g}"
+        ax.plot(steps[:curve.size], curve, style, color=COLORS[name], lw=1.5,
+                label=f"{label} (stored, {race['of']} runs)")
+    ax.set_yscale("log")
+    ax.set_xlabel("optimizee step")
+    ax.set_ylabel("mean loss, held-out test runs")
+    ax.legend(fontsize=7)
+    ax.grid(True, which="both", alpha=0.25)
+    names = ["yours", base, "lstm"]
+    finals = np.array([race["finals"][k] for k in names], dtype=float)
+    shown = np.where(np.isfinite(finals), finals, np.nan)
+    for k in range(finals.shape[1]):
+        bx.plot(range(3), shown[:, k], "-", color="gray", alpha=0.4, lw=0.8)
+    for i, name in enumerate(names):
+        color = "k" if name == "yours" else COLORS[name]
+        bx.plot(np.full(finals.shape[1], i), shown[i], "o", color=color, ms=5)
+    bx.set_xticks(range(3), ["yours", NAMES[base], "shipped"])
+    bx.set_yscale("log")
+    bx.set_ylabel("final loss (one point per run)")
+    bx.set_title("paired: the same test runs", fontsize=9)
+    bx.grid(True, which="both", alpha=0.25)
+    fig.tight_layout()
+    return fig

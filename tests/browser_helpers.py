@@ -827,6 +827,54 @@ def _await_change(page, relpath, area, before, t_action, timeout):
     return None
 
 
+def press_slider_and_click(page, relpath: str, button_text: str, key: str = "Home",
+                           done_text: str | None = None, timeout: float = 120.0):
+    """In the cell whose output has a button labelled ``button_text`` (a panel that does slow
+    work on a button, which the generic explorer check leaves alone): press ``key`` on its
+    slider (Home: the smallest value), click the button, and wait until the kernel is idle and
+    the cell's output has changed and shows ``done_text``. Returns ``(ok, message)``; not ok
+    when no such cell exists, the output did not change in ``timeout`` seconds, lacks
+    ``done_text``, or shows a traceback."""
+    cells = page.evaluate(
+        """(text) => Array.from(document.querySelectorAll('[data-mg-cell]'))
+            .filter((cell) => Array.from(cell.querySelectorAll('.jp-Cell-outputArea button'))
+                .some((b) => b.textContent.trim() === text))
+            .map((cell) => Number(cell.getAttribute('data-mg-cell')))""",
+        button_text,
+    )
+    if not cells:
+        return False, f"{relpath}: no cell shows a button {button_text!r}"
+    i = cells[0]
+    area = _output_area(page, i)
+    slider = area.locator(_CONTROLS["slider"]).first
+    if slider.count():
+        slider.focus()
+        slider.press(key)
+        _await_idle(page, relpath, 30.0)
+    before = area.evaluate(_SNAPSHOT_JS)
+    t0 = time.monotonic()
+    area.locator("button", has_text=button_text).first.click()
+    snapshot, idle_since = before, None
+    while time.monotonic() - t0 < timeout:
+        snapshot = area.evaluate(_SNAPSHOT_JS)
+        settled = snapshot != before and (done_text is None or done_text in snapshot)
+        if settled and _kernel_status(page, relpath) == "idle":
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since >= 1.0:
+                break
+        else:
+            idle_since = None
+        time.sleep(0.3)
+    seconds = time.monotonic() - t0
+    what = f"cell {i + 1}: slider {key}, then {button_text!r}"
+    if "Traceback" in snapshot:
+        return False, f"{what}: the output shows a traceback:\n{snapshot[-1500:]}"
+    if snapshot == before or (done_text is not None and done_text not in snapshot):
+        return False, (f"{what}: the output did not change to show {done_text!r} within "
+                       f"{timeout:.0f} s; it shows:\n{snapshot[-1500:]}")
+    return True, f"{what}: done after {seconds:.1f} s"
+
+
 def _take_screenshot(page, expect: WidgetExpectations, path: Path) -> None:
     """Screenshot with the first widget cell (else the top of the notebook) in view."""
     path.parent.mkdir(parents=True, exist_ok=True)

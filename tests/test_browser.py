@@ -9,7 +9,9 @@ download), wait for the kernel to be connected and idle, run all cells, and asse
 * every cell that displays widgets renders them (which cells: the executed twin in
   solutions/, or the source for ``make_..._explorer(...)`` / ``interact...(...)`` calls);
 * every explorer (a widget cell with a control) changes its output when one control moves
-  (slider: focus the handle, press End; else a dropdown, toggle, radio, checkbox or button).
+  (slider: focus the handle, press End; else a dropdown, toggle, radio, checkbox or button);
+* what a notebook's panels need beyond that (:data:`INTERACTIONS`): lesson 07's training
+  panel, set to its smallest budget, trains when Train is clicked and says what it trained.
 
 A screenshot per notebook goes to the test's tmp dir and, when MINIGRAD_SCREENSHOT_DIR is set,
 there too. Run: ``.venv/bin/pytest -m browser -s`` (``-s`` prints timings per notebook).
@@ -38,6 +40,7 @@ from browser_helpers import (
     find_chromium,
     in_ci,
     missing_browser_reason,
+    press_slider_and_click,
 )
 
 REPO = Path(__file__).resolve().parent.parent
@@ -121,6 +124,14 @@ def _timing_line(report) -> str:
 # --------------------------------------------------------------------------------------------
 # The course notebooks
 
+#: What a notebook's panels need beyond the generic checks, after "run all" (stem -> action):
+#: lesson 07's training panel trains only when its button is clicked, so set the smallest
+#: budget and click Train; it must draw its curve and say what it trained.
+INTERACTIONS = {
+    "07_mnist": lambda page, relpath: press_slider_and_click(
+        page, relpath, "Train", key="Home", done_text="Trained"),
+}
+
 
 @pytest.mark.browser
 @pytest.mark.slow
@@ -129,8 +140,14 @@ def test_course_notebook_in_jupyterlab(notebook, course_server, page, tmp_path):
     original = notebook.read_bytes()
     expect = expected_widget_cells(notebook, REPO / "solutions" / notebook.name)
     shot = tmp_path / f"{notebook.stem}.png"
+    interaction = None
     try:
         report = check_notebook(page, course_server, f"course/{notebook.name}", expect, shot)
+        act = INTERACTIONS.get(notebook.stem)
+        if act is not None and not report.problems:
+            ok, interaction = act(page, f"course/{notebook.name}")
+            if not ok:
+                report.problems.append(interaction)
     finally:
         course_server.shutdown_kernels()
         _publish_screenshot(shot)
@@ -140,6 +157,8 @@ def test_course_notebook_in_jupyterlab(notebook, course_server, page, tmp_path):
     print(_timing_line(report))
     for line in report.explorers_checked:
         print(f"[browser]   {line}")
+    if interaction is not None:
+        print(f"[browser]   {interaction}")
     assert not report.problems, report.describe()
     assert shot.stat().st_size > 10_000, f"screenshot {shot} looks empty"
 

@@ -47,6 +47,8 @@ def _fast_ideas() -> dict:
                            str(m["warmup_iters"]), "--decay-iters", str(m["decay_iters"]),
                            "--min-lr-ratio", f"{m['min_lr_ratio']:g}"]),
              "2 processes": ("two processes", ["--processes", str(fast.processes)])}
+    if m.get("unroll", 20) != 20:
+        ideas["short unrolls"] = (f"unrolls of {m['unroll']} steps", ["--unroll", str(m["unroll"])])
     if m.get("meta_objective", "loss") != "loss":
         ideas["log objective"] = ("the meta-loss summing log f_t",
                                   ["--meta-objective", m["meta_objective"]])
@@ -110,7 +112,9 @@ def train_and_evaluate(variant, seed, marks, runs, workdir, python, log, done=No
                "--log", str(out.with_suffix(".log"))]
         cmd += ["--resume"] if rows else [*flags, "--force", "--val-every", "25",
                                           "--val-runs", "16"]
+        load = os.getloadavg()[0]  # other work on the machine shortens the budget's work
         wall += _run(cmd, log)
+        load = max(load, os.getloadavg()[0])
         meta = _checkpoint_meta(out)
         result = out.with_name(out.stem + f"-{minutes:g}min.json")
         _run([python, "-m", "minigrad.l2l", "evaluate", "--problem", "mnist", "--checkpoint",
@@ -125,7 +129,7 @@ def train_and_evaluate(variant, seed, marks, runs, workdir, python, log, done=No
             "best_at": best[0] if best else None, "best_val": best[1] if best else None,
             "lstm": res["lstm"]["final_loss"], "nag": res["nag"]["final_loss"],
             "nag_lr": res["nag"]["lr"], "diff": paired["mean_diff"], "ci": paired["diff_ci95"],
-            "wins_share": paired["wins"], "win": paired["verdict"] == "a"})
+            "wins_share": paired["wins"], "win": paired["verdict"] == "a", "load": load})
         print(f"{variant:18} seed {seed} {minutes:>5g} min: {meta['iteration']:>5} meta-iters, "
               f"learned {rows[-1]['lstm']:.4g} vs NAG {rows[-1]['nag']:.4g}, "
               f"{'WIN' if rows[-1]['win'] else 'no win'}", flush=True)
@@ -153,9 +157,16 @@ def report(rows, args, command) -> str:
         "",
         "Variants: " + "; ".join(f"`{v}`: {VARIANTS[v][0]}" for v in args.variants) + ".",
         "",
+        "`best val (at)`: the validation score the weights were chosen by (16 validation nets "
+        "every 25 meta-iterations; the mean loss over the 100 steps, or the final loss where "
+        "the variant chooses by it) and its meta-iteration. "
+        "`load`: the machine's 1-minute load average before and after the stage, the larger "
+        "(the run itself adds about its process count; more means other work shared the cores "
+        "and the budget bought fewer meta-iterations).",
+        "",
         "| variant | seed | minutes | clock (min) | wall (min) | meta-iterations | best val "
-        "(at) | learned | NAG (lr) | learned - NAG [95% CI] | learned lower in | win |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "(at) | learned | NAG (lr) | learned - NAG [95% CI] | learned lower in | win | load |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
         ci = "undefined" if r["ci"] is None else f"[{r['ci'][0]:.3g}, {r['ci'][1]:.3g}]"
@@ -164,7 +175,8 @@ def report(rows, args, command) -> str:
             f"| {r['variant']} | {r['seed']} | {r['minutes']:g} | {r['clock_s'] / 60:.1f} | "
             f"{r['wall_s'] / 60:.1f} | {r['iterations']} | {best} | {r['lstm']:.4g} | "
             f"{r['nag']:.4g} ({r['nag_lr']:g}) | {r['diff']:+.3g} {ci} | "
-            f"{r['wins_share']:.0%} | {'**win**' if r['win'] else 'no'} |")
+            f"{r['wins_share']:.0%} | {'**win**' if r['win'] else 'no'} | "
+            f"{'-' if r.get('load') is None else format(r['load'], '.1f')} |")
     lines += ["", "First mark at which each variant and seed wins:", ""]
     for v in args.variants:
         for s in args.seeds:

@@ -27,7 +27,7 @@ def _row(variant, seed, minutes, win, diff):
     return {"variant": variant, "seed": seed, "minutes": minutes, "clock_s": 60.0 * minutes,
             "wall_s": 60.0 * minutes + 5, "iterations": 10 * minutes, "best_at": 25,
             "best_val": 0.3, "lstm": 0.05, "nag": 0.06, "nag_lr": 1.0, "diff": diff,
-            "ci": [diff - 0.01, diff + 0.01], "wins_share": 0.6, "win": win}
+            "ci": [diff - 0.01, diff + 0.01], "wins_share": 0.6, "win": win, "load": 2.3}
 
 
 def test_report_marks_wins_and_the_first_winning_mark():
@@ -36,7 +36,7 @@ def test_report_marks_wins_and_the_first_winning_mark():
     args = argparse.Namespace(runs=50, variants=["fast", "paper"], seeds=[0], marks=[2.0, 5.0])
     text = bench["report"](rows, args, "python benchmarks/bench_time_to_win.py --seeds 0")
     assert "| fast | 0 | 5 | 5.0 | 5.1 | 50 | 0.3000 (25) | 0.05 | 0.06 (1) | -0.02 " in text
-    assert text.count("| **win** |") == 1
+    assert text.count("| **win** | 2.3 |") == 1
     assert "- fast, seed 0: 5 min" in text and "- paper, seed 0: no win within 5 min" in text
     assert "python benchmarks/bench_time_to_win.py --seeds 0" in text
 

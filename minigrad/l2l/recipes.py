@@ -53,6 +53,12 @@ class Recipe:
         if self.meta.get("decay_iters"):
             parts.append(f"halved every {self.meta['decay_iters']} down to "
                          f"{self.meta.get('min_lr_ratio', 0.1):g}x")
+        if self.meta.get("unroll", PAPER.unroll) != PAPER.unroll:
+            parts.append(f"unrolls of {self.meta['unroll']} steps")
+        if self.meta.get("meta_objective", "loss") != "loss":
+            parts.append(f"meta-loss: sum of {self.meta['meta_objective']} f_t")
+        if self.val_metric != "mean":
+            parts.append(f"best weights by the {self.val_metric} validation loss")
         if self.meta.get("clip_grad_norm"):
             parts.append(f"meta-gradient clipped at norm {self.meta['clip_grad_norm']:g}")
         if self.imitation is not None:
@@ -67,11 +73,14 @@ PAPER_RECIPE = Recipe("paper", "the paper's meta-training")
 
 FAST_RECIPE = Recipe(
     "fast",
-    "a higher meta learning rate with warm-up and decay, on both cores",
-    meta={"meta_lr": 1e-2, "warmup_iters": 30, "decay_iters": 30, "min_lr_ratio": 0.1},
+    "a higher meta learning rate with warm-up and decay, unrolls of 10, the log meta-loss, "
+    "weights chosen by the final validation loss, on both cores",
+    meta={"meta_lr": 1e-2, "warmup_iters": 30, "decay_iters": 30, "min_lr_ratio": 0.1,
+          "unroll": 10, "meta_objective": "log"},
     processes=2,
     val_every=25,
     val_runs=16,
+    val_metric="final",
 )
 
 #: The recipes by name (``--recipe``).

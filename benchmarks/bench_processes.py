@@ -10,7 +10,10 @@ one run, from the same weights and on the same problems:
 * ``1 process, 2 threads``: the same with the fused LSTM cell's blocks on two threads
   (:func:`minigrad.threads.array_threads`; they share Python's interpreter lock);
 * ``2 processes``: :class:`~minigrad.l2l.parallel.ParallelMetaTrainer`, each process running
-  the LSTM on half of the coordinates.
+  the LSTM on half of the coordinates, each on one thread;
+* ``2 processes, the worker's BLAS at its default threads``: the same with the worker's BLAS
+  left at a fresh process's default of a thread per core (``worker_threads=0``; how the
+  workers ran before they were given one thread).
 
 Each configuration does one unmeasured meta-iteration first (the workers' start, caches),
 then ``--iters`` measured ones; the median is reported, with its ratio to ``1 process``.
@@ -61,6 +64,8 @@ def main(argv=None):
         ("1 process", lambda n, pr: MetaTrainer(n, pr), 1),
         ("1 process, 2 threads", lambda n, pr: MetaTrainer(n, pr), 2),
         ("2 processes", lambda n, pr: ParallelMetaTrainer(n, pr, processes=2), 1),
+        ("2 processes, the worker's BLAS at its default threads",
+         lambda n, pr: ParallelMetaTrainer(n, pr, processes=2, worker_threads=0), 1),
     ]
     cpu = cpu_model()
     print(f"# {cpu}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f} at the start")
@@ -74,7 +79,7 @@ def main(argv=None):
         curves.append(curve)
         print(f"| {name} | {seconds:.2f} | {base / seconds:.2f}x |", flush=True)
     spread = max(abs(a - b) / abs(b) for c in curves[1:] for a, b in zip(c, curves[0]))
-    print(f"# the three computed the same mean losses to a relative {spread:.1e}")
+    print(f"# the {len(configs)} computed the same mean losses to a relative {spread:.1e}")
     return 0
 
 

@@ -75,13 +75,15 @@ def unroll_rows(net, instance, flat, theta, state, t0: int, length: int, rows: s
 
 
 # ----- the worker process ----------------------------------------------------------------------
-def _worker_main(conn, rank: int, net_config: dict, dtype: str, problem_config: dict):
-    """A worker process: one core's work, so one thread (a fresh process's BLAS would start a
+def _worker_main(conn, rank: int, net_config: dict, dtype: str, problem_config: dict,
+                 threads: int = 1):
+    """A worker process, its array work on ``threads`` threads (:func:`~minigrad.threads.
+    array_threads`; 1: one core's work, as a fresh process's BLAS would otherwise start a
     thread per core, competing with the other processes for the same cores)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl-C
     from ..threads import array_threads
 
-    with array_threads(1):
+    with array_threads(threads):
         _worker_loop(conn, rank, net_config, dtype, problem_config)
 
 
@@ -155,11 +157,13 @@ class ParallelMetaTrainer(MetaTrainer):
     (this one and ``processes - 1`` workers), each on its share of the coordinates.
 
     ``problem_config`` rebuilds the training problem in the workers
-    (:func:`~minigrad.l2l.problems.problem_from_config`); first order only.
+    (:func:`~minigrad.l2l.problems.problem_from_config`); first order only. ``worker_threads``:
+    each worker's array threads (1; 0 leaves a fresh process's library defaults, one BLAS
+    thread per core, which oversubscribes the cores: ``benchmarks/bench_processes.py``).
     """
 
     def __init__(self, net, problem, config=None, *, processes: int = 2,
-                 problem_config: dict | None = None):
+                 problem_config: dict | None = None, worker_threads: int = 1):
         super().__init__(net, problem, config)
         if int(processes) < 1:
             raise ValueError(f"ParallelMetaTrainer: processes must be >= 1, got {processes}")
@@ -169,7 +173,7 @@ class ParallelMetaTrainer(MetaTrainer):
         if self.config.loss_terms != "paper" or self.config.step_weights is not None:
             raise ValueError("ParallelMetaTrainer: supports the paper's meta-loss only "
                              "(loss_terms='paper', no step_weights)")
-        self.processes = int(processes)
+        self.processes, self.worker_threads = int(processes), int(worker_threads)
         self.problem_config = dict(problem_config or problem.config())
         self._workers = []  # (process, connection) per worker
 
@@ -182,7 +186,7 @@ class ParallelMetaTrainer(MetaTrainer):
             here, there = ctx.Pipe()
             proc = ctx.Process(target=_worker_main, daemon=True,
                                args=(there, rank, self.net.config(), str(self.net.dtype),
-                                     self.problem_config))
+                                     self.problem_config, self.worker_threads))
             proc.start()
             self._workers.append((proc, here))
 

@@ -37,6 +37,19 @@ def test_trainer_sets_the_scheduled_rate_each_meta_iteration():
     assert trainer.meta_opt.param_groups[0]["lr"] == pytest.approx(0.1 * 3 / 10)
 
 
+def test_horizon_weights_rise_linearly_over_the_horizon():
+    assert MetaConfig().weights_for(0, 20) is None  # the paper's: every term 1
+    c = MetaConfig(steps=4, unroll=2, horizon_weights="linear")
+    assert c.weights_for(0, 2) == pytest.approx([0.4, 0.8])
+    assert c.weights_for(2, 2) == pytest.approx([1.2, 1.6])  # 2t / (T + 1): mean 1
+    both = MetaConfig(steps=4, unroll=2, step_weights=[1.0, 0.5], horizon_weights="linear")
+    assert both.weights_for(2, 2) == pytest.approx([1.2, 0.8])
+    with pytest.raises(ValueError, match="horizon_weights"):
+        MetaConfig(horizon_weights="quadratic")
+    # and they change the training (the trainers pass them to the unrolls)
+    assert _train(MetaTrainer, horizon="linear")[1] != _train(MetaTrainer)[1]
+
+
 # ----- imitation ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def mnist_train():
@@ -85,11 +98,11 @@ def test_split_rows_covers_every_coordinate_once():
         assert np.array_equal(np.concatenate([np.arange(n)[r] for r in rows]), np.arange(n))
 
 
-def _train(make, iters=2, objective="loss"):
+def _train(make, iters=2, objective="loss", horizon="uniform"):
     problem = make_problem("quadratic")
     net = LSTMOptimizer(**net_defaults("quadratic"), seed=1)
     trainer = make(net, problem, MetaConfig(steps=6, unroll=3, meta_lr=0.01,
-                                            meta_objective=objective))
+                                            meta_objective=objective, horizon_weights=horizon))
     try:
         trainer.train(iters)
     finally:
@@ -97,20 +110,25 @@ def _train(make, iters=2, objective="loss"):
     return net.state_dict(), trainer.curve
 
 
-@pytest.mark.parametrize("objective", ["loss", "log"])
-def test_one_process_is_the_plain_trainer_bit_for_bit(objective):
-    plain = _train(MetaTrainer, objective=objective)
-    split = _train(lambda *a: ParallelMetaTrainer(*a, processes=1), objective=objective)
+OBJECTIVES = [("loss", "uniform"), ("log", "uniform"), ("log", "linear")]
+
+
+@pytest.mark.parametrize("objective,horizon", OBJECTIVES)
+def test_one_process_is_the_plain_trainer_bit_for_bit(objective, horizon):
+    plain = _train(MetaTrainer, objective=objective, horizon=horizon)
+    split = _train(lambda *a: ParallelMetaTrainer(*a, processes=1), objective=objective,
+                   horizon=horizon)
     assert split[1] == plain[1]
     for name, w in plain[0].items():
         np.testing.assert_array_equal(split[0][name], w, err_msg=name)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("objective", ["loss", "log"])
-def test_two_processes_give_the_same_meta_gradient_to_rounding(objective):
-    plain = _train(MetaTrainer, objective=objective)
-    split = _train(lambda *a: ParallelMetaTrainer(*a, processes=2), objective=objective)
+@pytest.mark.parametrize("objective,horizon", OBJECTIVES)
+def test_two_processes_give_the_same_meta_gradient_to_rounding(objective, horizon):
+    plain = _train(MetaTrainer, objective=objective, horizon=horizon)
+    split = _train(lambda *a: ParallelMetaTrainer(*a, processes=2), objective=objective,
+                   horizon=horizon)
     np.testing.assert_allclose(split[1], plain[1], rtol=1e-5)
     for name, w in plain[0].items():
         np.testing.assert_allclose(split[0][name], w, rtol=1e-4, atol=1e-6, err_msg=name)

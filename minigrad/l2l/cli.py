@@ -46,7 +46,7 @@ from .evaluate import OPTIMIZERS, run_protocol
 from .imitation import ImitationConfig
 from .launch import base_config, build_trainer, recipe_flags, warm_start
 from .lstm_optimizer import INITS
-from .meta import META_OBJECTIVES
+from .meta import HORIZON_WEIGHTS, META_OBJECTIVES
 from .paper import PAPER
 from .preprocess import PREPROCESSORS
 from .problems import (
@@ -175,6 +175,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="what each optimizee step adds to the meta-loss: its loss f_t (paper) or "
                         "log f_t (Wichrowska et al. 2017: every step counts by its relative "
                         "improvement, so the late, small losses weigh as much as the first)")
+    t.add_argument("--horizon-weights", choices=HORIZON_WEIGHTS, default=None,
+                   help="how the meta-loss weighs the steps of a horizon: uniform (paper) or "
+                        "linear, 2t / (T + 1) at step t (the last steps, whose loss the claims "
+                        "compare, count most)")
     t.add_argument("--clip-grad-norm", type=_positive_float, default=None,
                    help="clip the meta-gradient's norm at this value (paper: no clipping)")
     t.add_argument("--imitation", action=argparse.BooleanOptionalAction, default=None,
@@ -239,6 +243,7 @@ _META_FLAGS = {"steps": "steps", "unroll": "unroll", "meta_lr": "meta_lr",
                "second_order": "second_order", "loss_terms": "loss_terms", "seed": "seed",
                "warmup_iters": "warmup_iters", "decay_iters": "decay_iters",
                "min_lr_ratio": "min_lr_ratio", "meta_objective": "meta_objective",
+               "horizon_weights": "horizon_weights",
                "clip_grad_norm": "clip_grad_norm"}
 
 

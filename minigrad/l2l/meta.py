@@ -56,10 +56,13 @@ from .evaluate import SEED_TAGS
 from .flat import Flattener
 from .paper import PAPER
 
-__all__ = ["META_OBJECTIVES", "MetaConfig", "MetaTrainer", "MetaTrainingDiverged", "unroll"]
+__all__ = ["HORIZON_WEIGHTS", "META_OBJECTIVES", "MetaConfig", "MetaTrainer",
+           "MetaTrainingDiverged", "unroll"]
 
 #: What one step adds to the meta-loss: f_t itself (the paper), or log f_t.
 META_OBJECTIVES = ("loss", "log")
+#: How the steps of a horizon are weighted: all alike (the paper), or rising linearly.
+HORIZON_WEIGHTS = ("uniform", "linear")
 
 
 class MetaTrainingDiverged(RuntimeError):
@@ -78,6 +81,7 @@ class MetaConfig:
     loss_terms: str = "paper"         # "paper": f(theta_1..K); "official": also f(theta_0)
     meta_objective: str = "loss"      # "loss": sum of f_t (paper); "log": sum of log f_t
     step_weights: list | None = field(default=None)  # w_1..w_K (None: all 1)
+    horizon_weights: str = "uniform"  # times "uniform" 1, or "linear" 2t / (T + 1), t = 1..T
     second_order: bool = False
     clip_grad_norm: float | None = None  # the paper and official code do not clip
     warmup_iters: int = 0             # meta lr ramps up linearly over these (0: none)
@@ -92,6 +96,9 @@ class MetaConfig:
         if self.loss_terms not in ("paper", "official"):
             raise ValueError(f"MetaConfig: loss_terms must be 'paper' or 'official', got "
                              f"{self.loss_terms!r}")
+        if self.horizon_weights not in HORIZON_WEIGHTS:
+            raise ValueError(f"MetaConfig: horizon_weights must be one of "
+                             f"{', '.join(HORIZON_WEIGHTS)}, got {self.horizon_weights!r}")
         if self.meta_objective not in META_OBJECTIVES:
             raise ValueError(f"MetaConfig: meta_objective must be one of "
                              f"{', '.join(META_OBJECTIVES)}, got {self.meta_objective!r}")
@@ -124,6 +131,17 @@ class MetaConfig:
             past = max(0, iteration - self.warmup_iters)
             lr *= max(self.min_lr_ratio, 0.5 ** (past / self.decay_iters))
         return lr
+
+    def weights_for(self, t0: int, length: int) -> list | None:
+        """The weights of the meta-loss terms of the unroll over steps t0+1 .. t0+length:
+        ``step_weights`` by position in the unroll, times the horizon weight of the step,
+        2t / (T + 1) for ``horizon_weights="linear"`` (mean 1 over the horizon: its last steps,
+        whose loss the claims compare, count about twice the average and its first ones
+        almost nothing). None when all are 1 (the paper's)."""
+        w = [1.0] * length if self.step_weights is None else list(self.step_weights[:length])
+        if self.horizon_weights == "linear":
+            w = [wk * 2.0 * (t0 + k + 1) / (self.steps + 1) for k, wk in enumerate(w)]
+        return None if all(wk == 1.0 for wk in w) else w
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -290,8 +308,8 @@ class MetaTrainer:
         values)``. A subclass may spread it over processes (:mod:`minigrad.l2l.parallel`)."""
         c = self.config
         instance, flat = horizon[0], horizon[1]
-        weights = None if c.step_weights is None else c.step_weights[:length]
-        return unroll(self.net, instance, flat, theta, state, t0, length, step_weights=weights,
+        return unroll(self.net, instance, flat, theta, state, t0, length,
+                      step_weights=c.weights_for(t0, length),
                       second_order=c.second_order, loss_terms=c.loss_terms,
                       meta_objective=c.meta_objective)
 

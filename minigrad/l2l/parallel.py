@@ -49,7 +49,8 @@ def split_rows(n: int, parts: int) -> list[slice]:
 
 
 def unroll_rows(net, instance, flat, theta, state, t0: int, length: int, rows: slice,
-                exchange, *, report: bool = True, meta_objective: str = "loss"):
+                exchange, *, report: bool = True, meta_objective: str = "loss",
+                step_weights=None):
     """The first-order unroll of :func:`~minigrad.l2l.meta.unroll` (``method="tangent"``) on
     the coordinates ``rows`` only.
 
@@ -68,6 +69,8 @@ def unroll_rows(net, instance, flat, theta, state, t0: int, length: int, rows: s
         theta += exchange(delta.data)
         loss, g = _loss_and_grad(instance, flat, theta, t0 + k + 1)
         value, gradient = meta_term(loss.data, g[rows], meta_objective)
+        if step_weights is not None:
+            value, gradient = step_weights[k] * value, step_weights[k] * gradient
         term = LossWithGradient.apply(cur, value=value if report else 0.0 * value, g=gradient)
         meta_loss = term if meta_loss is None else meta_loss + term
         values.append(loss.item())
@@ -113,7 +116,7 @@ def _worker_loop(conn, rank: int, net_config: dict, dtype: str, problem_config: 
             flat = Flattener.like(instance.init_params())
             horizon, state = (instance, flat, split_rows(len(flat), parts)[rank]), None
         elif kind == "unroll":
-            _, weights, theta, t0, length, objective = msg
+            _, weights, theta, t0, length, objective, step_weights = msg
             net.load_state_dict(weights)
             instance, flat, rows = horizon
 
@@ -123,7 +126,8 @@ def _worker_loop(conn, rank: int, net_config: dict, dtype: str, problem_config: 
 
             meta_loss, _, state, _ = unroll_rows(net, instance, flat, theta, state, t0, length,
                                                  rows, exchange, report=False,
-                                                 meta_objective=objective)
+                                                 meta_objective=objective,
+                                                 step_weights=step_weights)
             for p in net.parameters():
                 p.grad = None
             meta_loss.backward()
@@ -170,9 +174,8 @@ class ParallelMetaTrainer(MetaTrainer):
         if self.config.second_order:
             raise ValueError("ParallelMetaTrainer: second-order meta-gradients need the whole "
                              "graph in one process; use MetaTrainer")
-        if self.config.loss_terms != "paper" or self.config.step_weights is not None:
-            raise ValueError("ParallelMetaTrainer: supports the paper's meta-loss only "
-                             "(loss_terms='paper', no step_weights)")
+        if self.config.loss_terms != "paper":
+            raise ValueError("ParallelMetaTrainer: supports loss_terms='paper' only")
         self.processes, self.worker_threads = int(processes), int(worker_threads)
         self.problem_config = dict(problem_config or problem.config())
         self._workers = []  # (process, connection) per worker
@@ -236,12 +239,13 @@ class ParallelMetaTrainer(MetaTrainer):
 
     def run_unroll(self, horizon, theta, state, t0, length):
         instance, flat, _, _, rows = horizon
+        weights = self.config.weights_for(t0, length)
         if self.processes > 1:
             self._send_all(("unroll", self.net.state_dict(), theta, t0, length,
-                            self.config.meta_objective))
+                            self.config.meta_objective, weights))
         meta_loss, theta, state, values = unroll_rows(
             self.net, instance, flat, theta, state, t0, length, rows, self._exchange,
-            meta_objective=self.config.meta_objective)
+            meta_objective=self.config.meta_objective, step_weights=weights)
         return _SplitMetaLoss(self, meta_loss), theta, state, values
 
     def _exchange(self, part):

@@ -180,11 +180,15 @@ def report(rows, args, command) -> str:
     lines += ["", "First mark at which each variant and seed wins:", ""]
     for v in args.variants:
         for s in args.seeds:
-            first = next((r["minutes"] for r in rows if r["variant"] == v and r["seed"] == s
-                          and r["win"]), None)
-            lines.append(f"- {v}, seed {s}: "
-                         + (f"{first:g} min" if first is not None else
-                            f"no win within {max(args.marks):g} min"))
+            mine = [r for r in rows if r["variant"] == v and r["seed"] == s]
+            first = next((r["minutes"] for r in mine if r["win"]), None)
+            if not mine:
+                verdict = "not measured yet"
+            elif first is not None:
+                verdict = f"{first:g} min"
+            else:
+                verdict = f"no win within {max(r['minutes'] for r in mine):g} min"
+            lines.append(f"- {v}, seed {s}: {verdict}")
     return "\n".join(lines) + "\n"
 
 

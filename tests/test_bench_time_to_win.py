@@ -33,11 +33,13 @@ def _row(variant, seed, minutes, win, diff):
 def test_report_marks_wins_and_the_first_winning_mark():
     rows = [_row("fast", 0, 2, False, 0.02), _row("fast", 0, 5, True, -0.02),
             _row("paper", 0, 2, False, 0.1), _row("paper", 0, 5, False, 0.05)]
-    args = argparse.Namespace(runs=50, variants=["fast", "paper"], seeds=[0], marks=[2.0, 5.0])
+    args = argparse.Namespace(runs=50, variants=["fast", "paper"], seeds=[0, 1],
+                              marks=[2.0, 5.0, 10.0])
     text = bench["report"](rows, args, "python benchmarks/bench_time_to_win.py --seeds 0")
     assert "| fast | 0 | 5 | 5.0 | 5.1 | 50 | 0.3000 (25) | 0.05 | 0.06 (1) | -0.02 " in text
     assert text.count("| **win** | 2.3 |") == 1
     assert "- fast, seed 0: 5 min" in text and "- paper, seed 0: no win within 5 min" in text
+    assert "- fast, seed 1: not measured yet" in text
     assert "python benchmarks/bench_time_to_win.py --seeds 0" in text
 
 

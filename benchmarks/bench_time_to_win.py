@@ -204,6 +204,9 @@ def main(argv=None):
     p.add_argument("--resume", action="store_true",
                    help="keep the rows already measured in --workdir (rows.json) and continue "
                         "each run from its checkpoint to the marks not yet measured")
+    p.add_argument("--report-only", action="store_true",
+                   help="write the report from the rows already measured in --workdir "
+                        "(rows.json), training nothing")
     args = p.parse_args(argv)
     args.variants = [v.strip() for v in args.variants.split(",") if v.strip()]
     unknown = [v for v in args.variants if v not in VARIANTS]
@@ -219,7 +222,7 @@ def main(argv=None):
 
     stored = workdir / "rows.json"
     done = None
-    if args.resume:
+    if args.resume or args.report_only:
         done = json.loads(stored.read_text()) if stored.is_file() else []
     rows = list(done or [])
     command = "python benchmarks/bench_time_to_win.py " + shlex.join(argv or sys.argv[1:])
@@ -230,7 +233,7 @@ def main(argv=None):
         if args.out:
             atomic_write_text(args.out, report(rows, args, command.strip()))
 
-    for variant in args.variants:
+    for variant in [] if args.report_only else args.variants:
         for seed in args.seeds:
             train_and_evaluate(variant, seed, args.marks, args.runs, workdir, sys.executable,
                                log, done=done, on_row=save)

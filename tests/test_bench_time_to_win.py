@@ -47,3 +47,15 @@ def test_unknown_variant_is_refused(capsys):
     with pytest.raises(SystemExit):
         bench["main"](["--variants", "fastest"])
     assert "unknown variant" in capsys.readouterr().err
+
+
+def test_report_only_renders_the_stored_rows_without_training(tmp_path):
+    import json
+
+    (tmp_path / "rows.json").write_text(json.dumps([_row("fast", 0, 2, True, -0.02)]))
+    out = tmp_path / "report.md"
+    assert bench["main"](["--variants", "fast", "--seeds", "0,1", "--marks", "2",
+                          "--workdir", str(tmp_path), "--out", str(out), "--report-only"]) == 0
+    text = out.read_text()
+    assert "- fast, seed 0: 2 min" in text and "- fast, seed 1: not measured yet" in text
+    assert not (tmp_path / "fast-seed1.npz").exists()

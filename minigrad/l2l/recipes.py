@@ -75,7 +75,7 @@ FAST_RECIPE = Recipe(
     "fast",
     "a higher meta learning rate with warm-up and decay, unrolls of 10, the log meta-loss, "
     "weights chosen by the final validation loss, on both cores",
-    meta={"meta_lr": 1e-2, "warmup_iters": 30, "decay_iters": 30, "min_lr_ratio": 0.1,
+    meta={"meta_lr": 1e-2, "warmup_iters": 30, "decay_iters": 30, "min_lr_ratio": 0.01,
           "unroll": 10, "meta_objective": "log"},
     processes=2,
     val_every=25,

@@ -9,13 +9,25 @@ recipes are compared on the same test runs.
 ``paper`` (the default everywhere): Adam on phi at the constant rate 1e-3, no clipping, a
 freshly initialised LSTM, one process: :data:`~minigrad.l2l.paper.PAPER`.
 
-``fast``: a meta learning rate ten times the paper's with a warm-up (without it, a high rate
-can leave the LSTM at chance for a hundred meta-iterations) and a decay back to the paper's,
-and both cores (:mod:`minigrad.l2l.parallel`). The imitation warm start of
-:mod:`minigrad.l2l.imitation` (Chen et al. 2020) is one flag away (``--imitation``). Its
-values are PROVISIONAL: ``benchmarks/bench_time_to_win.py`` (each idea alone and all together,
-against the paper's recipe in the same run) decides what is kept, and
-``training/fast-recipe/STATUS.md`` says where that stands.
+``fast``: ideas from later work, each an option of ``train`` that is off by default:
+
+* the meta-loss sums log f_t instead of f_t (``--meta-objective log``; Wichrowska et al. 2017):
+  a horizon's losses fall from 2.3 to a few hundredths, so in the sum of f_t its first steps
+  outweigh its last a hundred to one, while log f_t counts each step by its relative
+  improvement;
+* the best weights are those with the lowest FINAL validation loss (``--val-metric final``),
+  the number the claims compare, not the mean over the horizon;
+* a meta learning rate ten times the paper's, warmed up (without the warm-up a high rate can
+  leave the LSTM at chance) and halved every 30 meta-iterations down to 1e-4
+  (``--warmup-iters``, ``--decay-iters``, ``--min-lr-ratio``), with unrolls of 10 steps
+  (``--unroll``): twice the meta-updates for the same work;
+* both cores (:mod:`minigrad.l2l.parallel`).
+
+The imitation warm start of :mod:`minigrad.l2l.imitation` (Chen et al. 2020) is one flag
+away (``--imitation``); it did not pay. The recipe's values are still being tuned:
+``benchmarks/bench_time_to_win.py`` measures it (each idea alone and all together, against
+the paper's recipe in the same run), and ``training/fast-recipe/STATUS.md`` says where that
+stands.
 
 ``python -m minigrad.l2l train --recipe fast`` starts from the recipe; any flag given as well
 (``--meta-lr``, ``--processes``, ...) overrides that one setting. The checkpoint stores the

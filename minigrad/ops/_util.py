@@ -1,8 +1,9 @@
-"""Helpers shared by the op files: turning scalars into tensors."""
+"""Helpers shared by the op files: turning scalars into tensors, checking axes."""
 
 from __future__ import annotations
 
 import numbers
+import operator
 
 import numpy as np
 
@@ -47,3 +48,23 @@ def lift_pair(a, b):
         return a, b
     like = a if isinstance(a, Tensor) else b
     return lift(a, like), lift(b, like)
+
+
+def check_axis(axis, ndim, op, n_axes=None):
+    """``axis`` as an index in [0, n_axes), counting negative axes from the end.
+
+    ``n_axes`` is the number of valid positions: ``ndim`` (the default), ``ndim + 1`` for an op
+    that inserts a new axis (stack). Out of range raises, naming the op, the axis and ``ndim``
+    (NumPy and PyTorch raise too; minigrad never wraps an axis around).
+    """
+    try:
+        a = operator.index(axis)
+    except TypeError:
+        raise TypeError(f"{op}: axis must be an integer, got {axis!r}") from None
+    n = ndim if n_axes is None else n_axes
+    if not -n <= a < n:
+        expected = f"expected {-n} <= axis < {n}" if n else "it has no axes"
+        raise ValueError(
+            f"{op}: axis {a} is out of range for a tensor with {ndim} dims ({expected})"
+        )
+    return a % n

@@ -118,6 +118,8 @@ class Sigmoid(Function):
         xp = get_array_module(x)
         with _errstate(xp):
             y = xp.exp(-x)
+        if x.ndim == 0:  # NumPy gives a scalar here, which reciprocal cannot write into
+            y = xp.asarray(y)
         y += 1
         return xp.reciprocal(y, out=y)
 

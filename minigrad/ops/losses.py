@@ -5,9 +5,9 @@ from __future__ import annotations
 from ..backend import device_of, get_array_module
 from ..function import Function
 from ..tensor import Tensor
-from ._util import lift_pair
+from ._util import check_axis, lift_pair
 from .elementwise import exp
-from .reduce import mean, sum
+from .reduce import _normalize_axis, mean, sum
 
 
 class LogSoftmax(Function):
@@ -32,13 +32,18 @@ class LogSoftmax(Function):
         return g - exp(y) * sum(g, axis=ctx.axis, keepdims=True)
 
 
+def _softmax_axis(x: Tensor, axis, op):
+    """The checked axis; () for a 0-d tensor, which (as in PyTorch) is its own single entry."""
+    return _normalize_axis(axis, x.ndim, op) if x.ndim == 0 else check_axis(axis, x.ndim, op)
+
+
 def log_softmax(x: Tensor, axis=-1) -> Tensor:
-    return LogSoftmax.apply(x, axis=axis)
+    return LogSoftmax.apply(x, axis=_softmax_axis(x, axis, "log_softmax"))
 
 
 def softmax(x: Tensor, axis=-1) -> Tensor:
     """softmax(x)_i = e^{x_i} / sum_j e^{x_j} = exp(log_softmax(x))."""
-    return exp(log_softmax(x, axis=axis))
+    return exp(LogSoftmax.apply(x, axis=_softmax_axis(x, axis, "softmax")))
 
 
 def cross_entropy(logits: Tensor, labels) -> Tensor:

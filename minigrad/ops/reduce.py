@@ -10,18 +10,26 @@ from __future__ import annotations
 from ..backend import get_array_module
 from ..function import Function
 from ..tensor import Tensor
+from ._util import check_axis
 
 
 def _normalize_axis(axis, ndim, op):
+    """The reduced axes as a sorted tuple (None: all of them), each checked to be in range.
+
+    As in NumPy and PyTorch, a 0-d tensor accepts axis 0 or -1, and reducing it over that
+    axis reduces nothing (the result is the tensor itself).
+    """
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, int) else tuple(axis)
-    out = []
-    for a in axes:
-        if not -ndim <= a < ndim:
-            raise ValueError(f"{op}: axis {a} is out of range for a tensor with {ndim} dims")
-        out.append(a % ndim)
-    return tuple(sorted(set(out)))
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    if ndim == 0:
+        for a in axes:
+            check_axis(a, 0, op, n_axes=1)
+        return ()
+    out = [check_axis(a, ndim, op) for a in axes]
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: axis {axis} names an axis twice (tensor with {ndim} dims)")
+    return tuple(sorted(out))
 
 
 def _keepdims_shape(shape, axes):

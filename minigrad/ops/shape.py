@@ -6,6 +6,7 @@ from __future__ import annotations
 from ..backend import get_array_module
 from ..function import Function
 from ..tensor import Tensor
+from ._util import check_axis
 
 
 class Reshape(Function):
@@ -146,16 +147,21 @@ def reshape(x: Tensor, *shape) -> Tensor:
     return x if x.shape == shape else Reshape.apply(x, shape=shape)
 
 
-def transpose(x: Tensor, axes=None) -> Tensor:
-    """Permute axes (default: reverse them, as NumPy's ``.T``)."""
-    axes = tuple(reversed(range(x.ndim))) if axes is None else tuple(int(a) % x.ndim for a in axes)
+def transpose(x: Tensor, axes=None, _op="transpose") -> Tensor:
+    """Permute axes (default: reverse them, as NumPy's ``.T``); negative axes count from the end."""
+    if axes is None:
+        axes = tuple(reversed(range(x.ndim)))
+    else:
+        given, axes = tuple(axes), tuple([check_axis(a, x.ndim, _op) for a in axes])
+        if sorted(axes) != list(range(x.ndim)):
+            raise ValueError(f"{_op}: axes {given} are not a permutation of {x.ndim} dims")
     return Transpose.apply(x, axes=axes)
 
 
 def permute(x: Tensor, *axes) -> Tensor:
     if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
         axes = axes[0]
-    return transpose(x, axes)
+    return transpose(x, axes, _op="permute")
 
 
 def getitem(x: Tensor, index) -> Tensor:
@@ -166,6 +172,7 @@ def concatenate(tensors, axis=0) -> Tensor:
     tensors = list(tensors)
     if not tensors:
         raise ValueError("concatenate: need at least one tensor")
+    axis = check_axis(axis, tensors[0].ndim, "concatenate")
     return Concatenate.apply(*tensors, axis=axis)
 
 
@@ -178,13 +185,14 @@ def stack(tensors, axis=0) -> Tensor:
     for t in tensors[1:]:
         if t.shape != shape:
             raise ValueError(f"stack: all tensors must have one shape; got {shape} and {t.shape}")
-    axis = axis % (len(shape) + 1)
+    axis = check_axis(axis, len(shape), "stack", n_axes=len(shape) + 1)
     new_shape = shape[:axis] + (1,) + shape[axis:]
     return concatenate([reshape(t, new_shape) for t in tensors], axis=axis)
 
 
 def split(x: Tensor, sections, axis=0) -> list:
     """Split along ``axis`` into ``sections`` equal parts (an int) or at the given sizes (list)."""
+    axis = check_axis(axis, x.ndim, "split")
     n = x.shape[axis]
     if isinstance(sections, int):
         if sections <= 0 or n % sections:
@@ -195,7 +203,6 @@ def split(x: Tensor, sections, axis=0) -> list:
         if sum(sizes) != n:
             raise ValueError(f"split: sizes {sizes} do not add up to the axis size {n}")
     parts, start = [], 0
-    axis = axis % x.ndim
     for s in sizes:
         index = [slice(None)] * x.ndim
         index[axis] = slice(start, start + s)

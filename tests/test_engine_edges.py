@@ -1,0 +1,180 @@
+"""Edge cases of every op (issue 28, item 1): 0-d tensors, axes out of range, pow's edges.
+
+Each op is checked on 0-d inputs in forward (against NumPy) and backward (gradcheck and
+gradgradcheck in float64); every ``axis`` argument out of range raises an error naming the op,
+the axis and the tensor's number of dims.
+"""
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad.testing import gradcheck, gradgradcheck
+
+
+def T(a):
+    return mg.tensor(np.asarray(a, dtype=np.float64), requires_grad=True)
+
+
+def C(a):
+    """A float64 constant (no gradient)."""
+    return mg.tensor(np.asarray(a, dtype=np.float64))
+
+
+def _sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def _log_softmax_0d(x):
+    return x - x  # a single entry: log(e^x / e^x) = 0
+
+
+# ----- 0-d tensors -------------------------------------------------------------------------
+# (name, minigrad fn, NumPy reference, 0-d input values). Inputs stay away from kinks.
+ZERO_D_UNARY = [
+    ("neg", lambda x: -x, lambda x: -x, [0.7]),
+    ("exp", lambda x: x.exp(), np.exp, [0.7]),
+    ("log", lambda x: x.log(), np.log, [0.7]),
+    ("sqrt", lambda x: x.sqrt(), np.sqrt, [0.7]),
+    ("abs", lambda x: x.abs(), np.abs, [-0.7]),
+    ("sign", lambda x: x.sign(), np.sign, [-0.7]),
+    ("tanh", lambda x: x.tanh(), np.tanh, [0.7]),
+    ("sigmoid", lambda x: x.sigmoid(), _sigmoid, [0.7]),
+    ("sigmoid_of_sum", lambda x: x.sum().sigmoid(), _sigmoid, [-0.7]),
+    ("relu", lambda x: x.relu(), lambda x: np.maximum(x, 0), [0.7]),
+    ("clip", lambda x: x.clip(-0.5, 0.5), lambda x: np.clip(x, -0.5, 0.5), [0.3]),
+    ("pow2", lambda x: x**2, lambda x: x**2, [-0.7]),
+    ("pow3", lambda x: x**3, lambda x: x**3, [-0.7]),
+    ("pow_half", lambda x: x**0.5, np.sqrt, [0.7]),
+    ("rpow", lambda x: 2.0**x, lambda x: 2.0**x, [0.7]),
+    ("sum_all", lambda x: x.sum(), np.sum, [0.7]),
+    ("sum_axis0", lambda x: x.sum(axis=0), lambda x: np.sum(x, axis=0), [0.7]),
+    ("sum_axis-1", lambda x: x.sum(axis=-1), lambda x: np.sum(x, axis=-1), [0.7]),
+    ("sum_keep", lambda x: x.sum(axis=0, keepdims=True),
+     lambda x: np.sum(x, axis=0, keepdims=True), [0.7]),
+    ("mean", lambda x: x.mean(), np.mean, [0.7]),
+    ("mean_axis", lambda x: x.mean(axis=-1), lambda x: x, [0.7]),  # as PyTorch (NumPy raises)
+    ("max", lambda x: x.max(), np.max, [0.7]),
+    ("max_axis", lambda x: x.max(axis=0), lambda x: np.max(x, axis=0), [0.7]),
+    ("reshape", lambda x: x.reshape(1, 1), lambda x: x.reshape(1, 1), [0.7]),
+    ("transpose", lambda x: x.T, lambda x: x.T, [0.7]),
+    ("permute", lambda x: x.permute(), lambda x: x.transpose(), [0.7]),
+    ("getitem_empty", lambda x: x[()], lambda x: x[()], [0.7]),
+    ("getitem_none", lambda x: x[None], lambda x: x[None], [0.7]),
+    ("softmax", lambda x: x.softmax(), lambda x: np.exp(_log_softmax_0d(x)), [0.7]),
+    ("log_softmax", lambda x: x.log_softmax(axis=0), _log_softmax_0d, [0.7]),
+    ("broadcast_to", lambda x: mg.broadcast_to(x, (2, 3)),
+     lambda x: np.broadcast_to(x, (2, 3)), [0.7]),
+    ("sum_to", lambda x: mg.sum_to(mg.broadcast_to(x, (2, 3)) * C(np.arange(6.0).reshape(2, 3)),
+                                   ()), lambda x: x * 15.0, [0.7]),
+    ("stack", lambda x: mg.stack([x, x * 2.0], axis=-1), lambda x: np.stack([x, x * 2.0]), [0.7]),
+]
+
+ZERO_D_BINARY = [
+    ("add", lambda a, b: a + b, np.add),
+    ("sub", lambda a, b: a - b, np.subtract),
+    ("mul", lambda a, b: a * b, np.multiply),
+    ("div", lambda a, b: a / b, np.divide),
+    ("pow_tensor", lambda a, b: a**b, np.power),
+    ("maximum", mg.maximum, np.maximum),
+    ("minimum", mg.minimum, np.minimum),
+    ("where", lambda a, b: mg.where(np.array(True), a, b), lambda a, b: np.where(True, a, b)),
+    ("mse", mg.mse_loss, lambda a, b: np.mean((a - b) ** 2)),
+]
+
+
+@pytest.mark.parametrize("name,fn,ref,values", ZERO_D_UNARY, ids=[c[0] for c in ZERO_D_UNARY])
+def test_unary_op_on_a_0d_tensor(name, fn, ref, values):
+    x = T(values[0])
+    assert x.ndim == 0
+    out = fn(x)
+    expected = ref(np.asarray(values[0]))
+    assert out.shape == np.shape(expected)
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12)
+    assert gradcheck(fn, [x])
+    assert gradgradcheck(fn, [x])
+
+
+@pytest.mark.parametrize("name,fn,ref", ZERO_D_BINARY, ids=[c[0] for c in ZERO_D_BINARY])
+@pytest.mark.parametrize("shapes", [((), ()), ((), (3,)), ((2, 1), ())],
+                         ids=["0d-0d", "0d-vector", "matrix-0d"])
+def test_binary_op_with_a_0d_tensor(name, fn, ref, shapes):
+    if name == "mse" and shapes[0] != shapes[1]:
+        pytest.skip("mse_loss takes two tensors of one shape")
+    rng = np.random.default_rng(0)
+    a = np.abs(rng.standard_normal(shapes[0])) + 0.5  # positive: pow's base, div's divisor
+    b = np.abs(rng.standard_normal(shapes[1])) + 0.5
+    b = b + 0.25 * (np.abs(b - 1.0) < 0.1)  # no ties with a (values near 1)...
+    a = a * 1.7 + 0.1  # ...and a != b: maximum/minimum have a kink at a tie
+    out = fn(T(a), T(b))
+    np.testing.assert_allclose(out.numpy(), ref(a, b), rtol=1e-12)
+    assert gradcheck(fn, [T(a), T(b)])
+    assert gradgradcheck(fn, [T(a), T(b)])
+
+
+def test_ops_that_need_an_axis_reject_a_0d_tensor_by_name():
+    # NumPy and PyTorch refuse these too: a 0-d tensor has no axis to join, split or multiply.
+    x = T(0.5)
+    with pytest.raises(ValueError, match=r"concatenate: axis 0 is out of range for a tensor "
+                                         r"with 0 dims"):
+        mg.concatenate([x, x])
+    with pytest.raises(ValueError, match="split: axis 0 is out of range for a tensor with 0"):
+        mg.split(x, 1)
+    with pytest.raises(ValueError, match="matmul: operands must have at least 1 dim"):
+        x @ x
+    with pytest.raises(ValueError, match=r"cross_entropy: logits must have shape \(N, C\)"):
+        mg.cross_entropy(x, np.array([0]))
+
+
+# ----- axes out of range -------------------------------------------------------------------
+X2 = np.zeros((2, 3))
+X3 = np.zeros((2, 3, 4))
+X4 = np.zeros((2, 3, 4, 5))
+
+AXIS_ERRORS = [
+    ("sum", lambda: C(X2).sum(axis=2), "sum: axis 2 is out of range for a tensor with 2 dims"),
+    ("sum_0d", lambda: C(1.0).sum(axis=1),
+     r"sum: axis 1 is out of range for a tensor with 0 dims \(expected -1 <= axis < 1\)"),
+    ("sum_tuple", lambda: C(X3).sum(axis=(0, -4)), "sum: axis -4 is out of range .* 3 dims"),
+    ("mean", lambda: C(X2).mean(axis=-3), "mean: axis -3 is out of range .* 2 dims"),
+    ("max", lambda: C(X2).max(axis=5), "max: axis 5 is out of range .* 2 dims"),
+    ("softmax", lambda: C(X2).softmax(axis=2), "softmax: axis 2 is out of range .* 2 dims"),
+    ("log_softmax", lambda: C(X2).log_softmax(axis=-3),
+     "log_softmax: axis -3 is out of range .* 2 dims"),
+    ("concatenate", lambda: mg.concatenate([C(X2), C(X2)], axis=2),
+     r"concatenate: axis 2 is out of range for a tensor with 2 dims \(expected -2 <= axis < 2\)"),
+    ("stack", lambda: mg.stack([C(X3), C(X3)], axis=77),
+     r"stack: axis 77 is out of range for a tensor with 3 dims \(expected -4 <= axis < 4\)"),
+    ("stack_negative", lambda: mg.stack([C(X3), C(X3)], axis=-5),
+     "stack: axis -5 is out of range .* 3 dims"),
+    ("split", lambda: mg.split(C(X2), 2, axis=2), "split: axis 2 is out of range .* 2 dims"),
+    ("permute", lambda: C(X4).permute((0, 1, 2, 7)),
+     r"permute: axis 7 is out of range for a tensor with 4 dims \(expected -4 <= axis < 4\)"),
+    ("transpose", lambda: C(X2).transpose((0, 2)), "transpose: axis 2 is out of range .* 2 dims"),
+]
+
+
+@pytest.mark.parametrize("name,call,match", AXIS_ERRORS, ids=[c[0] for c in AXIS_ERRORS])
+def test_axis_out_of_range_raises_naming_op_axis_and_dims(name, call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_other_bad_axes_raise_naming_the_op():
+    with pytest.raises(ValueError, match=r"permute: axes \(0, 0, 1\) are not a permutation of 3"):
+        C(X3).permute(0, 0, 1)
+    with pytest.raises(ValueError, match=r"sum: axis \(0, -2\) names an axis twice"):
+        C(X2).sum(axis=(0, -2))
+    with pytest.raises(TypeError, match="mean: axis must be an integer, got 1.0"):
+        C(X2).mean(axis=1.0)
+
+
+def test_negative_and_numpy_integer_axes_still_work():
+    x = np.arange(24.0).reshape(2, 3, 4)
+    np.testing.assert_array_equal(C(x).sum(axis=np.int64(-1)).numpy(), x.sum(axis=-1))
+    np.testing.assert_array_equal(mg.stack([C(x), C(x)], axis=-1).numpy(), np.stack([x, x], -1))
+    np.testing.assert_array_equal(mg.stack([C(x), C(x)], axis=3).numpy(), np.stack([x, x], 3))
+    np.testing.assert_array_equal(C(x).permute(-1, 0, 1).numpy(), x.transpose(2, 0, 1))
+    np.testing.assert_array_equal(mg.concatenate([C(x), C(x)], axis=-2).numpy(),
+                                  np.concatenate([x, x], -2))
+    assert [p.shape for p in mg.split(C(x), 2, axis=-1)] == [(2, 3, 2), (2, 3, 2)]

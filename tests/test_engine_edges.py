@@ -5,6 +5,10 @@ gradgradcheck in float64); every ``axis`` argument out of range raises an error 
 the axis and the tensor's number of dims.
 """
 
+import json
+import warnings
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -178,3 +182,66 @@ def test_negative_and_numpy_integer_axes_still_work():
     np.testing.assert_array_equal(mg.concatenate([C(x), C(x)], axis=-2).numpy(),
                                   np.concatenate([x, x], -2))
     assert [p.shape for p in mg.split(C(x), 2, axis=-1)] == [(2, 3, 2), (2, 3, 2)]
+
+
+# ----- pow at its edges, against PyTorch --------------------------------------------------
+# tests/data/pow_torch_table.json holds PyTorch's values and gradients of a ** b on a grid of
+# bases (negative, 0, positive) and exponents (negative, 0, fractional, integer), in float64.
+# It was made with torch 2.13.0+cpu by
+#     /tmp/tv/bin/python tests/data/make_pow_table.py
+# (that script's docstring says how to set up /tmp/tv); PyTorch is not a dependency of minigrad.
+POW_TABLE = json.loads((Path(__file__).parent / "data" / "pow_torch_table.json").read_text())
+
+
+def _assert_same(name, got, expected, rows):
+    expected = np.asarray(expected, dtype=np.float64)
+    same = np.isclose(got, expected, rtol=1e-12, atol=0, equal_nan=True)
+    same &= (np.signbit(got) == np.signbit(expected)) | np.isnan(expected)  # -inf, -0.0
+    bad = [f"{rows[i]['a']} ** {rows[i]['b']}: {got[i]} (PyTorch {expected[i]})"
+           for i in np.flatnonzero(~same)]
+    assert not bad, f"{name} differs from PyTorch at " + "; ".join(bad)
+
+
+def test_pow_with_a_tensor_exponent_follows_pytorch_values_and_gradients():
+    rows = POW_TABLE["tensor"]
+    a, b = T([r["a"] for r in rows]), T([r["b"] for r in rows])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # NaN and inf are answers here, not warnings
+        y = a**b
+        da, db = mg.grad(y.sum(), [a, b])
+    _assert_same("a ** b", y.numpy(), [r["y"] for r in rows], rows)
+    _assert_same("d(a ** b)/da", da.numpy(), [r["da"] for r in rows], rows)
+    _assert_same("d(a ** b)/db", db.numpy(), [r["db"] for r in rows], rows)
+
+
+def test_pow_with_a_constant_exponent_follows_pytorch_values_and_gradients():
+    rows = POW_TABLE["constant"]
+    ys, das = [], []
+    for r in rows:
+        x = T(r["a"])
+        with np.errstate(all="ignore"):  # the constant path keeps NumPy's warnings (hot path)
+            y = x ** r["b"]
+            (da,) = mg.grad(y, [x])
+        ys.append(y.item())
+        das.append(da.item())
+    _assert_same("a ** constant", np.array(ys), [r["y"] for r in rows], rows)
+    _assert_same("d(a ** constant)/da", np.array(das), [r["da"] for r in rows], rows)
+
+
+def test_pow_edges_named_in_the_issue():
+    x = C([-2.0, -1.0, 0.0, 1.0, 2.0, 3.0])
+    np.testing.assert_array_equal((C(-2.0) ** x).numpy(), [0.25, -0.5, 1.0, -2.0, 4.0, -8.0])
+    zero, zero_exp = T(0.0), T(0.0)
+    y = zero**zero_exp
+    assert y.item() == 1.0
+    assert [g.item() for g in mg.grad(y, [zero, zero_exp])] == [0.0, 0.0]
+    base = T(0.0)
+    assert mg.grad(base ** C(0.3), [base])[0].item() == np.inf
+    assert mg.grad(base**0.0, [base])[0].item() == 0.0
+
+
+def test_pow_gradients_with_a_negative_base_match_central_differences():
+    exponents = C([2.0, 3.0, -1.0, 0.0])
+    base = T([-2.0, -1.5, -0.7, -1.2])
+    assert gradcheck(lambda a: a**exponents, [base])
+    assert gradgradcheck(lambda a: a**exponents, [base])

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import numbers
 
+from ..backend import get_array_module
 from ..function import Function
 from ..tensor import Tensor
 from ._util import lift_pair
+from .elementwise import _errstate, log, where
 from .reduce import sum_to
 from .shape import reshape
 
@@ -105,7 +107,11 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """y = x ** p for a constant exponent p.  dL/dx = dL/dy * p * x^(p-1)."""
+    """y = x ** p for a constant exponent p.  dL/dx = dL/dy * p * x^(p-1).
+
+    For p = 0 (y = 1 everywhere) the gradient is 0, also at x = 0 where p * x^(p-1) would be
+    0 * inf = NaN (PyTorch's convention).
+    """
 
     @staticmethod
     def forward(ctx, x, p):
@@ -118,7 +124,44 @@ class Pow(Function):
         p = ctx.p
         if p == 2:
             return g * (x * 2.0)
+        if p == 0:
+            return g * 0.0
         return g * (x ** (p - 1) * float(p))
+
+
+class PowTensor(Function):
+    """y = a ** b for a tensor exponent, with PyTorch's values and gradients at the edges.
+
+    dL/da = dL/dy * b * a^(b-1), taken as 0 where b = 0 (y = 1 there, even at a = 0);
+    dL/db = dL/dy * y * ln a, taken as 0 where a = 0 and b >= 0.
+    A negative base has a real power only for an integer-valued exponent: then y is exact
+    ((-2) ** 3 = -8) and so is dL/da, while dL/db = y * ln a is NaN, as in PyTorch; other
+    exponents give NaN. 0 ** b is 1 for b = 0 and inf for b < 0 (dL/da = inf for 0 < b < 1).
+    """
+
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        xp = get_array_module(a, b)
+        try:
+            with _errstate(xp):
+                return xp.power(a, b)
+        except ValueError:
+            _broadcast_error("pow", a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.inputs
+        sa, sb = ctx.input_shapes
+        ga = gb = None
+        with _errstate(a.xp):  # 0 * inf in the branch that `where` drops
+            if ctx.next[0] is not None:
+                ga = sum_to(where(b.data == 0, 0.0, g * b * a ** (b - 1.0)), sa)
+            if ctx.next[1] is not None:
+                at_zero = (a.data == 0) & (b.data >= 0)
+                gb = sum_to(where(at_zero, 0.0, g * ctx.output * log(a)), sb)
+        return ga, gb
 
 
 class MatMul(Function):
@@ -201,13 +244,10 @@ def neg(x: Tensor) -> Tensor:
 
 
 def pow(x, p) -> Tensor:  # noqa: A001 - mirrors the builtin
-    """``x ** p``. A constant exponent uses Pow; a tensor exponent uses exp(p * log x)."""
+    """``x ** p``: Pow for a constant exponent, PowTensor for a tensor one (or ``2.0 ** x``)."""
     if isinstance(x, Tensor) and isinstance(p, numbers.Number):
         return Pow.apply(x, p=float(p))
-    from .elementwise import exp, log
-
-    x, p = lift_pair(x, p)
-    return exp(p * log(x))
+    return PowTensor.apply(*lift_pair(x, p))
 
 
 def matmul(a, b) -> Tensor:

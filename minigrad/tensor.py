@@ -65,6 +65,11 @@ class Tensor:
         Float arrays keep their dtype; other data becomes the default dtype (float32).
     device : "cpu" | "cuda", optional
         Where the array lives; defaults to where ``data`` lives, else the default backend.
+
+    ``==`` and ``!=`` compare identity, unlike NumPy and PyTorch (elementwise): ``a == b`` is
+    True only when ``a`` and ``b`` are the same Tensor object, since the engine keeps tensors in
+    dicts and sets. Compare values with ``a.data == b.data``; ``<``, ``<=``, ``>``, ``>=`` give
+    boolean arrays.
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "name", "__weakref__")

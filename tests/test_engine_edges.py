@@ -245,3 +245,19 @@ def test_pow_gradients_with_a_negative_base_match_central_differences():
     base = T([-2.0, -1.5, -0.7, -1.2])
     assert gradcheck(lambda a: a**exponents, [base])
     assert gradgradcheck(lambda a: a**exponents, [base])
+
+
+# ----- choices that differ from PyTorch, documented where a learner meets them -------------
+def test_ties_in_maximum_and_minimum_send_the_whole_gradient_to_the_first_operand():
+    a, b = T([1.0, 2.0]), T([1.0, 3.0])
+    assert [g.tolist() for g in mg.grad(mg.maximum(a, b).sum(), [a, b])] == [[1, 0], [0, 1]]
+    assert [g.tolist() for g in mg.grad(mg.minimum(a, b).sum(), [a, b])] == [[1, 1], [0, 0]]
+    for fn in (mg.maximum, mg.minimum):
+        assert "PyTorch" in fn.__doc__ and "half" in fn.__doc__
+
+
+def test_equality_of_tensors_is_identity():
+    a, b = C([1.0, 2.0]), C([1.0, 2.0])
+    assert a == a and not (a == b) and a != b
+    assert (a.data == b.data).all()
+    assert "identity" in mg.Tensor.__doc__

@@ -244,13 +244,22 @@ def where(cond, a, b):
 
 
 def maximum(a, b):
-    """Elementwise max; the gradient goes to ``a`` where a >= b, else to ``b``."""
+    """Elementwise max; the gradient goes to ``a`` where a >= b, else to ``b``.
+
+    Ties differ from PyTorch by choice: where a == b the whole gradient goes to ``a``
+    (``torch.maximum`` gives half to each). Either is a valid subgradient; this one is a plain
+    ``where``.
+    """
     a, b = lift_pair(a, b)
     return where(a.data >= b.data, a, b)
 
 
 def minimum(a, b):
-    """Elementwise min; the gradient goes to ``a`` where a <= b, else to ``b``."""
+    """Elementwise min; the gradient goes to ``a`` where a <= b, else to ``b``.
+
+    Ties differ from PyTorch by choice: where a == b the whole gradient goes to ``a``
+    (``torch.minimum`` gives half to each).
+    """
     a, b = lift_pair(a, b)
     return where(a.data <= b.data, a, b)
 

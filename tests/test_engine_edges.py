@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad.testing import gradcheck, gradgradcheck
@@ -261,3 +263,157 @@ def test_equality_of_tensors_is_identity():
     assert a == a and not (a == b) and a != b
     assert (a.data == b.data).all()
     assert "identity" in mg.Tensor.__doc__
+
+
+# ----- property-based: random shapes, 0-d and size-1 axes included --------------------------
+# Hypothesis draws a shape (0 to 3 dims of sizes 1 to 3), an op and a seed for the values; the
+# forward is compared with NumPy and the gradient with central differences, in float64.
+# Every op is a parametrized case with its own examples, 0-d and size-1 axes always among
+# them; derandomize=True gives the same examples on every run (CI is deterministic).
+SHAPES = st.lists(st.integers(1, 3), min_size=0, max_size=3).map(tuple)
+PROPERTY = settings(max_examples=10, deadline=None, derandomize=True, database=None)
+
+
+def _away_from(x, kinks, gap=0.05):
+    """Move entries within ``gap`` of a kink (where central differences straddle it) away."""
+    for k in kinks:
+        x = np.where(np.abs(x - k) < gap, x + 3 * gap, x)
+    return x
+
+
+# name: (minigrad fn, NumPy reference, input domain from standard normal draws)
+UNARY_PROPERTY = {
+    "neg": (lambda x: -x, np.negative, None),
+    "exp": (lambda x: x.exp(), np.exp, None),
+    "log": (lambda x: x.log(), np.log, lambda x: np.abs(x) + 0.3),
+    "sqrt": (lambda x: x.sqrt(), np.sqrt, lambda x: np.abs(x) + 0.3),
+    "abs": (lambda x: x.abs(), np.abs, lambda x: _away_from(x, [0.0])),
+    "sign": (lambda x: x.sign(), np.sign, lambda x: _away_from(x, [0.0])),
+    "tanh": (lambda x: x.tanh(), np.tanh, None),
+    "sigmoid": (lambda x: x.sigmoid(), _sigmoid, None),
+    "relu": (lambda x: x.relu(), lambda x: np.maximum(x, 0.0), lambda x: _away_from(x, [0.0])),
+    "clip": (lambda x: x.clip(-0.5, 0.5), lambda x: np.clip(x, -0.5, 0.5),
+             lambda x: _away_from(x, [-0.5, 0.5])),
+    "pow0": (lambda x: x**0.0, lambda x: np.ones_like(x), None),
+    "pow2": (lambda x: x**2, np.square, None),
+    "pow3": (lambda x: x**3, lambda x: x**3, None),
+    "pow_half": (lambda x: x**0.5, np.sqrt, lambda x: np.abs(x) + 0.3),
+    "rpow": (lambda x: 2.0**x, lambda x: np.power(2.0, x), None),
+    "transpose": (lambda x: x.T, np.transpose, None),
+    "reshape": (lambda x: x.reshape(-1), lambda x: x.reshape(-1), None),
+}
+
+# name: (minigrad fn, NumPy reference, domain of a, domain of b)
+BINARY_PROPERTY = {
+    "add": (lambda a, b: a + b, np.add, None, None),
+    "sub": (lambda a, b: a - b, np.subtract, None, None),
+    "mul": (lambda a, b: a * b, np.multiply, None, None),
+    "div": (lambda a, b: a / b, np.divide, None, lambda x: _away_from(x, [0.0], 0.3)),
+    "pow": (lambda a, b: a**b, np.power, lambda x: np.abs(x) + 0.3, None),
+    "maximum": (mg.maximum, np.maximum, None, None),
+    "minimum": (mg.minimum, np.minimum, None, None),
+    "where": (lambda a, b: mg.where(_parity_mask(np.broadcast_shapes(a.shape, b.shape)), a, b),
+              lambda a, b: np.where(_parity_mask(np.broadcast_shapes(a.shape, b.shape)), a, b),
+              None, None),
+}
+
+
+def _parity_mask(shape):
+    """A fixed boolean mask of ``shape``: True on even flat positions."""
+    return (np.arange(int(np.prod(shape))) % 2 == 0).reshape(shape)
+
+
+@st.composite
+def broadcastable_shapes(draw):
+    """Two shapes that broadcast: one drawn, the other drops leading dims and sets some to 1."""
+    shape = draw(SHAPES)
+    k = draw(st.integers(0, len(shape)))
+    other = tuple(1 if draw(st.booleans()) else s for s in shape[k:])
+    return (shape, other) if draw(st.booleans()) else (other, shape)
+
+
+def _draw(rng, shape, domain):
+    x = rng.standard_normal(shape)
+    return x if domain is None else domain(x)
+
+
+@pytest.mark.parametrize("name", sorted(UNARY_PROPERTY))
+@PROPERTY
+@given(shape=SHAPES, seed=st.integers(0, 2**16))
+@example(shape=(), seed=0)
+@example(shape=(1, 3, 1), seed=1)
+def test_unary_ops_property(name, shape, seed):
+    fn, ref, domain = UNARY_PROPERTY[name]
+    x = _draw(np.random.default_rng(seed), shape, domain)
+    out = fn(T(x))
+    np.testing.assert_allclose(out.numpy(), ref(x), rtol=1e-12, atol=1e-15)
+    assert out.shape == np.shape(ref(x))
+    assert gradcheck(fn, [T(x)])
+
+
+@pytest.mark.parametrize("name", sorted(BINARY_PROPERTY))
+@PROPERTY
+@given(shapes=broadcastable_shapes(), seed=st.integers(0, 2**16))
+@example(shapes=((), ()), seed=0)
+@example(shapes=((), (2, 1, 3)), seed=1)
+@example(shapes=((3, 1), (1,)), seed=2)
+def test_binary_ops_property(name, shapes, seed):
+    fn, ref, domain_a, domain_b = BINARY_PROPERTY[name]
+    rng = np.random.default_rng(seed)
+    a, b = _draw(rng, shapes[0], domain_a), _draw(rng, shapes[1], domain_b)
+    if name in ("maximum", "minimum"):  # keep a tie's kink out of reach of the differences
+        b = b + 0.2 * (np.abs(a - b) < 0.05)
+    out = fn(T(a), T(b))
+    assert out.shape == np.broadcast_shapes(a.shape, b.shape)
+    np.testing.assert_allclose(out.numpy(), ref(a, b), rtol=1e-12, atol=1e-15)
+    assert gradcheck(fn, [T(a), T(b)])
+
+
+def _softmax_ref(x, axis):
+    if x.ndim == 0:
+        return np.ones_like(x)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _mean_ref(x, axis, keepdims):
+    # NumPy's mean refuses an axis on a 0-d array; its sum accepts it (as minigrad and PyTorch)
+    s = np.sum(x, axis=axis, keepdims=keepdims)
+    return s / (x.size / max(s.size, 1)) if axis is not None else s / x.size
+
+
+REDUCTIONS = {
+    "sum": (lambda x, axis, k: x.sum(axis=axis, keepdims=k),
+            lambda x, axis, k: np.sum(x, axis=axis, keepdims=k)),
+    "mean": (lambda x, axis, k: x.mean(axis=axis, keepdims=k), _mean_ref),
+    "max": (lambda x, axis, k: x.max(axis=axis, keepdims=k),
+            lambda x, axis, k: np.max(x, axis=axis, keepdims=k)),
+    "softmax": (lambda x, axis, k: x.softmax(axis=axis), lambda x, axis, k: _softmax_ref(x, axis)),
+    "log_softmax": (lambda x, axis, k: x.log_softmax(axis=axis),
+                    lambda x, axis, k: np.log(_softmax_ref(x, axis))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REDUCTIONS))
+@PROPERTY
+@given(shape=SHAPES, keepdims=st.booleans(), axis_draw=st.one_of(st.none(), st.integers(-3, 2)),
+       seed=st.integers(0, 2**16))
+@example(shape=(), keepdims=False, axis_draw=None, seed=0)
+@example(shape=(), keepdims=True, axis_draw=-1, seed=1)
+@example(shape=(), keepdims=False, axis_draw=0, seed=2)
+@example(shape=(3, 1), keepdims=False, axis_draw=1, seed=3)
+def test_reductions_property(name, shape, keepdims, axis_draw, seed):
+    fn, ref = REDUCTIONS[name]
+    n = max(len(shape), 1)  # a 0-d tensor accepts axis 0 and -1, as in NumPy and PyTorch
+    if axis_draw is None and name in ("softmax", "log_softmax"):
+        axis_draw = -1
+    axis = None if axis_draw is None else (axis_draw % (2 * n)) - n  # in [-n, n)
+    x = np.random.default_rng(seed).standard_normal(shape)
+    out = fn(T(x), axis, keepdims)
+    expected = ref(x, axis, keepdims)
+    assert out.shape == np.shape(expected)
+    np.testing.assert_allclose(out.numpy(), expected, rtol=1e-12, atol=1e-15)
+    assert gradcheck(lambda t: fn(t, axis, keepdims), [T(x)])
+    if axis is not None:
+        with pytest.raises(ValueError, match=f"{name}: axis {n} is out of range"):
+            fn(T(x), n, keepdims)

@@ -170,7 +170,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="then the meta lr halves every N meta-iterations (paper: 0, constant) "
                         "down to --min-lr-ratio of its peak")
     t.add_argument("--min-lr-ratio", type=_positive_float, default=None,
-                   help="the decay's floor, a fraction of --meta-lr (0.1)")
+                   help="the decay's floor, a fraction of --meta-lr (the recipe's: "
+                        f"fast {RECIPES['fast'].meta['min_lr_ratio']:g}; otherwise 0.1)")
     t.add_argument("--meta-objective", choices=META_OBJECTIVES, default=None,
                    help="what each optimizee step adds to the meta-loss: its loss f_t (paper) or "
                         "log f_t (Wichrowska et al. 2017: every step counts by its relative "

@@ -171,7 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "down to --min-lr-ratio of its peak")
     t.add_argument("--min-lr-ratio", type=_positive_float, default=None,
                    help="the decay's floor, a fraction of --meta-lr (the recipe's: "
-                        f"fast {RECIPES['fast'].meta['min_lr_ratio']:g}; otherwise 0.1)")
+                        f"fast {RECIPES['fast'].meta.get('min_lr_ratio', 0.1):g}; otherwise 0.1)")
     t.add_argument("--meta-objective", choices=META_OBJECTIVES, default=None,
                    help="what each optimizee step adds to the meta-loss: its loss f_t (paper) or "
                         "log f_t (Wichrowska et al. 2017: every step counts by its relative "

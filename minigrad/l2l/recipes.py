@@ -13,7 +13,7 @@ freshly initialised LSTM, one process: :data:`~minigrad.l2l.paper.PAPER`.
 
 * the meta-loss sums log f_t instead of f_t (``--meta-objective log``; Wichrowska et al. 2017):
   a horizon's losses fall from 2.3 to a few hundredths, so in the sum of f_t its first steps
-  outweigh its last a hundred to one, while log f_t counts each step by its relative
+  outweigh its last many times over, while log f_t counts each step by its relative
   improvement;
 * the best weights are those with the lowest FINAL validation loss (``--val-metric final``),
   the number the claims compare, not the mean over the horizon;

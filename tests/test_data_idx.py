@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from minigrad.data import (
     DataError,
@@ -264,3 +266,58 @@ def test_real_fashion_mnist_from_debian_package(monkeypatch, tmp_path):
 def test_real_files_through_root_argument(tmp_path):
     x, y = load_idx_dataset("fashion-mnist", "test", root=DEBIAN_FASHION, normalize=None)
     assert x.dtype == np.uint8 and len(x) == len(y) == 10000
+
+
+# ----------------------------------------------------------------------------- issue 29, item 7
+
+
+def test_header_whose_sizes_overflow_is_a_data_error_naming_the_file(tmp_path):
+    # 2**31 cubed wrapped to 0 in int64 and the file was judged by a wrong size
+    path = tmp_path / "overflow.idx"
+    path.write_bytes(idx_bytes(0x08, (2**31, 2**31, 2**31), b"x"))
+    with pytest.raises(DataError, match=re.escape(str(path)) + ".*truncated.*"
+                       r"\(2147483648, 2147483648, 2147483648\)"):
+        read_idx(path)
+    # the product 2**64 wrapped to exactly 0 data bytes: reshape raised a bare ValueError
+    path.write_bytes(idx_bytes(0x08, (2**31, 2**31, 4), b""))
+    with pytest.raises(DataError, match=re.escape(str(path)) + ".*truncated"):
+        read_idx(path)
+    path.write_bytes(idx_bytes(0x0E, (2**32 - 1,) * 4, b""))
+    with pytest.raises(DataError, match=re.escape(str(path))):
+        read_idx(path)
+
+
+def test_a_split_with_zero_images_is_a_data_error_naming_the_file(tmp_path):
+    fake_split(tmp_path, "train", 0, seed=0)
+    fake_split(tmp_path, "t10k", 5, seed=1)
+    images = tmp_path / "train-images-idx3-ubyte.gz"
+    with pytest.raises(DataError, match=re.escape(str(images)) + ": holds no images"):
+        load_idx_dataset("mnist", "train", root=tmp_path)
+    with pytest.raises(DataError, match=re.escape(str(images)) + ": holds no images"):
+        idx_splits("mnist", val_size=0, root=tmp_path)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
+@given(code=st.sampled_from([0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E, 0x00, 0x07, 0xFF]),
+       sizes=st.lists(st.one_of(st.integers(0, 4), st.integers(0, 2**32 - 1)), max_size=5),
+       ndim_delta=st.integers(-2, 2), zeros=st.binary(min_size=2, max_size=2),
+       payload=st.binary(max_size=64), cut=st.integers(0, 200), gz=st.booleans())
+def test_any_header_or_truncation_gives_a_data_error_or_a_valid_array(
+        tmp_path_factory, code, sizes, ndim_delta, zeros, payload, cut, gz):
+    """Random magic numbers, sizes (small and huge), payloads and truncations, raw or gzipped:
+    read_idx returns an array whose shape and size agree with the header, or raises DataError
+    naming the file; never another exception."""
+    ndim = max(0, min(255, len(sizes) + ndim_delta))
+    raw = (zeros + bytes([code, ndim]) + b"".join(n.to_bytes(4, "big") for n in sizes)
+           + payload)[:cut]
+    if gz:
+        raw = gzip.compress(raw, mtime=0)[:cut + 20]
+    path = tmp_path_factory.mktemp("idx") / "random.idx"
+    path.write_bytes(raw)
+    try:
+        array = read_idx(path)
+    except DataError as exc:
+        assert str(path) in str(exc)
+        return
+    assert array.ndim == ndim and array.shape == tuple(sizes[:ndim])
+    assert array.dtype.isnative

@@ -13,13 +13,15 @@ then       ``n_1 * ... * n_d`` values of the type, big-endian, C (row-major) ord
 
 So MNIST images have magic number ``0x00000803`` (uint8, 3 dims: N x 28 x 28) and labels
 ``0x00000801`` (uint8, 1 dim: N). Files may be gzipped (recognised by their content, not their
-name). Any deviation (short header, unknown type code, too few or too many data bytes, a broken
-gzip stream) raises :class:`~minigrad.data.errors.DataError` naming the file.
+name). Any deviation (short header, unknown type code, sizes whose product overflows, too few or
+too many data bytes, a broken gzip stream) raises :class:`~minigrad.data.errors.DataError`
+naming the file; so does a split with no images (:mod:`minigrad.data.idx_datasets`).
 """
 
 from __future__ import annotations
 
 import gzip
+import math
 import zlib
 from pathlib import Path
 
@@ -93,7 +95,7 @@ def read_idx(path, *, expected_dtype=None, expected_ndim: int | None = None) -> 
     if len(data) < header:
         raise DataError(f"{path}: truncated IDX header ({len(data)} bytes, need {header})")
     shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    count = int(np.prod(shape, dtype=np.int64)) if ndim else 1
+    count = math.prod(shape)  # Python integers: a header of huge sizes cannot wrap around
     need = header + count * dtype.itemsize
     if len(data) != need:
         problem = "truncated" if len(data) < need else "has trailing bytes"

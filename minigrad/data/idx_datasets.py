@@ -257,6 +257,9 @@ def download_idx_dataset(name="mnist", splits=SPLITS, root=None, *, mirrors=None
 def _read_pair(ds: IDXDataset, images_path: Path, labels_path: Path):
     images = read_idx(images_path, expected_dtype=np.uint8, expected_ndim=3)
     labels = read_idx(labels_path, expected_dtype=np.uint8, expected_ndim=1)
+    if images.shape[0] == 0:
+        raise DataError(f"{images_path}: holds no images (its header says 0 x "
+                        f"{images.shape[1]} x {images.shape[2]}); expected at least one")
     if images.shape[1:] != (28, 28):
         raise DataError(f"{images_path}: images are {images.shape[1]} x {images.shape[2]}, "
                         "expected 28 x 28")

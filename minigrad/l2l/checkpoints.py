@@ -21,13 +21,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from ..files import file_digest
 from ..nn import CheckpointError, load_checkpoint, save_checkpoint
 from ..optim import flatten_state_dict, unflatten_state_dict
 
 __all__ = [
-    "FORMAT", "PRETRAINED_DIR", "CheckpointMismatch", "load_learned_optimizer", "load_pretrained",
-    "read_checkpoint", "resolve_checkpoint", "restore_trainer", "split_arrays",
+    "FORMAT", "PRETRAINED_DIR", "CheckpointMismatch", "check_finite", "load_learned_optimizer",
+    "load_pretrained", "read_checkpoint", "resolve_checkpoint", "restore_trainer", "split_arrays",
     "write_checkpoint",
 ]
 
@@ -35,8 +37,10 @@ FORMAT = "minigrad.l2l/1"
 PRETRAINED_DIR = Path(__file__).with_name("pretrained")
 
 
-class CheckpointMismatch(ValueError):
-    """A checkpoint does not fit what was asked (the message says what differs)."""
+class CheckpointMismatch(CheckpointError):
+    """A checkpoint does not fit what was asked, or is incomplete or damaged (the message names
+    the file and says what differs or is missing). A :class:`~minigrad.nn.CheckpointError`,
+    hence a ValueError."""
 
 
 def resolve_checkpoint(spec, problem: str) -> Path:
@@ -87,7 +91,9 @@ def split_arrays(arrays: dict, prefix: str) -> dict:
 
 def read_checkpoint(path, problem: str | None = None):
     """``(arrays, metadata)`` of an l2l checkpoint, checked to be one (and, if ``problem`` is
-    given, to be trained on that problem family)."""
+    given, to be trained on that problem family): the format, the metadata entries every use
+    needs, network weights present and every weight and optimizer array finite. Raises
+    :class:`CheckpointMismatch` naming the file and what is wrong or missing."""
     try:
         arrays, meta = load_checkpoint(path)
     except CheckpointError as exc:
@@ -102,6 +108,7 @@ def read_checkpoint(path, problem: str | None = None):
             raise CheckpointMismatch(f"{path}: the metadata has no {key!r} entry")
     if not split_arrays(arrays, "net"):
         raise CheckpointMismatch(f"{path}: holds no network weights (net.*)")
+    check_finite(path, arrays)
     trained_on = meta["problem"].get("name")
     if problem is not None and trained_on != problem:
         raise CheckpointMismatch(
@@ -110,20 +117,58 @@ def read_checkpoint(path, problem: str | None = None):
     return arrays, meta
 
 
-def optimizer_state(arrays: dict, meta: dict) -> dict:
-    """The Adam state dict stored in a checkpoint."""
-    return unflatten_state_dict(arrays, meta["optimizer"], "optimizer.")
+def check_finite(path, arrays: dict) -> None:
+    """Refuse NaN or infinite weights (``net.*``, ``best.*``) or optimizer state: resuming
+    would train them on and save them back, and evaluating them reports a divergence that is
+    the file's, not the optimizer's. Raises :class:`CheckpointMismatch` naming the array."""
+    for name, value in arrays.items():
+        if name.split(".")[0] not in ("net", "best", "optimizer"):
+            continue
+        value = np.asarray(value)
+        if value.dtype.kind == "f" and not np.isfinite(value).all():
+            bad = int(value.size - np.isfinite(value).sum())
+            raise CheckpointMismatch(
+                f"{path}: array {name!r} holds {bad} non-finite value(s) (NaN or inf) of "
+                f"{value.size}; expected finite numbers. Resume or evaluate an earlier "
+                "checkpoint instead")
 
 
-def restore_trainer(trainer, arrays: dict, meta: dict):
+def optimizer_state(arrays: dict, meta: dict, path=None) -> dict:
+    """The Adam state dict stored in a checkpoint, checked to be complete: the ``optimizer``
+    metadata entry, and the same state arrays for every parameter. Raises
+    :class:`CheckpointMismatch` naming ``path`` and what is missing."""
+    if "optimizer" not in meta:
+        raise CheckpointMismatch(f"{path}: the metadata has no 'optimizer' entry (the meta-"
+                                 "optimizer's settings); cannot resume it exactly")
+    state = unflatten_state_dict(arrays, meta["optimizer"], "optimizer.")
+    if int(meta.get("iteration", 0)) > 0 and not state["state"]:
+        raise CheckpointMismatch(f"{path}: holds no meta-optimizer state (optimizer.* arrays) "
+                                 f"after {meta['iteration']} meta-iterations")
+    expected = [i for g in state["param_groups"] for i in g.get("params", [])]
+    names = {k for entry in state["state"].values() for k in entry}
+    missing = [f"optimizer.{i}.{k}" for i in expected for k in sorted(names)
+               if k not in state["state"].get(i, {})]
+    if missing:
+        shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5
+                                          else "")
+        raise CheckpointMismatch(f"{path}: the meta-optimizer state is incomplete: missing "
+                                 f"{shown}")
+    return state
+
+
+def restore_trainer(trainer, arrays: dict, meta: dict, *, path=None,
+                    reset_optimizer: bool = False):
     """Put a checkpoint's state back into ``trainer`` (weights, Adam state, iteration, curves).
 
     Returns ``(best, val_history, elapsed_s)``: the best-on-validation weights (None if the
     run never validated), the validation history and the training time so far. Raises
-    ValueError when the arrays do not fit the trainer's network.
+    ValueError when the arrays do not fit the trainer's network, and
+    :class:`CheckpointMismatch` when the meta-optimizer's state is absent or incomplete,
+    unless ``reset_optimizer`` (then Adam starts afresh from the checkpoint's weights).
     """
     trainer.net.load_state_dict(split_arrays(arrays, "net"))
-    trainer.meta_opt.load_state_dict(optimizer_state(arrays, meta))
+    if not reset_optimizer:
+        trainer.meta_opt.load_state_dict(optimizer_state(arrays, meta, path))
     trainer.iteration = int(meta["iteration"])
     trainer.curve = list(meta.get("curve", []))
     trainer.final_losses = list(meta.get("final_losses", []))

@@ -127,6 +127,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", default=None, help="checkpoint path (runs/l2l-PROBLEM.npz)")
     t.add_argument("--resume", action="store_true", help="continue the checkpoint at --out")
     t.add_argument("--force", action="store_true", help="overwrite an existing --out")
+    t.add_argument("--reset-optimizer-state", action="store_true",
+                   help="with --resume: start the meta-optimizer's Adam state afresh when the "
+                        "checkpoint lacks it (an error otherwise; the log says so)")
     t.add_argument("--checkpoint-every", type=_positive_float, default=None,
                    help="seconds between checkpoints (120, or the checkpoint's)")
     t.add_argument("--val-every", type=_non_negative_int, default=None,
@@ -297,6 +300,11 @@ def _resolve_train_config(args, meta_ckpt, recipe):
                          "with the checkpoint's, or train into a new --out")
     if net["num_layers"] < 0:
         raise UsageError(f"--layers must be >= 0, got {net['num_layers']}")
+    if meta.get("unroll") and meta.get("steps") and meta["unroll"] > meta["steps"]:
+        print(f"warning: --unroll {meta['unroll']} is longer than the horizon --steps "
+              f"{meta['steps']}; each unroll is the whole horizon, so unroll "
+              f"{meta['steps']} is used and recorded", file=sys.stderr)
+        meta["unroll"] = meta["steps"]
     meta["seed"] = int(meta.get("seed") or 0)
     net["seed"] = meta["seed"]
     return net, meta, problem, dtype
@@ -345,7 +353,12 @@ def cmd_train(args) -> int:
     best, val_history, elapsed = None, [], 0.0
     if ckpt_meta is not None:
         try:
-            best, val_history, elapsed = restore_trainer(trainer, ckpt_arrays, ckpt_meta)
+            best, val_history, elapsed = restore_trainer(
+                trainer, ckpt_arrays, ckpt_meta, path=out,
+                reset_optimizer=args.reset_optimizer_state)
+        except CheckpointMismatch as exc:
+            raise UsageError(f"{exc}; pass --reset-optimizer-state to start the meta-optimizer "
+                             "afresh from the checkpoint's weights") from None
         except ValueError as exc:
             raise UsageError(f"{out}: does not fit the configuration: {exc}") from None
         for note in notes:
@@ -374,6 +387,9 @@ def cmd_train(args) -> int:
                       best=best, val_history=val_history, elapsed_s=elapsed, extra=extra,
                       log_path=None if str(log_path) == "-" else log_path,
                       progress=not args.no_progress)
+    if args.reset_optimizer_state and ckpt_meta is not None:
+        run.log(f"# --reset-optimizer-state: the meta-optimizer's Adam state starts afresh at "
+                f"iteration {trainer.iteration}")
     try:
         return run.run()
     finally:

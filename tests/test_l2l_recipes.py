@@ -257,3 +257,51 @@ def test_val_metric_final_picks_weights_by_the_final_validation_loss(tmp_path):
     # a resume cannot switch the metric its history was scored by
     assert cli.main([*args[:-2], "--out", str(out), "--resume", "--meta-iters", "4",
                      "--val-metric", "mean"]) == 2
+
+
+def test_a_zero_head_takes_no_step_whatever_the_seed_and_its_lstm_is_unchanged():
+    g = np.random.default_rng(0).normal(size=50).astype(np.float32)
+    for seed in range(3):
+        plain = LSTMOptimizer(**net_defaults("mnist"), seed=seed)
+        zero = LSTMOptimizer(**net_defaults("mnist"), seed=seed, head_init="zeros")
+        delta, _ = zero.update_array(g)
+        assert not delta.any()  # exactly zero: theta stays where it starts
+        assert np.abs(plain.update_array(g)[0]).max() > 0
+        assert all(np.array_equal(plain.lstm.state_dict()[k], v)
+                   for k, v in zero.lstm.state_dict().items())  # the LSTM draws come first
+        assert zero.config()["head_init"] == "zeros" and "head_init" not in plain.config()
+        assert LSTMOptimizer(**zero.config()).config() == zero.config()
+    with pytest.raises(ValueError, match="LSTMOptimizer: unknown head_init 'zero'"):
+        LSTMOptimizer(head_init="zero")
+
+
+def test_a_zero_head_learns_its_weights_first_then_the_lstm():
+    net = LSTMOptimizer(**net_defaults("mnist"), head_init="zeros")
+    trainer = MetaTrainer(net, make_problem("mnist", optimizee="sigmoid-2"),
+                          MetaConfig(steps=4, unroll=2, meta_lr=0.01))
+    lstm_before = {k: v.copy() for k, v in net.lstm.state_dict().items()}
+    trainer.train_iteration()  # unroll 1: only the head gets a gradient; unroll 2: the LSTM too
+    assert np.abs(net.head.weight.data).max() > 0
+    assert any(not np.array_equal(lstm_before[k], v) for k, v in net.lstm.state_dict().items())
+
+
+def test_the_fast_recipe_starts_from_a_zero_head_and_resume_keeps_the_checkpoints_net(
+        tmp_path, monkeypatch):
+    tiny = Recipe("fast", "a tiny test recipe", meta={"meta_lr": 0.02}, net={"head_init": "zeros"},
+                  processes=1)
+    monkeypatch.setitem(RECIPES, "fast", tiny)
+    assert "the head initialised with zeros" in tiny.describe()
+    args = ["train", "--problem", "mnist", "--optimizee", "sigmoid-2", "--steps", "4",
+            "--unroll", "2", "--no-progress"]
+    fast, paper = tmp_path / "fast.npz", tmp_path / "paper.npz"
+    assert cli.main([*args, "--meta-iters", "1", "--recipe", "fast", "--out", str(fast)]) == 0
+    assert load_checkpoint(fast)[1]["net"]["head_init"] == "zeros"
+    assert cli.main([*args, "--meta-iters", "1", "--out", str(paper)]) == 0
+    assert "head_init" not in load_checkpoint(paper)[1]["net"]
+    # a checkpoint without the key (all written before the option) resumes with the l2l head,
+    # even under the fast recipe; asking for another head on resume is refused
+    assert cli.main([*args, "--meta-iters", "2", "--resume", "--out", str(paper),
+                     "--recipe", "paper"]) == 0
+    assert "head_init" not in load_checkpoint(paper)[1]["net"]
+    assert cli.main([*args, "--meta-iters", "3", "--resume", "--out", str(paper),
+                     "--head-init", "zeros"]) == 2

@@ -45,7 +45,7 @@ from .checkpoints import (
 from .evaluate import OPTIMIZERS, run_protocol
 from .imitation import ImitationConfig
 from .launch import base_config, build_trainer, recipe_flags, warm_start
-from .lstm_optimizer import INITS
+from .lstm_optimizer import INITS, net_defaults
 from .meta import HORIZON_WEIGHTS, META_OBJECTIVES
 from .paper import PAPER
 from .preprocess import PREPROCESSORS
@@ -160,6 +160,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"LSTM units ({PAPER.hidden_size})")
     t.add_argument("--layers", type=int, default=None, help=f"LSTM layers ({PAPER.num_layers})")
     t.add_argument("--init", choices=INITS, default=None, help="initialisation (l2l)")
+    t.add_argument("--head-init", choices=INITS, default=None,
+                   help="initialisation of the linear head alone (default: --init's; "
+                        "zeros: the untrained optimizer takes no steps)")
     t.add_argument("--forget-bias", type=float, default=None,
                    help=f"forget-gate bias ({PAPER.forget_bias:+g})")
     t.add_argument("--dtype", choices=("float32", "float64"), default=None, help="(float32)")
@@ -242,7 +245,7 @@ def cmd_bench(bench_args: list) -> int:
 # ---------------------------------------------------------------------------------- train ---
 _NET_FLAGS = {"preprocess": "preprocess", "p": "p", "output_scale": "output_scale",
               "hidden_size": "hidden_size", "num_layers": "layers", "init": "init",
-              "forget_bias": "forget_bias"}
+              "forget_bias": "forget_bias", "head_init": "head_init"}
 _META_FLAGS = {"steps": "steps", "unroll": "unroll", "meta_lr": "meta_lr",
                "second_order": "second_order", "loss_terms": "loss_terms", "seed": "seed",
                "warmup_iters": "warmup_iters", "decay_iters": "decay_iters",
@@ -270,8 +273,9 @@ def _resolve_train_config(args, meta_ckpt, recipe):
     recipe and the paper's defaults, in that order; a flag that contradicts the checkpoint is
     an error."""
     net, meta, problem, dtype = base_config(args.problem, recipe)
-    if meta_ckpt is not None:
-        net.update({k: v for k, v in meta_ckpt["net"].items() if k != "seed"})
+    if meta_ckpt is not None:  # the checkpoint's net, not the recipe's
+        net = {**net_defaults(args.problem),
+               **{k: v for k, v in meta_ckpt["net"].items() if k != "seed"}}
         meta.update(meta_ckpt["meta"])
         problem.update(meta_ckpt["problem"])
         dtype = meta_ckpt.get("dtype", dtype)

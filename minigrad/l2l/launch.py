@@ -41,8 +41,9 @@ NO_ITERATION_LIMIT = 10**9
 
 def base_config(problem: str, recipe: Recipe):
     """``(net, meta, problem_config, dtype)``: the paper's defaults for ``problem`` with the
-    recipe's meta-training settings (:class:`~minigrad.l2l.meta.MetaConfig` fields) on top."""
-    net = net_defaults(problem)
+    recipe's settings (:class:`~minigrad.l2l.meta.MetaConfig` fields, LSTMOptimizer
+    arguments) on top."""
+    net = {**net_defaults(problem), **recipe.net}
     meta = MetaConfig().to_dict()
     meta.update(recipe.meta)
     problem_config = {"variant": "paper", "optimizee": PAPER.mnist_optimizee}

@@ -17,7 +17,10 @@ Defaults follow the paper where it is specific: 2 layers of 20 units, LogAndSign
 output scale 0.1 (MNIST; the quadratic uses no preprocessing and scale 1, see
 :func:`net_defaults`). The paper does not state the initialisation; the default is the official
 code's (``init="l2l"``: truncated normal weights and biases with std 1/sqrt(fan in), forget-gate
-bias +1, zero initial state).
+bias +1, zero initial state). ``head_init`` initialises the linear head on its own; with
+``"zeros"`` the untrained optimizer takes no step at all (delta = 0 for every input), whatever
+the seed, instead of steps whose size depends on the seed's draw (see the fast recipe in
+:mod:`minigrad.l2l.recipes`).
 
 First-order by default: ``update`` runs the fused LSTM cell (one graph node per layer and step).
 ``create_graph=True`` switches to the composed cell, so the gradient's own graph can be
@@ -69,11 +72,14 @@ class LSTMOptimizer(Module):
     def __init__(self, preprocess: str = "logsign", p: float | None = PAPER.p,
                  hidden_size: int = PAPER.hidden_size, num_layers: int = PAPER.num_layers,
                  output_scale: float = PAPER.mnist_output_scale, init: str = "l2l",
-                 forget_bias: float = PAPER.forget_bias, seed: int = 0, dtype=None, device=None):
+                 forget_bias: float = PAPER.forget_bias, seed: int = 0,
+                 head_init: str | None = None, dtype=None, device=None):
         super().__init__()
-        if init not in INITS:
-            raise ValueError(f"unknown optimizer init {init!r}; expected one of "
-                             f"{', '.join(INITS)}")
+        for what, scheme, allowed in (("init", init, INITS), ("head_init", head_init,
+                                                               (None, *INITS))):
+            if scheme not in allowed:
+                raise ValueError(f"LSTMOptimizer: unknown {what} {scheme!r}; expected one of "
+                                 f"{', '.join(INITS)}")
         if int(num_layers) < 0 or (int(num_layers) > 0 and int(hidden_size) < 1):
             raise ValueError(f"LSTMOptimizer: need num_layers >= 0 and hidden_size >= 1, got "
                              f"{num_layers}, {hidden_size}")
@@ -81,6 +87,7 @@ class LSTMOptimizer(Module):
         self.hidden_size, self.num_layers = int(hidden_size), int(num_layers)
         self.output_scale = float(output_scale)
         self.init, self.forget_bias, self.seed = init, float(forget_bias), int(seed)
+        self.head_init = head_init  # None: the same scheme as the LSTM
         rng = np.random.default_rng(self.seed)
         n_in = self.pre.input_size
         if self.num_layers > 0:
@@ -89,7 +96,7 @@ class LSTMOptimizer(Module):
             n_in = self.hidden_size
         else:
             self.lstm = None
-        self.head = Linear(n_in, 1, init=init, rng=rng, dtype=dtype, device=device)
+        self.head = Linear(n_in, 1, init=head_init or init, rng=rng, dtype=dtype, device=device)
 
     # ----- configuration ---------------------------------------------------------------------
     def config(self) -> dict:
@@ -99,6 +106,8 @@ class LSTMOptimizer(Module):
                   "init": self.init, "forget_bias": self.forget_bias, "seed": self.seed}
         if hasattr(self.pre, "p"):  # only LogAndSign has an exponent
             config["p"] = self.pre.p
+        if self.head_init is not None:  # absent from checkpoints written before the option
+            config["head_init"] = self.head_init
         return config
 
     @property
@@ -136,5 +145,6 @@ class LSTMOptimizer(Module):
         return delta.data, state
 
     def extra_repr(self) -> str:
+        head = "" if self.head_init is None else f", head_init={self.head_init!r}"
         return (f"preprocess={self.pre!r}, output_scale={self.output_scale:g}, "
-                f"init={self.init!r}")
+                f"init={self.init!r}{head}")

@@ -52,6 +52,7 @@ class Recipe:
     name: str
     summary: str
     meta: dict = field(default_factory=dict)   # MetaConfig settings that differ from the paper
+    net: dict = field(default_factory=dict)    # LSTMOptimizer settings that differ from them
     imitation: ImitationConfig | None = None   # warm start by imitation, or none
     processes: int = 1                         # processes sharing each unroll's coordinates
     val_every: int = 0                         # validation every N meta-iterations (0: the
@@ -71,6 +72,8 @@ class Recipe:
             parts.append(f"meta-loss: sum of {self.meta['meta_objective']} f_t")
         if self.val_metric != "mean":
             parts.append(f"best weights by the {self.val_metric} validation loss")
+        if self.net.get("head_init"):
+            parts.append(f"the head initialised with {self.net['head_init']}")
         if self.meta.get("clip_grad_norm"):
             parts.append(f"meta-gradient clipped at norm {self.meta['clip_grad_norm']:g}")
         if self.imitation is not None:

@@ -34,6 +34,7 @@ def _set_grads(params, grads):
         p.grad = mg.Tensor(g)
 
 
+@pytest.mark.slow
 def test_mnist_rollout_gives_learned_rule_losses():
     """100 steps of the MNIST MLP with the shipped optimizer: the losses of LearnedRule."""
     instance = make_problem("mnist", split="test").sample(MNIST_TEST_RUN)
@@ -187,3 +188,13 @@ def test_load_state_dict_errors():
     opt.load_state_dict(LearnedOptimizer([Parameter(np.zeros(4, "float32"))],
                                          _net()).state_dict())
     assert opt.lstm_state == [None] and opt.steps == [0]
+
+
+def test_torch_adapter_without_torch_says_how_to_install(monkeypatch):
+    import importlib
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now fails
+    monkeypatch.delitem(sys.modules, "minigrad.l2l.torch_optimizer", raising=False)
+    with pytest.raises(ImportError, match=r"needs PyTorch, an optional extra.*\.\[bench\]"):
+        importlib.import_module("minigrad.l2l.torch_optimizer")

@@ -3,10 +3,21 @@ full disk, signals during validation and saves, two runs on one file, damaged ch
 settings that cannot apply, requests too large for memory), injected on the quadratic problem
 in a temporary folder, without root. Damaged IDX files are tested in ``test_data_idx.py``."""
 
+import errno
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 import minigrad.l2l.cli as cli
+import minigrad.l2l.meta as meta_module
+import minigrad.l2l.training as training_module
 from minigrad.nn import load_checkpoint, save_checkpoint
 
 SMALL = ["--problem", "quadratic", "--steps", "4", "--unroll", "2", "--no-progress"]
@@ -94,3 +105,239 @@ def test_unroll_longer_than_the_horizon_is_clipped_and_recorded(tmp_path, capsys
                      "--meta-iters", "1", "--no-progress", "--out", str(same)]) == 0
     np.testing.assert_array_equal(load_checkpoint(out)[0]["net.lstm.weight_ih_l0"],
                                   load_checkpoint(same)[0]["net.lstm.weight_ih_l0"])
+
+
+# ----------------------------------------------------------------- 1. fail before the work
+@pytest.fixture
+def unwritable_folder(tmp_path):
+    """A folder where no file can be created: a read-only temporary folder, or, where
+    permissions do not stop this user (root), /sys, which refuses new files to everyone."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    candidates = [folder, Path("/sys")]
+    try:
+        for candidate in candidates:
+            try:
+                (candidate / "probe").touch()
+            except OSError:
+                yield candidate
+                return
+            (candidate / "probe").unlink()
+        pytest.skip("this OS lets this user create files in a read-only folder and in /sys: "
+                    "no unwritable folder to test with")
+    finally:
+        folder.chmod(0o755)
+
+
+def test_unwritable_out_log_or_json_is_refused_before_any_work(tmp_path, unwritable_folder,
+                                                               capsys, monkeypatch):
+    def no_training(self):
+        raise AssertionError("trained although --out cannot be written")
+
+    monkeypatch.setattr(meta_module.MetaTrainer, "train_iteration", no_training)
+    bad = unwritable_folder / "q.npz"
+    err = error_of(capsys, ["train", *SMALL, "--out", str(bad), "--meta-iters", "2"])
+    assert f"--out {bad}: cannot write {bad}" in err and "nothing was computed" in err, err
+    err = error_of(capsys, ["train", *SMALL, "--out", str(tmp_path / "ok.npz"),
+                            "--log", str(unwritable_folder / "q.log")])
+    assert f"--log {unwritable_folder / 'q.log'}: cannot write" in err, err
+    assert not (tmp_path / "ok.npz").exists()
+
+    def no_protocol(*args, **kwargs):
+        raise AssertionError("evaluated although --json cannot be written")
+
+    monkeypatch.setattr(cli, "run_protocol", no_protocol)
+    err = error_of(capsys, ["evaluate", "--problem", "quadratic", "--optimizers", "adam",
+                            "--json", str(unwritable_folder / "r.json")])
+    assert f"--json {unwritable_folder / 'r.json'}: cannot write" in err, err
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="this OS has no /dev/full")
+def test_log_on_a_full_device_is_refused_or_survived(tmp_path, capsys):
+    """--log /dev/full: refused before any work where /dev refuses new files (a user), else
+    (root) every write fails with ENOSPC: training goes on, said once, checkpoint complete."""
+    out = tmp_path / "f.npz"
+    code = train(out, "--meta-iters", "2", "--log", "/dev/full")
+    err = capsys.readouterr().err
+    if code == 2:
+        assert "--log /dev/full: cannot write" in err and not out.exists(), err
+    else:
+        assert code == 0 and err.count("cannot append to the log /dev/full") == 1, err
+        assert load_checkpoint(out)[1]["iteration"] == 2
+
+
+# ----------------------------------------------------------------- 1. a full disk at save
+def disk_full_for(folder, real):
+    """A write_checkpoint that fails as a full disk does for files in ``folder``."""
+    def write(path, *args, **kwargs):
+        if Path(path).parent == folder:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(path, *args, **kwargs)
+    return write
+
+
+def test_full_disk_at_save_keeps_training_retries_and_rescues(tmp_path, capsys, monkeypatch):
+    full = tmp_path / "full"
+    full.mkdir()
+    out = full / "q.npz"
+    monkeypatch.setattr(training_module, "write_checkpoint",
+                        disk_full_for(full, training_module.write_checkpoint))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    assert train(out, "--meta-iters", "3", "--checkpoint-every", "1e-9") == 1
+    err = capsys.readouterr().err
+    # said at each periodic save and at the end: retried every time
+    assert err.count(f"warning: could not save the checkpoint to {out}") == 4, err
+    rescued = tmp_path / "tmp" / f"q.rescued-{os.getpid()}.npz"
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"error: could not write {out} (No space left on device); saved the "
+                           f"state after 3 meta-iterations (done) to {rescued}"), last
+    assert not out.exists()
+    arrays, meta = load_checkpoint(rescued)  # nothing trained is lost
+    assert meta["iteration"] == 3 and meta["status"] == "done"
+    assert [f[0] for f in meta["save_failures"]] == [1, 2, 3, 3]
+    log = (full / "q.log").read_text()
+    assert log.count("# save failed at iteration") == 4 and "fallback file" in log
+    # the rescued file resumes where --out should have been
+    monkeypatch.undo()
+    rescued.rename(out)
+    assert train(out, "--resume", "--meta-iters", "4") == 0
+
+
+def test_a_save_that_fails_once_is_retried_at_the_next_interval(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "q.npz"
+    real, calls = training_module.write_checkpoint, []
+
+    def fail_first(path, *args, **kwargs):
+        calls.append(path)
+        if len(calls) == 1:
+            raise OSError(errno.ENOSPC, "No space left on device", str(path))
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(training_module, "write_checkpoint", fail_first)
+    assert train(out, "--meta-iters", "2", "--checkpoint-every", "1e-9") == 0
+    _, meta = load_checkpoint(out)
+    assert meta["iteration"] == 2 and meta["save_failures"][0][0] == 1
+    assert "# save failed at iteration 1" in (tmp_path / "q.log").read_text()
+
+
+# ----------------------------------------------------------------- 2. signals
+def test_stop_during_validation_resumes_to_the_same_history(tmp_path, capsys, monkeypatch):
+    full, part = tmp_path / "full.npz", tmp_path / "part.npz"
+    settings = ["--val-every", "2", "--val-runs", "2", "--meta-iters", "4"]
+    assert train(full, *settings) == 0
+    real = training_module.validation_losses
+
+    def interrupted(*args, **kwargs):
+        signal.raise_signal(signal.SIGINT)  # a Ctrl-C in the first validation
+        return real(*args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(training_module, "validation_losses", interrupted)
+        assert train(part, *settings) == 130
+    _, meta = load_checkpoint(part)
+    assert meta["iteration"] == 2 and meta["validation"]["history"] == []
+    assert "val interrupted" in (tmp_path / "part.log").read_text()
+    assert train(part, "--resume") == 0
+    _, meta_full = load_checkpoint(full)
+    arrays, meta = load_checkpoint(part)
+    assert meta["validation"] == meta_full["validation"]
+    assert [h[0] for h in meta["validation"]["history"]] == [2, 4]
+    np.testing.assert_array_equal(arrays["best.lstm.weight_ih_l0"],
+                                  load_checkpoint(full)[0]["best.lstm.weight_ih_l0"])
+
+
+@pytest.mark.parametrize("first, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_second_signal_during_the_save_does_not_cut_it(tmp_path, capsys, monkeypatch, first,
+                                                         code):
+    out = tmp_path / "s.npz"
+    real_unroll, real_write = meta_module.unroll, training_module.write_checkpoint
+    calls = {"unroll": 0, "write": 0}
+
+    def stop_in_second_iteration(*args, **kwargs):
+        calls["unroll"] += 1
+        if calls["unroll"] == 3:
+            signal.raise_signal(first)
+        return real_unroll(*args, **kwargs)
+
+    def write_with_signals(path, *args, **kwargs):
+        calls["write"] += 1
+        signal.raise_signal(signal.SIGINT)  # Ctrl-C again while the file is written
+        result = real_write(path, *args, **kwargs)
+        signal.raise_signal(signal.SIGTERM)
+        return result
+
+    monkeypatch.setattr(meta_module, "unroll", stop_in_second_iteration)
+    monkeypatch.setattr(training_module, "write_checkpoint", write_with_signals)
+    before = signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+    assert train(out, "--meta-iters", "3") == code
+    assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and "continue with --resume" in err.strip().splitlines()[-1]
+    _, meta = load_checkpoint(out)
+    assert meta["iteration"] == 1 and meta["status"] == "interrupted" and calls["write"] == 1
+    assert not list(tmp_path.glob(".*.part"))
+
+
+def test_signal_during_a_periodic_save_waits_for_the_file(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "p.npz"
+    real_write = training_module.write_checkpoint
+    written = []
+
+    def write_then_signal(path, *args, **kwargs):
+        if not written:
+            signal.raise_signal(signal.SIGINT)  # Ctrl-C during the first periodic save
+        written.append(real_write(path, *args, **kwargs))
+
+    monkeypatch.setattr(training_module, "write_checkpoint", write_then_signal)
+    assert train(out, "--meta-iters", "3", "--checkpoint-every", "1e-9") == 130
+    _, meta = load_checkpoint(out)
+    assert len(written) == 2 and meta["iteration"] == 1 and meta["status"] == "interrupted"
+
+
+def test_two_real_ctrl_c_5_ms_apart_save_and_exit_130(tmp_path):
+    out, log = tmp_path / "r.npz", tmp_path / "r.log"
+    proc = subprocess.Popen([sys.executable, "-m", "minigrad.l2l", "train", *SMALL,
+                             "--meta-iters", "100000", "--checkpoint-every", "1e-9",
+                             "--out", str(out)], stderr=subprocess.PIPE, text=True,
+                            cwd=tmp_path, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and "iteration 3 " not in (
+            log.read_text() if log.exists() else ""):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    _, meta = load_checkpoint(out)
+    assert meta["status"] == "interrupted" and meta["iteration"] >= 3
+    assert f"saved {meta['iteration']} complete meta-iterations" in err.strip().splitlines()[-1]
+
+
+# ----------------------------------------------------------------- 3. one writer per run
+def test_a_second_train_on_the_same_out_is_refused_naming_the_first(tmp_path, capsys,
+                                                                    monkeypatch):
+    out = tmp_path / "one.npz"
+    real, seen = meta_module.MetaTrainer.train_iteration, {}
+
+    def second_run_meanwhile(self):
+        if self.iteration == 1 and not seen:
+            seen["code"] = train(out, "--meta-iters", "2", "--force")
+            seen["err"] = capsys.readouterr().err
+        return real(self)
+
+    monkeypatch.setattr(meta_module.MetaTrainer, "train_iteration", second_run_meanwhile)
+    assert train(out, "--meta-iters", "3") == 0
+    assert seen["code"] == 2, seen
+    assert (f"--out {out}: another train is writing to it (pid {os.getpid()}, started "
+            in seen["err"]), seen["err"]
+    assert load_checkpoint(out)[1]["iteration"] == 3
+    log = (tmp_path / "one.log").read_text()
+    assert log.count("# start") == 1
+    assert not (tmp_path / ".one.npz.lock").exists()  # released and removed at the end
+    assert train(out, "--resume", "--meta-iters", "4") == 0
+    # a lock file left by a crashed run (no process holds its lock) blocks nothing
+    (tmp_path / ".one.npz.lock").write_text("pid 1, started long ago\n")
+    assert train(out, "--resume", "--meta-iters", "5") == 0

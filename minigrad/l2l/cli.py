@@ -10,8 +10,9 @@
 ``train`` shows a progress bar with the optimizee's loss per run averaged over the horizon,
 on the last 20 meta-iterations' training problems and at the latest validation, saves a
 checkpoint every ``--checkpoint-every`` seconds, at the end, and on Ctrl-C or SIGTERM (then
-exits with status
-130), always atomically, holding the state after the last COMPLETE meta-iteration;
+exits with status 130 or 143), always atomically, holding the state after the last COMPLETE
+meta-iteration (a save that fails is retried, and at the end goes to a fallback file it
+names: :mod:`minigrad.l2l.training`); one ``train`` at a time per ``--out`` (a lock);
 ``--resume`` continues it exactly (same numbers as an uninterrupted run). With
 ``--val-every N`` the learned optimizer is scored every N meta-iterations on ``--val-runs``
 validation problems (mean optimizee loss over steps 1..T) and the best weights are kept
@@ -22,7 +23,8 @@ with a message naming the iteration; the checkpoint keeps the last good weights 
 optimizer's tuned learning rate, marked when it sits at the edge of the grid, its mean final
 loss with a 95% interval, and the paired verdict against the best baseline); ``--json`` and
 ``--plot`` also write the full results and the figure.
-Every argument is checked, and every checkpoint read, before any work starts.
+Every argument is checked, every checkpoint read and validated, and every file to write
+probed, before any work starts.
 """
 
 from __future__ import annotations
@@ -30,10 +32,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
+import signal
 import sys
+import time
 from pathlib import Path
 
-from ..files import atomic_write_text
+from ..files import FileLocked, atomic_write_text, exclusive_lock, probe_writable
 from ..threads import DEFAULT_THREADS, array_threads
 from .baselines import DISPLAY_NAMES, lr_grid
 from .checkpoints import (
@@ -315,9 +320,41 @@ def _resolve_train_config(args, meta_ckpt, recipe):
 
 
 def cmd_train(args) -> int:
+    """``train``: check the problem, that ``--out`` and ``--log`` can be written, and take the
+    run's lock, all before any work; then train (:func:`_train`)."""
     _check_problem(args)
     out = Path(args.out or f"runs/l2l-{args.problem}.npz")
     args.out = out
+    log = args.log if args.log is not None else out.with_suffix(".log")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"--out {out}: cannot create its folder ({exc})") from None
+    _check_writable({"--out": out, "--log": None if str(log) == "-" else log})
+    command = " ".join(["python -m minigrad.l2l"] + (sys.argv[1:] if args._argv is None
+                                                     else list(args._argv)))
+    lock = out.with_name(f".{out.name}.lock")
+    try:
+        with exclusive_lock(lock, f"pid {os.getpid()}, started "
+                                  f"{time.strftime('%Y-%m-%d %H:%M:%S')}: {command}"):
+            return _train(args, out)
+    except FileLocked as exc:
+        raise UsageError(f"--out {out}: another train is writing to it ({exc.owner}); wait "
+                         "for it to end or stop it, or choose another --out") from None
+
+
+def _check_writable(targets: dict) -> None:
+    """UsageError unless every ``{flag: path}`` (None: not asked) can be written."""
+    for flag, path in targets.items():
+        if path is not None:
+            try:
+                probe_writable(path)
+            except OSError as exc:
+                raise UsageError(f"{flag} {path}: {exc.strerror}; nothing was computed. "
+                                 f"Choose a folder you can write to") from None
+
+
+def _train(args, out: Path) -> int:
     ckpt_arrays = ckpt_meta = None
     if args.resume:
         if not out.is_file():
@@ -395,7 +432,8 @@ def cmd_train(args) -> int:
         run.log(f"# --reset-optimizer-state: the meta-optimizer's Adam state starts afresh at "
                 f"iteration {trainer.iteration}")
     try:
-        return run.run()
+        code = run.run()
+        return 143 if code == 130 and run.stopped_by == signal.SIGTERM else code
     finally:
         close = getattr(trainer, "close", None)
         if close is not None:
@@ -442,6 +480,7 @@ def cmd_evaluate(args) -> int:
     for target in (args.json, args.plot):
         if target is not None and not Path(target).resolve().parent.is_dir():
             raise UsageError(f"cannot write {target}: its folder does not exist")
+    _check_writable({"--json": args.json, "--plot": args.plot})
     net, meta = None, None
     dtype = "float32"
     prob_cfg = {"name": args.problem}

@@ -7,6 +7,17 @@ The numbers of a run depend only on its configuration and the iteration count (s
 with the same weights, best weights, Adam state and validation history as one that never
 stopped (``tests/test_l2l_cli.py``).
 
+Nothing trained is lost to a fault. A checkpoint write that fails (a full disk, a folder
+made read-only) keeps the training state in memory, says so in one line, records the failure
+in the log and in the next checkpoint (``save_failures``), and is retried at the next
+checkpoint interval; if the last save fails too, the state goes to a fallback file in the
+temporary folder (then the home folder) whose path the run prints. Checkpoints are written by
+the module attribute ``write_checkpoint``, which tests replace with one that fails on purpose.
+A Ctrl-C or SIGTERM during a save is held until the save is complete, and every further one
+is ignored while the run saves and stops. A stop during validation leaves the iteration
+unvalidated in the checkpoint, and ``--resume`` validates it first, so the history is the one
+of a run that never stopped.
+
 The *run settings* (:class:`RunSettings`: how far to train, how often to validate and on how
 many problems, how often to checkpoint) are stored in the checkpoint with everything else. On
 ``--resume`` every setting left out on the command line takes the checkpoint's value, and the
@@ -15,14 +26,18 @@ run says which settings it took and which a flag changed.
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import signal
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..nn import CheckpointError
 from .checkpoints import write_checkpoint
 from .evaluate import LearnedRule, evaluate_rule, problem_seeds
 from .meta import MetaTrainingDiverged
@@ -142,13 +157,24 @@ class TrainingRun:
         self.log_path = None if log_path is None else Path(log_path)
         self.progress = progress
         self.started = time.time()
+        self.signals = _StopSignals()
+        self.save_failures = []     # [iteration, error] of every checkpoint write that failed
+        self._log_failed, self._out_error = False, None
+        self._unlogged = None       # the line of an iteration trained but not yet logged
 
     # ----- checkpoint and log ------------------------------------------------------------------
-    def save(self, status: str) -> None:
+    @property
+    def stopped_by(self):
+        """The signal (``signal.SIGINT`` or ``signal.SIGTERM``) that stopped the run, or None."""
+        return self.signals.received
+
+    def save(self, status: str, path=None) -> bool:
+        """Write the checkpoint (to ``out``, or ``path``); False if the write failed, which is
+        then said in one line and recorded in the log and in the next checkpoint. Signals
+        arriving meanwhile wait until the file is complete."""
         if self.out is None:
-            return
-        s = self.settings
-        history = self.val_history
+            return True
+        s, history, t = self.settings, self.val_history, self.trainer
         meta = {
             **self.extra,
             "status": status,
@@ -157,12 +183,36 @@ class TrainingRun:
             "validation": {"every": s.val_every, "runs": s.val_runs, "history": history,
                            "best": min(history, key=lambda r: r[1]) if history else None},
         }
-        write_checkpoint(self.out, self.trainer, self.problem_config, best=self.best, extra=meta)
+        if self.save_failures:
+            meta["save_failures"] = list(self.save_failures)
+        target = self.out if path is None else Path(path)
+        try:
+            with self.signals.deferred():
+                write_checkpoint(target, t, self.problem_config, best=self.best, extra=meta)
+        except (OSError, CheckpointError) as exc:
+            self.save_failures.append([t.iteration, f"{target}: {exc}"])
+            if target == self.out:
+                self._out_error = exc.strerror or str(exc)
+            self.log(f"# save failed at iteration {t.iteration}: {target}: {exc}")
+            self._say(f"\nwarning: could not save the checkpoint to {target} at iteration "
+                      f"{t.iteration} ({exc}); the training state is kept in memory and the "
+                      f"save retried in {s.checkpoint_every:g} s and at the end")
+            return False
+        return True
 
     def log(self, line: str) -> None:
-        if self.log_path is not None:
-            with open(self.log_path, "a") as f:
+        """Append ``line`` to the log; a failed write (a full disk) is said once on stderr and
+        training goes on (failed saves are also kept in the checkpoint's metadata)."""
+        if self.log_path is None:
+            return
+        try:
+            with self.signals.deferred(), open(self.log_path, "a") as f:
                 f.write(line + "\n")
+        except OSError as exc:
+            if not self._log_failed:
+                self._say(f"\nwarning: cannot append to the log {self.log_path} ({exc}); "
+                          "training goes on")
+            self._log_failed = True
 
     # ----- the loop ------------------------------------------------------------------------------
     def validate(self) -> float:
@@ -180,88 +230,153 @@ class TrainingRun:
         return value
 
     def run(self) -> int:
-        """Train; returns the exit status (0 done, 130 interrupted, 1 diverged)."""
-        from tqdm.auto import tqdm
-
+        """Train; returns the exit status: 0 done, 130 stopped by Ctrl-C or SIGTERM
+        (:attr:`stopped_by` says which), 1 diverged, or done but no checkpoint could be
+        written to ``out`` (the state went to the fallback file named on stderr)."""
         t, s = self.trainer, self.settings
         self.log(f"# start at iteration {t.iteration} of {s.meta_iters}, "
                  f"{time.strftime('%Y-%m-%d %H:%M:%S')}: {self.extra.get('command', '')}")
+        bar = self._progress_bar()
+        self.signals.install()
+        try:
+            try:
+                self._validate_if_missed()
+                self._loop(bar)
+            except KeyboardInterrupt:
+                return self._stop(bar, "interrupted", 130)
+            except MetaTrainingDiverged as exc:
+                return self._stop(bar, f"diverged: {exc}", 1)
+            return self._stop(bar, "done", 0)
+        finally:
+            self.signals.restore()
+
+    def _progress_bar(self):
+        from tqdm.auto import tqdm
+
+        s, t = self.settings, self.trainer
         # with a time budget the bar counts meta-iterations without a total (it ends on time)
-        bar = tqdm(total=None if s.minutes else s.meta_iters,
-                   initial=min(t.iteration, s.meta_iters),
-                   desc=f"meta-train {self.problem_config.get('name')}", unit="it",
-                   disable=not self.progress, file=sys.stderr, dynamic_ncols=True)
-        # The bar shows, by name and on one scale, the optimizee loss per run (one quadratic
-        # function, one MNIST net) averaged over the horizon's steps 1..T: on the training
-        # problems of the last `window` meta-iterations, and on the validation problems at the
-        # latest validation (the score that picks the best weights). A paper quadratic's
-        # meta-loss sums its batch of functions, so it is divided by the batch size here.
-        window = 20
-        problem = getattr(t, "problem", None)
-        per_run = (getattr(problem, "runs_per_sample", 1)
-                   if getattr(problem, "reduction", "mean") == "sum" else 1)
+        return tqdm(total=None if s.minutes else s.meta_iters,
+                    initial=min(t.iteration, s.meta_iters),
+                    desc=f"meta-train {self.problem_config.get('name')}", unit="it",
+                    disable=not self.progress, file=sys.stderr, dynamic_ncols=True)
+
+    def _per_run(self) -> int:
+        # A paper quadratic's meta-loss sums its batch of functions: divided by the batch size
+        # here, every loss shown is per run (one quadratic function, one MNIST net).
+        problem = getattr(self.trainer, "problem", None)
+        return (getattr(problem, "runs_per_sample", 1)
+                if getattr(problem, "reduction", "mean") == "sum" else 1)
+
+    def _validation_due(self) -> bool:
+        t, s = self.trainer, self.settings
+        return self.val_problem is not None and bool(s.val_every) and t.iteration % s.val_every == 0
+
+    def _validate_if_missed(self) -> None:
+        """A run stopped during a validation saved its iteration unvalidated: validate it now,
+        before training on, so the history is that of a run that never stopped."""
+        t = self.trainer
+        if t.iteration == 0 or not self._validation_due():
+            return
+        if self.val_history and self.val_history[-1][0] >= t.iteration:
+            return
+        self.validate()
+        self.log(f"validation {t.iteration} (interrupted before) val {self.last_val['mean']:.6g} "
+                 f"val_final {self.last_val['final']:.6g}"
+                 + (" best" if self.best_iteration() == t.iteration else ""))
+
+    def _loop(self, bar) -> None:
+        """Meta-iterations until the target, the time budget or the callback ends the run."""
+        t, s = self.trainer, self.settings
+        # The bar shows, by name and on one scale, the optimizee loss per run averaged over the
+        # horizon's steps 1..T: on the training problems of the last `window` meta-iterations,
+        # and on the validation problems at the latest validation (the score that picks the
+        # best weights).
+        window, per_run = 20, self._per_run()
         latest_val = tuple(self.val_history[-1]) if self.val_history else None
         last_save = time.monotonic()
-        previous = _sigterm_as_interrupt()
-        try:
-            while t.iteration < s.meta_iters and not self.out_of_time():
-                t0 = time.perf_counter()
-                value = t.train_iteration()
-                seconds = time.perf_counter() - t0
-                recent = t.curve[-window:]
-                post = f"train loss {sum(recent) / len(recent) / per_run:.4g} (last {len(recent)})"
-                line = (f"iteration {t.iteration} mean_loss {value:.6g} final_loss "
-                        f"{t.final_losses[-1]:.6g} seconds {seconds:.2f}")
-                v = val_seconds = None
-                if self.val_problem is not None and s.val_every and t.iteration % s.val_every == 0:
-                    v0 = time.perf_counter()
-                    v = self.validate()
-                    val_seconds = time.perf_counter() - v0
-                    latest_val = (t.iteration, v)
-                    line += (f" val {self.last_val['mean']:.6g} "
-                             f"val_final {self.last_val['final']:.6g}"
-                             + (" best" if self.best_iteration() == t.iteration else ""))
-                if latest_val is not None:
-                    post += f", val loss {latest_val[1]:.4g} (at {latest_val[0]})"
-                self.log(line)
-                bar.set_postfix_str(post, refresh=False)
-                bar.update(1)
-                if time.monotonic() - last_save >= s.checkpoint_every:
-                    self.save("running")
-                    last_save = time.monotonic()
-                if self.callback is not None and self.callback({
-                        "iteration": t.iteration, "train_loss": value / per_run,
-                        "final_loss": t.final_losses[-1] / per_run, "seconds": seconds,
-                        "elapsed": self.elapsed(), "validation": v, "val_seconds": val_seconds}):
-                    self.log(f"# stopped by the callback after iteration {t.iteration}")
-                    break
-        except KeyboardInterrupt:
-            bar.close()
-            _restore_sigterm(previous)
-            self.save("interrupted")
-            self.log(f"# interrupted: saved {t.iteration} complete meta-iterations")
-            if self.out is None:
-                self._say(f"\ninterrupted after {t.iteration} complete meta-iterations")
-            else:
-                self._say(f"\ninterrupted: saved {t.iteration} complete meta-iterations to "
-                          f"{self.out}; continue with --resume")
-            return 130
-        except MetaTrainingDiverged as exc:
-            bar.close()
-            _restore_sigterm(previous)
-            self.save(f"diverged: {exc}")
-            self.log(f"# diverged: {exc}")
-            self._say(f"error: {exc}." + ("" if self.out is None else
-                                          f" Saved the last good weights to {self.out}"))
-            return 1
+        while t.iteration < s.meta_iters and not self.out_of_time():
+            t0 = time.perf_counter()
+            value = t.train_iteration()
+            seconds = time.perf_counter() - t0
+            recent = t.curve[-window:]
+            post = f"train loss {sum(recent) / len(recent) / per_run:.4g} (last {len(recent)})"
+            line = (f"iteration {t.iteration} mean_loss {value:.6g} final_loss "
+                    f"{t.final_losses[-1]:.6g} seconds {seconds:.2f}")
+            v = val_seconds = None
+            if self._validation_due():
+                self._unlogged = line
+                v0 = time.perf_counter()
+                v = self.validate()
+                val_seconds = time.perf_counter() - v0
+                latest_val = (t.iteration, v)
+                line += (f" val {self.last_val['mean']:.6g} val_final {self.last_val['final']:.6g}"
+                         + (" best" if self.best_iteration() == t.iteration else ""))
+            if latest_val is not None:
+                post += f", val loss {latest_val[1]:.4g} (at {latest_val[0]})"
+            self._unlogged = None
+            self.log(line)
+            bar.set_postfix_str(post, refresh=False)
+            bar.update(1)
+            if time.monotonic() - last_save >= s.checkpoint_every:
+                self.save("running")
+                last_save = time.monotonic()
+            if self.callback is not None and self.callback({
+                    "iteration": t.iteration, "train_loss": value / per_run,
+                    "final_loss": t.final_losses[-1] / per_run, "seconds": seconds,
+                    "elapsed": self.elapsed(), "validation": v, "val_seconds": val_seconds}):
+                self.log(f"# stopped by the callback after iteration {t.iteration}")
+                return
+
+    def _stop(self, bar, status: str, code: int) -> int:
+        """Close the run: every further signal ignored, the last save (to the fallback file if
+        ``out`` cannot be written), the log's last line and the closing message."""
+        self.signals.ignore()
         bar.close()
-        _restore_sigterm(previous)
-        self.save("done")
-        self.log(f"# done: {t.iteration} meta-iterations")
-        last = f"{t.curve[-1] / per_run:.4g}" if t.curve else "n/a"
-        self._say(f"trained {t.iteration} meta-iterations (last train loss {last})"
-                  + ("" if self.out is None else f"; checkpoint: {self.out}"))
-        return 0
+        t = self.trainer
+        if self._unlogged is not None:  # stopped during this iteration's validation
+            self.log(self._unlogged + " val interrupted (validated on --resume)")
+        saved = self.save(status)
+        rescue = None if saved else self._save_elsewhere(status)
+        where = self.out if saved else rescue
+        if status == "interrupted":
+            self.log(f"# interrupted: saved {t.iteration} complete meta-iterations"
+                     + ("" if saved else f" to {rescue}"))
+            message = (f"interrupted after {t.iteration} complete meta-iterations" if where is None
+                       else f"interrupted: saved {t.iteration} complete meta-iterations to "
+                            f"{where}; continue with --resume")
+        elif code == 1:
+            self.log(f"# {status}")
+            message = f"error: {status[len('diverged: '):]}." + (
+                "" if where is None else f" Saved the last good weights to {where}")
+        else:
+            self.log(f"# done: {t.iteration} meta-iterations")
+            last = f"{t.curve[-1] / self._per_run():.4g}" if t.curve else "n/a"
+            message = (f"trained {t.iteration} meta-iterations (last train loss {last})"
+                       + ("" if where is None else f"; checkpoint: {where}"))
+        if not saved:
+            code, message = code or 1, self._unsaved_message(rescue, status)
+        self._say(("\n" if status == "interrupted" else "") + message)
+        return code
+
+    def _unsaved_message(self, rescue, status: str) -> str:
+        it, failed = self.trainer.iteration, self._out_error
+        if rescue is None:
+            return (f"error: no checkpoint could be written ({failed}), nor a fallback file; "
+                    f"the meta-iterations since the last save, of {it}, are lost")
+        return (f"error: could not write {self.out} ({failed}); saved the state after {it} "
+                f"meta-iterations ({status.split(':')[0]}) to {rescue} instead: move it to "
+                f"{self.out} and continue with --resume")
+
+    def _save_elsewhere(self, status: str):
+        """After the last save to ``out`` failed: the same checkpoint in the temporary folder,
+        else the home folder; returns the path written, or None."""
+        name = f"{self.out.stem}.rescued-{os.getpid()}{self.out.suffix}"
+        for folder in (tempfile.gettempdir(), Path.home()):
+            path = Path(folder) / name
+            if self.save(status, path=path):
+                self.log(f"# saved to the fallback file {path} instead of {self.out}")
+                return path
+        return None
 
     def _say(self, message: str) -> None:
         if self.report:
@@ -281,17 +396,53 @@ class TrainingRun:
         return min(self.val_history, key=lambda r: r[1])[0]
 
 
-def _sigterm_as_interrupt():
-    """Treat SIGTERM (a job scheduler stopping us) like Ctrl-C: save, then exit 130."""
-    if threading.current_thread() is not threading.main_thread():
-        return None
+class _StopSignals:
+    """How a run meets SIGINT (Ctrl-C) and SIGTERM (a job scheduler stopping it).
 
-    def handler(signum, frame):
-        raise KeyboardInterrupt
+    Outside a save the first one raises KeyboardInterrupt, and the run saves and stops. Inside
+    :meth:`deferred` (a checkpoint or log write) a signal is only noted, and raised when the
+    write is complete, so no file is ever cut short. After :meth:`ignore` (the run is saving
+    and stopping) every signal is noted and dropped. ``received`` is the first signal's number.
+    The handlers are installed by :meth:`install` on the main thread only (elsewhere Python
+    delivers no signals) and the previous ones put back by :meth:`restore`.
+    """
 
-    return signal.signal(signal.SIGTERM, handler)
+    def __init__(self):
+        self.received, self.mode, self.pending, self.previous = None, "raise", False, None
 
+    def install(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        # a signal ignored on purpose (SIGINT in a background job of a script) stays ignored
+        self.previous = {sig: signal.signal(sig, self._handle)
+                         for sig in (signal.SIGINT, signal.SIGTERM)
+                         if signal.getsignal(sig) is not signal.SIG_IGN}
 
-def _restore_sigterm(previous):
-    if previous is not None:
-        signal.signal(signal.SIGTERM, previous)
+    def restore(self) -> None:
+        for sig, handler in (self.previous or {}).items():
+            signal.signal(sig, handler)
+        self.previous = None
+
+    def ignore(self) -> None:
+        self.mode = "ignore"
+
+    def _handle(self, signum, frame):
+        if self.received is None:
+            self.received = signum
+        if self.mode == "raise":
+            raise KeyboardInterrupt
+        if self.mode == "defer":
+            self.pending = True
+
+    @contextlib.contextmanager
+    def deferred(self):
+        """Hold signals for the block; one that arrived stops the run after it."""
+        outer = self.mode
+        self.mode = "ignore" if outer == "ignore" else "defer"
+        try:
+            yield
+        finally:
+            self.mode = outer
+        if self.pending and outer == "raise":
+            self.pending = False
+            raise KeyboardInterrupt

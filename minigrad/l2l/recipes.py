@@ -21,6 +21,11 @@ freshly initialised LSTM, one process: :data:`~minigrad.l2l.paper.PAPER`.
   leave the LSTM at chance) and halved every 30 meta-iterations down to 1e-4
   (``--warmup-iters``, ``--decay-iters``, ``--min-lr-ratio``), with unrolls of 10 steps
   (``--unroll``): twice the meta-updates for the same work;
+* a linear head initialised to zeros (``--head-init zeros``), so that the untrained optimizer
+  takes no step at all: with the paper's initialisation the size of the first steps depends on
+  the seed's draw, and a draw whose steps blow the optimizee up (the loss rising from 2.3 to 5
+  or 15) teaches meta-training to shrink every step to nothing, where it can stay at chance;
+  from zero the head first learns its weights from the meta-gradient, then the LSTM;
 * both cores (:mod:`minigrad.l2l.parallel`).
 
 The imitation warm start of :mod:`minigrad.l2l.imitation` (Chen et al. 2020) is one flag
@@ -89,7 +94,8 @@ PAPER_RECIPE = Recipe("paper", "the paper's meta-training")
 FAST_RECIPE = Recipe(
     "fast",
     "a higher meta learning rate with warm-up and decay, unrolls of 10, the log meta-loss, "
-    "weights chosen by the final validation loss, on both cores",
+    "weights chosen by the final validation loss, a zero-initialised head, on both cores",
+    net={"head_init": "zeros"},
     meta={"meta_lr": 1e-2, "warmup_iters": 30, "decay_iters": 30, "min_lr_ratio": 0.01,
           "unroll": 10, "meta_objective": "log"},
     processes=2,

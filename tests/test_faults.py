@@ -17,6 +17,7 @@ import pytest
 
 import minigrad.l2l.cli as cli
 import minigrad.l2l.meta as meta_module
+import minigrad.l2l.sizes as sizes
 import minigrad.l2l.training as training_module
 from minigrad.nn import load_checkpoint, save_checkpoint
 
@@ -341,3 +342,38 @@ def test_a_second_train_on_the_same_out_is_refused_naming_the_first(tmp_path, ca
     # a lock file left by a crashed run (no process holds its lock) blocks nothing
     (tmp_path / ".one.npz.lock").write_text("pid 1, started long ago\n")
     assert train(out, "--resume", "--meta-iters", "5") == 0
+
+
+# ----------------------------------------------------------------- 6. sizes checked up front
+def test_evaluate_and_reproduce_refuse_requests_that_cannot_fit(tmp_path, capsys, monkeypatch):
+    def no_work(*args, **kwargs):
+        raise AssertionError("work started on a request that cannot fit")
+
+    monkeypatch.setattr(cli, "run_protocol", no_work)
+    err = error_of(capsys, ["evaluate", "--problem", "quadratic", "--optimizers", "adam",
+                            "--runs", "1000000000"])
+    assert "evaluate --steps 100 --runs 1000000000 over 10 learning rates needs about" in err
+    assert "TiB of memory, more than the" in err and "Lower --runs, --val-runs or --steps" in err
+    # the estimate is checked against the memory available: 1 MiB refuses an ordinary request
+    monkeypatch.setattr(sizes, "available_memory", lambda: 2**20)
+    err = error_of(capsys, ["evaluate", "--problem", "quadratic", "--optimizers", "adam",
+                            "--runs", "200", "--steps", "100"])
+    assert "more than the 1 MiB available" in err, err
+    import minigrad.l2l.reproduce as reproduce_module
+
+    monkeypatch.setattr(reproduce_module, "reproduce", no_work)
+    monkeypatch.setattr(sizes, "available_memory", lambda: 2**30)
+    err = error_of(capsys, ["reproduce", "--quick", "--workers", "100", "--out",
+                            str(tmp_path / "r")])
+    assert "reproduce with 8 experiment(s) and 100 worker process(es) needs about" in err, err
+    assert "more than the 1 GiB available" in err and "Lower --workers" in err
+    assert not (tmp_path / "r").exists()
+
+
+def test_size_estimate_grows_with_every_flag():
+    base = dict(steps=100, runs=20, val_runs=20, baselines=4, grid=10)
+    size = sizes.protocol_bytes(**base)
+    assert size == (4 * 10 * 20 + 5 * 20) * 101 * sizes.BYTES_PER_LOSS
+    for key in base:
+        assert sizes.protocol_bytes(**{**base, key: base[key] * 2}) > size, key
+    assert sizes.available_memory() is None or sizes.available_memory() > 0

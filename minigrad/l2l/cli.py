@@ -63,6 +63,7 @@ from .problems import (
 from .recipes import RECIPES, get_recipe
 from .reproduce import add_parser as add_reproduce_parser
 from .reproduce import cmd_reproduce
+from .sizes import RequestTooLarge, check_fits, protocol_bytes
 from .training import VAL_METRICS, TrainingRun, resolve_run_settings
 
 __all__ = ["main"]
@@ -477,6 +478,15 @@ def cmd_evaluate(args) -> int:
                          f"{','.join(OPTIMIZERS)}")
     if args.lr_min > args.lr_max:
         raise UsageError(f"--lr-min {args.lr_min} is above --lr-max {args.lr_max}")
+    baselines, grid = [n for n in names if n != "lstm"], lr_grid(args.lr_min, args.lr_max)
+    try:
+        check_fits(protocol_bytes(steps=args.steps, runs=args.runs,
+                                  val_runs=args.val_runs or args.runs, baselines=len(baselines),
+                                  grid=len(grid), learned="lstm" in names),
+                   f"evaluate --steps {args.steps} --runs {args.runs} over {len(grid)} "
+                   f"learning rates", "--runs, --val-runs or --steps, or narrow --lr-min/--lr-max")
+    except RequestTooLarge as exc:
+        raise UsageError(str(exc)) from None
     for target in (args.json, args.plot):
         if target is not None and not Path(target).resolve().parent.is_dir():
             raise UsageError(f"cannot write {target}: its folder does not exist")

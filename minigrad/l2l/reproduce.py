@@ -81,7 +81,7 @@ from pathlib import Path
 
 from ..files import file_digest
 from ..threads import blas_threads
-from .baselines import DISPLAY_NAMES
+from .baselines import BASELINES, DISPLAY_NAMES
 from .checkpoints import (
     CheckpointMismatch,
     read_checkpoint,
@@ -101,6 +101,7 @@ from .report import (
     write_text,
 )
 from .runner import load_net, reproduce
+from .sizes import WORKER_BYTES, RequestTooLarge, check_fits, protocol_bytes
 from .verdicts import judge
 
 NAMES = DISPLAY_NAMES
@@ -190,6 +191,19 @@ def _git_commit(cwd) -> str | None:
     return out.stdout.strip() or None
 
 
+def _check_size(exps, workers: int) -> None:
+    """ReproduceError if the experiments' loss curves and the worker processes cannot fit in
+    the memory available (:mod:`minigrad.l2l.sizes`)."""
+    need = workers * WORKER_BYTES + sum(
+        protocol_bytes(steps=e.steps, runs=e.runs, val_runs=e.val_runs, baselines=len(BASELINES),
+                       grid=len(e.grid)) for e in exps)
+    try:
+        check_fits(need, f"reproduce with {len(exps)} experiment(s) and {workers} worker "
+                         "process(es)", "--workers (or run fewer experiments with --only)")
+    except RequestTooLarge as exc:
+        raise ReproduceError(str(exc)) from None
+
+
 def cmd_reproduce(args) -> int:
     try:
         return _reproduce(args)
@@ -212,6 +226,7 @@ def _reproduce(args) -> int:
             raise ReproduceError(f"--only: unknown {unknown or 'empty list'}; expected some of "
                                  f"{', '.join(e.key for e in exps)}")
         exps = [e for e in exps if e.key in keys]
+    _check_size(exps, args.workers)
     out = output_folder(args)
     readme = Path(args.readme) if args.readme else None
     if readme is not None:

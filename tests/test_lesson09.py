@@ -402,3 +402,19 @@ def test_gpu_meta_iteration_matches_the_cpu():
 def test_every_exercise_of_the_lesson_is_registered():
     L  # noqa: B018  (importing the module registers them)
     assert {"09.1", "09.2"} <= set(checks.registered())
+
+
+# --------------------------------------------------------------------------------------------
+# Section "Take it home": the learned optimizer as a drop-in optimizer on lesson 03's MLP
+
+
+def test_take_home_race_is_the_library_optimizer_on_the_same_batches():
+    runs = L.race("sigmoid", steps=20, show=False)
+    assert set(runs) == {"Adam", "Learned"}
+    assert runs["Learned"]["losses"][0] == runs["Adam"]["losses"][0]  # same weights and batch
+    s = L.race_summary(runs, at=10, window=5)
+    assert s["Learned"]["steps"] == 20
+    assert np.isclose(s["Adam"]["at"], runs["Adam"]["losses"][5:10].mean())
+    text = L.race_reading(s, at=10)
+    assert text.startswith("Minibatch loss at step 10: learned ")
+    assert f"{s['Adam']['test_loss']:.3f}" in text

@@ -50,7 +50,8 @@ def evaluate(model: nn.Module, split) -> tuple[float, float]:
 
 
 def make_optimizer(name: str, params, lr: float):
-    """The minigrad optimizer ``name`` (one of :data:`OPTIMIZERS`) over ``params``."""
+    """The minigrad optimizer ``name`` (one of :data:`OPTIMIZERS`, or ``"Learned"``: the
+    shipped learned optimizer, :class:`minigrad.l2l.LearnedOptimizer`) over ``params``."""
     if name == "SGD":
         return optim.SGD(params, lr=lr)
     if name == "Momentum":
@@ -61,6 +62,10 @@ def make_optimizer(name: str, params, lr: float):
         return optim.RMSprop(params, lr=lr)
     if name == "Adam":
         return optim.Adam(params, lr=lr)
+    if name == "Learned":  # lesson 09: the shipped MNIST optimizer (lr unused: it has none)
+        from minigrad.l2l import LearnedOptimizer
+
+        return LearnedOptimizer(params)
     raise KeyError(f"unknown optimizer {name!r}; expected one of {', '.join(OPTIMIZERS)}")
 
 

@@ -94,7 +94,7 @@ def momentum_rule(fn: Callable = momentum_step, momentum: float = 0.9,
 #: plain momentum, each with PyTorch's (= Torch7's) default hyperparameters besides lr.
 OPTIMIZERS = ("SGD", "Momentum", "NAG", "RMSprop", "Adam")
 COLORS = {"SGD": "tab:gray", "Momentum": "tab:orange", "NAG": "tab:red", "RMSprop": "tab:green",
-          "Adam": "tab:blue"}
+          "Adam": "tab:blue", "Learned": "tab:orange"}  # Learned: lesson 09, as l2l.plots' LSTM
 
 
 def library_rule(name: str) -> Rule:

@@ -18,6 +18,7 @@ headless (``tests/test_lesson09.py``):
    :func:`step_responses`, :func:`magnitude_response`), plots and the explorer
    :func:`make_sequence_explorer`;
 5. a tiny meta-iteration on a GPU when CuPy finds one (:func:`gpu_meta_iteration`).
+6. the learned optimizer as a drop-in optimizer on lesson 03's MLP, against Adam (:func:`race`).
 
 Every measurement is small enough for a notebook on a 2-core CPU: a handful of quadratic
 functions (80 coordinates), unrolls of 20 steps, a few meta-iterations.
@@ -34,6 +35,9 @@ The parts, one file each::
   gradient history, against momentum and Adam.
 * ``gpu.py``: Section 5: one meta-iteration on a GPU through CuPy, or the reason it cannot run
   here.
+* ``take_home.py``: the notebook's "Take it home": the shipped MNIST optimizer as a drop-in
+  optimizer (:class:`minigrad.l2l.LearnedOptimizer`) on lesson 03's MLP, raced live against
+  Adam (:func:`race`, :func:`race_summary`, :func:`race_reading`).
 """
 
 from __future__ import annotations
@@ -72,6 +76,7 @@ from .quadratic_families import (
     transfer,
     tune_lr,
 )
+from .take_home import RACE_STEPS, race, race_reading, race_summary
 from .update_responses import (
     SEQUENCES,
     gradient_sequence,
@@ -88,6 +93,7 @@ __all__ = [
     "FAMILIES",
     "FUNCTIONS",
     "LR_GRID",
+    "RACE_STEPS",
     "SEQUENCES",
     "ArrayRule",
     "FamilyInstance",
@@ -117,6 +123,9 @@ __all__ = [
     "plot_transfer",
     "preprocessing_report",
     "quadratic_rollout",
+    "race",
+    "race_reading",
+    "race_summary",
     "step_responses",
     "transfer",
     "tune_lr",

@@ -178,3 +178,28 @@ def test_errors():
         LearnedTorchOptimizer([torch.nn.Parameter(torch.zeros(3, dtype=torch.float64))])
     with pytest.raises(CheckpointMismatch, match=r"trained on the 'quadratic' problem"):
         LearnedTorchOptimizer([p], PRETRAINED_DIR / "quadratic.npz", problem="mnist")
+
+
+def test_load_state_dict_checks_the_lstm_states():
+    p = torch.nn.Parameter(torch.zeros(4))
+    opt = LearnedTorchOptimizer([p])
+    p.grad = torch.ones(4)
+    opt.step()
+    other = LearnedTorchOptimizer([torch.nn.Parameter(torch.zeros(5))])
+    with pytest.raises(ValueError, match=r"state 'h' of parameter 0 of group 0 has shape "
+                                         r"\(2, 4, 20\), expected \(2, 5, 20\)"):
+        other.load_state_dict(opt.state_dict())
+
+
+def test_step_with_a_closure():
+    p = torch.nn.Parameter(torch.full((3,), 0.5))
+    opt = LearnedTorchOptimizer([p])
+
+    def closure():
+        opt.zero_grad()
+        loss = (p * p).sum()
+        loss.backward()
+        return loss
+
+    assert opt.step(closure).item() == 0.75
+    assert not torch.equal(p.detach(), torch.full((3,), 0.5))

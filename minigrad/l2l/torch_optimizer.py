@@ -118,6 +118,14 @@ class LearnedTorchOptimizer(torch.optim.Optimizer):
         """Forget every LSTM state (back to zeros) and step count: a fresh start."""
         self.state.clear()
 
+    def load_state_dict(self, state_dict) -> None:
+        """``torch.optim.Optimizer.load_state_dict``, then every LSTM state's shape checked
+        against this optimizer's parameters and LSTMs."""
+        super().load_state_dict(state_dict)
+        for k, (group, net) in enumerate(zip(self.param_groups, self.nets)):
+            for i, p in enumerate(group["params"]):
+                _check_state(k, i, p, self.state.get(p, {}), net)
+
     @torch.no_grad()
     def step(self, closure=None):
         """p <- p + m(g, h; phi) for every group; returns ``closure()`` when given."""
@@ -157,6 +165,18 @@ class LearnedTorchOptimizer(torch.optim.Optimizer):
             raise ValueError(f"{_NAME}.step: group {k} has an LSTM state for some parameters "
                              "only (a partial load_state_dict?); the LSTM steps them together")
         return tuple(torch.cat([self.state[p][n] for p in params], dim=1) for n in ("h", "c"))
+
+
+def _check_state(k, i, p, state, net):
+    if net.lstm is None or "h" not in state:
+        return
+    want = (net.lstm.num_layers, p.numel(), net.lstm.hidden_size)
+    for name in ("h", "c"):
+        got = tuple(state[name].shape) if name in state else "nothing"
+        if got != want:
+            raise ValueError(f"{_NAME}.load_state_dict: state {name!r} of parameter {i} of group "
+                             f"{k} has shape {got}, expected {want} (num_layers, numel, "
+                             "hidden_size)")
 
 
 def _check_dtype(op, what, dtype, net):

@@ -66,6 +66,14 @@ def test_missing_optimizer_metadata_or_state_is_a_clear_error(tmp_path, capsys):
     err = error_of(capsys, ["train", *SMALL, "--out", str(bad2), "--resume", "--meta-iters", "5"])
     assert "missing optimizer.1.exp_avg_sq" in err, err
 
+    bad3 = damaged(tmp_path, source, "no-iteration.npz", lambda a, m: m.pop("iteration"))
+    err = error_of(capsys, ["train", *SMALL, "--out", str(bad3), "--resume", "--meta-iters", "5"])
+    assert f"{bad3}: the metadata has no 'iteration' entry" in err, err
+    bad4 = damaged(tmp_path, source, "no-bias.npz", lambda a, m: a.pop("net.lstm.bias_hh_l0"))
+    err = error_of(capsys, ["evaluate", "--problem", "quadratic", "--checkpoint", str(bad4),
+                            "--runs", "2", "--steps", "2", "--optimizers", "lstm"])
+    assert f"{bad4}: does not fit" in err and "missing: ['lstm.bias_hh_l0']" in err, err
+
     # asked for: Adam starts afresh, and the log says so
     assert train(bad, "--resume", "--meta-iters", "5", "--reset-optimizer-state") == 0
     arrays, meta = load_checkpoint(bad)

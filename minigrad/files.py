@@ -71,14 +71,18 @@ def file_digest(path, algorithm: str = "sha256") -> str:
 def probe_writable(path) -> None:
     """Check, before any work, that ``path`` can be written the way :func:`atomic_writer` and
     an appending log write it: a probe file is created and removed in its folder, and an
-    existing ``path`` is opened for appending (nothing is written to it). Raises OSError (e.g.
-    PermissionError for a read-only folder) saying which file could not be written."""
+    existing ``path`` is opened for appending (nothing is written to it). A device or pipe
+    (``/dev/stderr``, ``/dev/full``) is only opened: nothing is created beside it. Raises
+    OSError (e.g. PermissionError for a read-only folder) saying which file could not be
+    written."""
     path = Path(path)
     folder = path.parent if str(path.parent) else Path(".")
     probe = folder / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.probe"
+    special = path.exists() and not path.is_file() and not path.is_dir()
     try:
-        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
-        os.unlink(probe)
+        if not special:
+            os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644))
+            os.unlink(probe)
         if path.exists() and not path.is_dir():
             with open(path, "ab"):
                 pass

@@ -163,17 +163,16 @@ def test_unwritable_out_log_or_json_is_refused_before_any_work(tmp_path, unwrita
 
 
 @pytest.mark.skipif(not Path("/dev/full").exists(), reason="this OS has no /dev/full")
-def test_log_on_a_full_device_is_refused_or_survived(tmp_path, capsys):
-    """--log /dev/full: refused before any work where /dev refuses new files (a user), else
-    (root) every write fails with ENOSPC: training goes on, said once, checkpoint complete."""
+def test_log_on_a_full_device_is_said_once_and_training_goes_on(tmp_path, capsys):
+    """--log /dev/full: every write fails with ENOSPC (it used to end the run with a
+    traceback): training goes on, the failure is said once, the checkpoint is complete."""
     out = tmp_path / "f.npz"
-    code = train(out, "--meta-iters", "2", "--log", "/dev/full")
+    assert train(out, "--meta-iters", "2", "--log", "/dev/full") == 0
     err = capsys.readouterr().err
-    if code == 2:
-        assert "--log /dev/full: cannot write" in err and not out.exists(), err
-    else:
-        assert code == 0 and err.count("cannot append to the log /dev/full") == 1, err
-        assert load_checkpoint(out)[1]["iteration"] == 2
+    assert err.count("cannot append to the log /dev/full") == 1 and "Traceback" not in err, err
+    assert load_checkpoint(out)[1]["iteration"] == 2
+    # a device is probed by opening it, not by creating a file beside it in /dev
+    assert train(tmp_path / "e.npz", "--meta-iters", "1", "--log", "/dev/null") == 0
 
 
 # ----------------------------------------------------------------- 1. a full disk at save

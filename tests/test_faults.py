@@ -24,6 +24,15 @@ from minigrad.nn import load_checkpoint, save_checkpoint
 SMALL = ["--problem", "quadratic", "--steps", "4", "--unroll", "2", "--no-progress"]
 
 
+@pytest.fixture(autouse=True)
+def ctrl_c_delivered():
+    """Python's own Ctrl-C handler for each test: pytest started in a background job ignores
+    SIGINT, and a run leaves an ignored SIGINT ignored (tested with it delivered)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def train(out, *extra):
     return cli.main(["train", *SMALL, "--out", str(out), *extra])
 
@@ -307,9 +316,11 @@ def test_signal_during_a_periodic_save_waits_for_the_file(tmp_path, capsys, monk
 def test_two_real_ctrl_c_5_ms_apart_save_and_exit_130(tmp_path):
     out, log = tmp_path / "r.npz", tmp_path / "r.log"
     proc = subprocess.Popen([sys.executable, "-m", "minigrad.l2l", "train", *SMALL,
-                             "--meta-iters", "100000", "--checkpoint-every", "1e-9",
+                             "--meta-iters", "3000", "--checkpoint-every", "1e-9",
                              "--out", str(out)], stderr=subprocess.PIPE, text=True,
-                            cwd=tmp_path, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"})
+                            cwd=tmp_path, env={**os.environ, "OPENBLAS_NUM_THREADS": "1"},
+                            # a pytest run in a background job ignores SIGINT; its child must not
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and "iteration 3 " not in (
             log.read_text() if log.exists() else ""):
@@ -317,7 +328,10 @@ def test_two_real_ctrl_c_5_ms_apart_save_and_exit_130(tmp_path):
     proc.send_signal(signal.SIGINT)
     time.sleep(0.005)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
+    try:
+        _, err = proc.communicate(timeout=120)
+    finally:
+        proc.kill()
     assert proc.returncode == 130 and "Traceback" not in err, err
     _, meta = load_checkpoint(out)
     assert meta["status"] == "interrupted" and meta["iteration"] >= 3

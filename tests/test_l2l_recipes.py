@@ -305,3 +305,80 @@ def test_the_fast_recipe_starts_from_a_zero_head_and_resume_keeps_the_checkpoint
     assert "head_init" not in load_checkpoint(paper)[1]["net"]
     assert cli.main([*args, "--meta-iters", "3", "--resume", "--out", str(paper),
                      "--head-init", "zeros"]) == 2
+
+
+def test_the_running_average_of_phi_follows_each_meta_update_and_is_what_is_evaluated():
+    def trainer(average):
+        net = LSTMOptimizer(**net_defaults("mnist"), head_init="zeros")
+        return MetaTrainer(net, make_problem("mnist", optimizee="sigmoid-2"),
+                           MetaConfig(steps=4, unroll=2, meta_lr=0.01, average=average))
+
+    plain, avg = trainer(0.0), trainer(0.9)
+    assert plain.averaged is None
+    start = avg.net.state_dict()
+    # by hand: two meta-updates per iteration, phi_avg <- 0.9 phi_avg + 0.1 phi after each
+    expected = {k: v.astype(np.float64) for k, v in start.items()}
+    phis = []
+    real_step = avg.meta_opt.step
+
+    def step():
+        real_step()
+        phis.append(avg.net.state_dict())
+
+    avg.meta_opt.step = step
+    avg.train_iteration()
+    plain.train_iteration()
+    for phi in phis:
+        expected = {k: 0.9 * v + 0.1 * phi[k] for k, v in expected.items()}
+    assert len(phis) == 2
+    for k, v in avg.averaged.items():
+        np.testing.assert_allclose(v, expected[k], rtol=1e-5, atol=1e-8)
+    # the average does not change training itself: phi is the plain trainer's
+    for k, v in avg.net.state_dict().items():
+        np.testing.assert_array_equal(v, plain.net.state_dict()[k])
+    phi = avg.net.state_dict()
+    with avg.evaluation_weights() as net:
+        held = net.state_dict()
+    assert all(np.array_equal(held[k], avg.averaged[k]) for k in held)
+    assert all(np.array_equal(v, phi[k]) for k, v in avg.net.state_dict().items())  # phi back
+    with plain.evaluation_weights() as net:
+        assert net is plain.net
+    snap = avg.snapshot()
+    avg.train_iteration()
+    avg.restore(snap)
+    assert all(np.array_equal(v, snap["averaged"][k]) for k, v in avg.averaged.items())
+    with pytest.raises(ValueError, match="average must be in"):
+        MetaConfig(average=1.0)
+
+
+def test_train_average_validates_the_average_and_resumes_it_exactly(tmp_path, capsys):
+    args = ["train", "--problem", "mnist", "--optimizee", "sigmoid-2", "--steps", "4",
+            "--unroll", "2", "--val-every", "1", "--val-runs", "1", "--meta-lr", "0.02",
+            "--average", "0.9", "--no-progress"]
+    whole, part = tmp_path / "whole.npz", tmp_path / "part.npz"
+    assert cli.main([*args, "--meta-iters", "3", "--out", str(whole)]) == 0
+    assert cli.main([*args, "--meta-iters", "2", "--out", str(part)]) == 0
+    assert cli.main([*args, "--meta-iters", "3", "--out", str(part), "--resume"]) == 0
+    a, meta = load_checkpoint(whole)
+    b, meta_b = load_checkpoint(part)
+    assert meta["meta"]["average"] == 0.9
+    assert sorted(k for k in a if k.startswith("average.")) == \
+        sorted(f"average.{k}" for k in LSTMOptimizer(**net_defaults("mnist")).state_dict())
+    assert set(a) == set(b) and all(np.array_equal(a[k], b[k]) for k in a)  # exact resume
+    assert meta["validation"]["history"] == meta_b["validation"]["history"]
+    # the best weights are averaged ones: the average is what was validated, not phi
+    best_it = min(meta["validation"]["history"], key=lambda r: r[1])[0]
+    if best_it == 3:
+        assert all(np.array_equal(a[f"best.{k[8:]}"], a[k]) for k in a if k.startswith("average."))
+    assert not all(np.array_equal(a[f"net.{k[8:]}"], a[k]) for k in a if k.startswith("average."))
+    # a checkpoint whose settings average but whose arrays lost the average is refused
+    from minigrad.nn import save_checkpoint
+    broken = tmp_path / "broken.npz"
+    save_checkpoint(broken, {k: v for k, v in a.items() if not k.startswith("average.")}, meta)
+    capsys.readouterr()
+    assert cli.main([*args, "--meta-iters", "4", "--out", str(broken), "--resume"]) == 2
+    assert "the arrays average.* are missing" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exc:  # argparse: a usage error
+        cli.main([*args[:-1], "--average", "1", "--meta-iters", "1",
+                  "--out", str(tmp_path / "x.npz")])
+    assert exc.value.code == 2

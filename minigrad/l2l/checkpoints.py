@@ -66,6 +66,8 @@ def write_checkpoint(path, trainer, problem_config: dict, *, best=None, extra=No
     arrays = {f"net.{k}": v for k, v in trainer.net.state_dict().items()}
     if best is not None:
         arrays.update({f"best.{k}": v for k, v in best.items()})
+    if getattr(trainer, "averaged", None) is not None:
+        arrays.update({f"average.{k}": v for k, v in trainer.averaged.items()})
     opt_arrays, opt_meta = flatten_state_dict(trainer.meta_opt.state_dict(), "optimizer.")
     arrays.update(opt_arrays)
     meta = {
@@ -118,11 +120,12 @@ def read_checkpoint(path, problem: str | None = None):
 
 
 def check_finite(path, arrays: dict) -> None:
-    """Refuse NaN or infinite weights (``net.*``, ``best.*``) or optimizer state: resuming
-    would train them on and save them back, and evaluating them reports a divergence that is
-    the file's, not the optimizer's. Raises :class:`CheckpointMismatch` naming the array."""
+    """Refuse NaN or infinite weights (``net.*``, ``best.*``, ``average.*``) or optimizer
+    state: resuming would train them on and save them back, and evaluating them reports a
+    divergence that is the file's, not the optimizer's. Raises :class:`CheckpointMismatch`
+    naming the array."""
     for name, value in arrays.items():
-        if name.split(".")[0] not in ("net", "best", "optimizer"):
+        if name.split(".")[0] not in ("net", "best", "average", "optimizer"):
             continue
         value = np.asarray(value)
         if value.dtype.kind == "f" and not np.isfinite(value).all():
@@ -158,7 +161,8 @@ def optimizer_state(arrays: dict, meta: dict, path=None) -> dict:
 
 def restore_trainer(trainer, arrays: dict, meta: dict, *, path=None,
                     reset_optimizer: bool = False):
-    """Put a checkpoint's state back into ``trainer`` (weights, Adam state, iteration, curves).
+    """Put a checkpoint's state back into ``trainer`` (weights, Adam state, iteration, curves,
+    the running average of the weights if the trainer keeps one).
 
     Returns ``(best, val_history, elapsed_s)``: the best-on-validation weights (None if the
     run never validated), the validation history and the training time so far. Raises
@@ -172,6 +176,16 @@ def restore_trainer(trainer, arrays: dict, meta: dict, *, path=None,
     trainer.iteration = int(meta["iteration"])
     trainer.curve = list(meta.get("curve", []))
     trainer.final_losses = list(meta.get("final_losses", []))
+    if getattr(trainer, "averaged", None) is not None:
+        averaged = split_arrays(arrays, "average")
+        if set(averaged) != set(trainer.averaged):
+            missing = sorted(set(trainer.averaged) - set(averaged))
+            raise CheckpointMismatch(
+                f"{path or 'checkpoint'}: its settings keep a running average of the weights "
+                f"(average {trainer.config.average:g}) but the arrays average.* are missing or "
+                f"incomplete (missing: {', '.join(missing) or 'none'})")
+        trainer.averaged = {k: np.array(v, dtype=trainer.averaged[k].dtype)
+                            for k, v in averaged.items()}
     best = split_arrays(arrays, "best") or None
     history = [list(r) for r in (meta.get("validation") or {}).get("history", [])]
     return best, history, float(meta.get("elapsed_s", 0.0))

@@ -95,6 +95,13 @@ def _positive_float(text):
     return v
 
 
+def _average(text):
+    v = float(text)
+    if not 0.0 <= v < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text}")
+    return v
+
+
 def _add_problem_args(p):
     p.add_argument("--problem", required=True, help=f"one of {', '.join(PROBLEMS)}")
     p.add_argument("--optimizee", default=None,
@@ -194,6 +201,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "compare, count most)")
     t.add_argument("--clip-grad-norm", type=_positive_float, default=None,
                    help="clip the meta-gradient's norm at this value (paper: no clipping)")
+    t.add_argument("--average", type=_average, default=None,
+                   help="keep a running average of the optimizer's weights, phi_avg <- a "
+                        "phi_avg + (1 - a) phi after each meta-update (a in [0, 1); 0.99 "
+                        "remembers about 100 meta-updates); validation and the best weights use "
+                        "it (paper: 0, none)")
     t.add_argument("--imitation", action=argparse.BooleanOptionalAction, default=None,
                    help="start with the imitation warm start (minigrad.l2l.imitation: fit the "
                         "LSTM to Adam's updates first), or not (default: the recipe's choice)")
@@ -257,7 +269,7 @@ _META_FLAGS = {"steps": "steps", "unroll": "unroll", "meta_lr": "meta_lr",
                "warmup_iters": "warmup_iters", "decay_iters": "decay_iters",
                "min_lr_ratio": "min_lr_ratio", "meta_objective": "meta_objective",
                "horizon_weights": "horizon_weights",
-               "clip_grad_norm": "clip_grad_norm"}
+               "clip_grad_norm": "clip_grad_norm", "average": "average"}
 
 
 def _check_problem(args):

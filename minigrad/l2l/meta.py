@@ -42,6 +42,7 @@ the last complete meta-iteration (it restores them).
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
@@ -87,6 +88,7 @@ class MetaConfig:
     warmup_iters: int = 0             # meta lr ramps up linearly over these (0: none)
     decay_iters: int = 0              # then halves every decay_iters (0: constant) ...
     min_lr_ratio: float = 0.1         # ... down to this fraction of meta_lr
+    average: float = 0.0              # a in phi_avg <- a phi_avg + (1 - a) phi (0: no average)
     seed: int = 0
 
     def __post_init__(self):
@@ -111,6 +113,8 @@ class MetaConfig:
                 raise ValueError(f"MetaConfig: step_weights has {len(self.step_weights)} "
                                  f"entries, expected unroll = {self.unroll}")
         self.betas = tuple(float(b) for b in self.betas)
+        if not 0.0 <= self.average < 1.0:
+            raise ValueError(f"MetaConfig: average must be in [0, 1), got {self.average}")
         if self.warmup_iters < 0 or self.decay_iters < 0 or not 0 < self.min_lr_ratio <= 1:
             raise ValueError(f"MetaConfig: need warmup_iters >= 0, decay_iters >= 0 and "
                              f"0 < min_lr_ratio <= 1, got {self.warmup_iters}, "
@@ -269,6 +273,8 @@ class MetaTrainer:
         self.iteration = 0
         self.curve: list[float] = []  # mean optimizee loss over the horizon, per iteration
         self.final_losses: list[float] = []  # f_T(theta_T) at the end of each horizon
+        # the running average of phi (config.average > 0), starting at the initial weights
+        self.averaged = self.net.state_dict() if c.average else None
 
     def problem_seed(self, iteration: int) -> tuple:
         return (int(self.config.seed), SEED_TAGS["train"], int(iteration))
@@ -277,13 +283,42 @@ class MetaTrainer:
     def snapshot(self) -> dict:
         return {"net": self.net.state_dict(), "opt": self.meta_opt.state_dict(),
                 "iteration": self.iteration, "curve": list(self.curve),
-                "final_losses": list(self.final_losses)}
+                "final_losses": list(self.final_losses),
+                "averaged": None if self.averaged is None else
+                {k: v.copy() for k, v in self.averaged.items()}}
 
     def restore(self, snap: dict) -> None:
         self.net.load_state_dict(snap["net"])
         self.meta_opt.load_state_dict(snap["opt"])
         self.iteration, self.curve = snap["iteration"], list(snap["curve"])
         self.final_losses = list(snap["final_losses"])
+        self.averaged = snap.get("averaged")
+
+    # ----- the running average of phi -----------------------------------------------------------
+    def update_average(self) -> None:
+        """After a meta-update: phi_avg <- a phi_avg + (1 - a) phi, a = ``config.average``
+        (Polyak averaging; a = 0.99 remembers about the last 100 meta-updates). A high meta
+        learning rate makes phi noisy from one unroll to the next; the average keeps the
+        progress and smooths the noise."""
+        a = self.config.average
+        for name, p in self.net.named_parameters():
+            avg = self.averaged[name]
+            avg *= a
+            avg += (1.0 - a) * p.numpy()
+
+    @contextmanager
+    def evaluation_weights(self):
+        """Inside the block ``net`` holds the weights to evaluate and keep: the running
+        average when there is one, else phi itself; phi is back afterwards."""
+        if self.averaged is None:
+            yield self.net
+            return
+        phi = self.net.state_dict()
+        self.net.load_state_dict(self.averaged)
+        try:
+            yield self.net
+        finally:
+            self.net.load_state_dict(phi)
 
     # ----- one meta-iteration -----------------------------------------------------------------
     def train_iteration(self) -> float:
@@ -344,6 +379,8 @@ class MetaTrainer:
             if c.clip_grad_norm:
                 optim.clip_grad_norm_(self.params, c.clip_grad_norm)
             self.meta_opt.step()
+            if self.averaged is not None:
+                self.update_average()
             total += sum(values)
             t += k
             u += 1

@@ -79,6 +79,9 @@ class Recipe:
             parts.append(f"best weights by the {self.val_metric} validation loss")
         if self.net.get("head_init"):
             parts.append(f"the head initialised with {self.net['head_init']}")
+        if self.meta.get("average"):
+            parts.append(f"validation on a running average of the weights "
+                         f"(a = {self.meta['average']:g})")
         if self.meta.get("clip_grad_norm"):
             parts.append(f"meta-gradient clipped at norm {self.meta['clip_grad_norm']:g}")
         if self.imitation is not None:

@@ -216,16 +216,18 @@ class TrainingRun:
 
     # ----- the loop ------------------------------------------------------------------------------
     def validate(self) -> float:
-        """Score the current weights on the validation problems (by ``settings.val_metric``;
+        """Score the current weights (or their running average, if the trainer keeps one) on
+        the validation problems (by ``settings.val_metric``;
         the mean and final losses both go to ``last_val``); keep them if they are the best."""
         t = self.trainer
-        losses = validation_losses(t.net, self.val_problem, t.config, self.settings.val_runs,
-                                   t.config.seed, evaluate=getattr(t, "evaluate", None))
-        mean, final = _finite(losses[:, 1:]), _finite(losses[:, -1])
-        value = final if self.settings.val_metric == "final" else mean
+        with t.evaluation_weights() as net:  # phi, or its running average (MetaConfig.average)
+            losses = validation_losses(net, self.val_problem, t.config, self.settings.val_runs,
+                                       t.config.seed, evaluate=getattr(t, "evaluate", None))
+            mean, final = _finite(losses[:, 1:]), _finite(losses[:, -1])
+            value = final if self.settings.val_metric == "final" else mean
+            if not self.val_history or value < min(r[1] for r in self.val_history):
+                self.best = net.state_dict()
         self.last_val = {"mean": mean, "final": final}
-        if not self.val_history or value < min(r[1] for r in self.val_history):
-            self.best = t.net.state_dict()
         self.val_history.append([t.iteration, value])
         return value
 

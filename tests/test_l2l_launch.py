@@ -111,3 +111,24 @@ def test_training_run_without_out_writes_and_says_nothing(tmp_path, monkeypatch,
     assert [e["iteration"] for e in seen] == [1, 2, 3] and trainer.iteration == 3
     assert all(e["validation"] is None for e in seen)
     assert list(tmp_path.iterdir()) == [] and capsys.readouterr().err == ""
+
+
+def test_train_recipe_says_diverged_only_for_a_divergence(tmp_path, monkeypatch):
+    from minigrad.l2l import training
+    from minigrad.l2l.meta import MetaTrainer, MetaTrainingDiverged
+
+    def diverge(self):
+        raise MetaTrainingDiverged("the meta-loss is nan")
+
+    with monkeypatch.context() as m:
+        m.setattr(MetaTrainer, "train_iteration", diverge)
+        assert train_recipe(TINY, minutes=5, optimizee=OPTIMIZEE)["status"] == "diverged"
+
+    def full_disk(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    # a run that finished but could not write `out` (exit code 1) is done, not diverged
+    monkeypatch.setattr(training, "write_checkpoint", full_disk)
+    res = train_recipe(TINY, minutes=5, optimizee=OPTIMIZEE, out=tmp_path / "own.npz",
+                       callback=lambda e: e["iteration"] == 1 and e["train_loss"] is not None)
+    assert res["status"] == "done" and res["iterations"] == 1

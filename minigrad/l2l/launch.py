@@ -219,7 +219,8 @@ def train_recipe(recipe: str | Recipe = "fast", minutes: float = 2.0, *, problem
     per_run = _per_run(trainer)
     return {
         "net": trainer.net, "weights": weights, "best_iteration": run.best_iteration(),
-        "status": {0: "done", 130: "interrupted", 1: "diverged"}[exit_code],
+        # exit code 1 is also a finished run whose checkpoint could not be written to `out`
+        "status": "interrupted" if exit_code == 130 else getattr(run, "final_status", "done"),
         "iterations": trainer.iteration,
         "train_curve": [v / per_run for v in trainer.curve],
         "iteration_seconds": seconds, "validation": [list(r) for r in run.val_history],

@@ -335,6 +335,7 @@ class TrainingRun:
         self.signals.ignore()
         bar.close()
         t = self.trainer
+        self.final_status = status.split(":")[0]  # "done", "interrupted" or "diverged"
         if self._unlogged is not None:  # stopped during this iteration's validation
             self.log(self._unlogged + " val interrupted (validated on --resume)")
         saved = self.save(status)

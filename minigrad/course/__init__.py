@@ -1,5 +1,5 @@
-"""Helpers for the course notebooks: exercise checks, widgets, graph drawing, and one package
-per lesson.
+"""Helpers for the course notebooks: exercise checks, widgets, graph drawing, the MNIST MLP that
+more than one lesson trains (:mod:`minigrad.course.mnist_mlp`), and one package per lesson.
 
 A notebook imports what it needs from here, e.g. ``from minigrad.course import check``, and its
 lesson's helpers as ``from minigrad.course import lessonNN as L``. Each lesson package

@@ -23,24 +23,27 @@ The parts, one file each::
 * ``races.py``: Section 3: races of optimizers on two-dimensional functions, learning-rate
   sweeps and the race explorer.
 * ``mnist_baselines.py``: Section 4: the paper's optimizee on real MNIST digits, trained by the
-  hand-designed optimizers.
+  hand-designed optimizers. The optimizee itself (:func:`train_mlp`, :func:`evaluate`,
+  :class:`LiveLossPlot`, :data:`PAPER_MNIST_LRS`, :data:`OPTIMIZERS`) is shared with lesson 09
+  and lives at the course level, in :mod:`minigrad.course.mnist_mlp`; it is re-exported here.
 * ``exercise_checks.py``: Section 5: the checks of the exercises (momentum, Nesterov and Adam
   steps).
 """
 
 from __future__ import annotations
 
-from . import exercise_checks  # noqa: F401  (registers its exercise checks)
-from .mnist_baselines import (
+from minigrad.course.mnist_mlp import (
+    OPTIMIZERS,
     PAPER_MNIST_LRS,
     LiveLossPlot,
     evaluate,
     mnist_data,
-    paper_baselines_on_mnist,
-    plot_digits,
     train_mlp,
 )
-from .mnist_baselines import make_optimizer as make_optimizer  # used by the tests and notebooks
+from minigrad.course.mnist_mlp import make_optimizer as make_optimizer  # used by tests, notebooks
+
+from . import exercise_checks  # noqa: F401  (registers its exercise checks)
+from .mnist_baselines import paper_baselines_on_mnist, plot_digits
 from .races import DIVERGED as DIVERGED  # used by the tests and notebooks
 from .races import (
     PROBLEMS,
@@ -53,7 +56,6 @@ from .races import (
     run_optimizer,
 )
 from .update_rules import (
-    OPTIMIZERS,
     adam_rule,
     adam_step,
     library_rule,

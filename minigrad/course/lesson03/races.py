@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from minigrad.course.mnist_mlp import COLORS, OPTIMIZERS
 from minigrad.course.widgets import Explorer
 
-from .update_rules import COLORS, OPTIMIZERS, Rule, library_rule
+from .update_rules import Rule, library_rule
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from collections.abc import Callable
 import numpy as np
 
 from minigrad import nn
+from minigrad.course.mnist_mlp import OPTIMIZERS  # the optimizers raced, by name
 from minigrad.optim import update_rules as F
 
 
@@ -88,13 +89,6 @@ def momentum_rule(fn: Callable = momentum_step, momentum: float = 0.9,
         return p, {"buf": buf}
 
     return rule
-
-
-#: The optimizers raced in the lesson: the paper's baselines (SGD, NAG, RMSprop, Adam) and
-#: plain momentum, each with PyTorch's (= Torch7's) default hyperparameters besides lr.
-OPTIMIZERS = ("SGD", "Momentum", "NAG", "RMSprop", "Adam")
-COLORS = {"SGD": "tab:gray", "Momentum": "tab:orange", "NAG": "tab:red", "RMSprop": "tab:green",
-          "Adam": "tab:blue", "Learned": "tab:orange"}  # Learned: lesson 09, as l2l.plots' LSTM
 
 
 def library_rule(name: str) -> Rule:

@@ -2,7 +2,7 @@
 (:class:`minigrad.l2l.LearnedOptimizer`) on lesson 03's MLP, raced live against Adam.
 
 Both runs start from the same initial weights and see the same minibatches
-(:func:`minigrad.course.lesson03.mnist_baselines.train_mlp`); what differs is only the line
+(:func:`minigrad.course.mnist_mlp.train_mlp`); what differs is only the line
 ``opt = ...``. The race reports the minibatch loss the optimizers see (the quantity the
 learned optimizer was meta-trained to make small over 100 steps) and, after the race, the loss
 and accuracy on the 1,000 test digits, which neither saw.
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..lesson03.mnist_baselines import PAPER_MNIST_LRS, LiveLossPlot, train_mlp
+from minigrad.course.mnist_mlp import PAPER_MNIST_LRS, LiveLossPlot, train_mlp
 
 __all__ = ["RACE_STEPS", "race", "race_reading", "race_summary"]
 

@@ -52,6 +52,9 @@ def _fast_ideas() -> dict:
     if m.get("meta_objective", "loss") != "loss":
         ideas["log objective"] = ("the meta-loss summing log f_t",
                                   ["--meta-objective", m["meta_objective"]])
+    if m.get("average"):
+        ideas["average"] = (f"validation on a running average of the weights (a = "
+                            f"{m['average']:g})", ["--average", f"{m['average']:g}"])
     if fast.net.get("head_init"):
         ideas["zero head"] = (f"the head initialised with {fast.net['head_init']}",
                               ["--head-init", fast.net["head_init"]])

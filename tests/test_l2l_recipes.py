@@ -110,7 +110,8 @@ def _train(make, iters=2, objective="loss", horizon="uniform"):
     return net.state_dict(), trainer.curve
 
 
-OBJECTIVES = [("loss", "uniform"), ("log", "uniform"), ("log", "linear")]
+OBJECTIVES = [("loss", "uniform"), ("log", "uniform"), ("log", "linear"),
+              ("logmean", "uniform"), ("logmean", "linear")]
 
 
 @pytest.mark.parametrize("objective,horizon", OBJECTIVES)

@@ -194,7 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--meta-objective", choices=META_OBJECTIVES, default=None,
                    help="what each optimizee step adds to the meta-loss: its loss f_t (paper) or "
                         "log f_t (Wichrowska et al. 2017: every step counts by its relative "
-                        "improvement, so the late, small losses weigh as much as the first)")
+                        "improvement, so the late, small losses weigh as much as the first); "
+                        "logmean: the log of each unroll's mean f_t (scale-free across the "
+                        "horizon without rewarding a loss that swings from step to step)")
     t.add_argument("--horizon-weights", choices=HORIZON_WEIGHTS, default=None,
                    help="how the meta-loss weighs the steps of a horizon: uniform (paper) or "
                         "linear, 2t / (T + 1) at step t (the last steps, whose loss the claims "

@@ -15,6 +15,12 @@ unroll, starting from theta_0 (the previous unroll's end, cut from the graph)::
 ``meta_objective="log"`` sums log loss_t instead (Wichrowska et al. 2017's mean log loss):
 its gradient g_t / loss_t weighs every step by its relative improvement, so the late steps of
 a horizon, whose losses are ten times smaller than the first ones', count as much as those.
+``meta_objective="logmean"`` takes the log of each unroll's mean loss instead,
+L = log((1/K) sum_t loss_t): still scale-free across the horizon (an unroll of losses near 0.05
+counts as much as one near 2), but inside an unroll the steps are summed before the log, so a
+step that falls far below its neighbours does not buy more than a step that rises above them
+costs (the sum of logs rewards a loss that swings: by Jensen's inequality, the mean of log f
+is below the log of the mean f by more the more f varies).
 
 then ``L.backward()`` and one Adam step on phi. theta_K and the LSTM state carry into the next
 unroll with the gradient cut (truncated backpropagation through time).
@@ -61,7 +67,7 @@ __all__ = ["HORIZON_WEIGHTS", "META_OBJECTIVES", "MetaConfig", "MetaTrainer",
            "MetaTrainingDiverged", "unroll"]
 
 #: What one step adds to the meta-loss: f_t itself (the paper), or log f_t.
-META_OBJECTIVES = ("loss", "log")
+META_OBJECTIVES = ("loss", "log", "logmean")
 #: How the steps of a horizon are weighted: all alike (the paper), or rising linearly.
 HORIZON_WEIGHTS = ("uniform", "linear")
 
@@ -80,7 +86,8 @@ class MetaConfig:
     betas: tuple = PAPER.betas
     eps: float = PAPER.eps
     loss_terms: str = "paper"         # "paper": f(theta_1..K); "official": also f(theta_0)
-    meta_objective: str = "loss"      # "loss": sum of f_t (paper); "log": sum of log f_t
+    meta_objective: str = "loss"      # "loss": sum of f_t (paper); "log": sum of log f_t;
+                                      # "logmean": log of each unroll's mean f_t
     step_weights: list | None = field(default=None)  # w_1..w_K (None: all 1)
     horizon_weights: str = "uniform"  # times "uniform" 1, or "linear" 2t / (T + 1), t = 1..T
     second_order: bool = False
@@ -105,7 +112,8 @@ class MetaConfig:
             raise ValueError(f"MetaConfig: meta_objective must be one of "
                              f"{', '.join(META_OBJECTIVES)}, got {self.meta_objective!r}")
         if self.meta_objective != "loss" and self.loss_terms != "paper":
-            raise ValueError("MetaConfig: meta_objective 'log' takes loss_terms='paper' only "
+            raise ValueError(f"MetaConfig: meta_objective {self.meta_objective!r} takes "
+                             "loss_terms='paper' only "
                              "(log f(theta_0) would be a constant)")
         if self.step_weights is not None:
             self.step_weights = [float(w) for w in self.step_weights]
@@ -177,10 +185,21 @@ class LossWithGradient(Function):
 def meta_term(loss, g, objective: str = "loss"):
     """What one step adds to the meta-loss, as ``(value, gradient w.r.t. theta_t)`` for
     :class:`LossWithGradient`: ``(f_t, g_t)``, or for ``objective="log"``
-    ``(log f_t, g_t / f_t)``."""
+    ``(log f_t, g_t / f_t)``. (``"logmean"`` sums f_t in the unroll, then
+    :func:`log_of_mean` takes the log.)"""
     if objective == "log":
         return get_array_module(loss).log(loss), g / loss
     return loss, g
+
+
+def log_of_mean(summed, values, weights=None):
+    """The unroll's meta-loss for ``meta_objective="logmean"`` from ``summed`` = sum_t w_t f_t
+    (a Tensor carrying the gradient of that sum) and the values f_t: L = log(S / sum_t w_t)
+    with S = sum_t w_t f_t. Since dL = dS / S, ``summed / S`` has L's gradient; a constant
+    gives it L's value."""
+    w = [1.0] * len(values) if weights is None else weights
+    s = float(sum(wk * v for wk, v in zip(w, values)))
+    return summed * (1.0 / s) + (math.log(s / sum(w)) - 1.0)
 
 
 def _loss_and_grad(instance, flat, theta, step, create_graph=False):
@@ -226,6 +245,7 @@ def unroll(net, instance, flat: Flattener, theta, state, t0: int, length: int, *
         method = "graph"
     loss, g = _loss_and_grad(instance, flat, theta, t0, create_graph=second_order)
     cur = Tensor._make(theta)  # theta_0: a constant for phi (the cut between unrolls)
+    per_step = "loss" if meta_objective == "logmean" else meta_objective
     terms, values = [], []
     extra = loss.item() if loss_terms == "official" else 0.0
     for k in range(length):
@@ -234,23 +254,31 @@ def unroll(net, instance, flat: Flattener, theta, state, t0: int, length: int, *
         delta, state = net.update(g, state, create_graph=second_order)
         cur = cur + delta
         step = t0 + k + 1
+        w = 1.0 if step_weights is None else step_weights[k]
         if method == "tangent":
             loss, g = _loss_and_grad(instance, flat, cur.data, step)
-            value, gradient = meta_term(loss.data, g, meta_objective)
+            value, gradient = meta_term(loss.data, g, per_step)
+            if w != 1.0:  # weighted inside the node, as the parallel trainer does
+                value, gradient = w * value, w * gradient
             term = LossWithGradient.apply(cur, value=value, g=gradient)
         else:
             loss = term = instance.loss(flat.views(cur), step)
-            if meta_objective == "log":
+            if per_step == "log":
                 term = ops.log(loss)
             if k < length - 1:
                 g = grad(loss, cur, retain_graph=True, create_graph=second_order)
                 g = g if second_order else g.data
         values.append(loss.item())
-        w = 1.0 if step_weights is None else step_weights[k]
-        terms.append(term if w == 1.0 else term * w)
+        terms.append(term if w == 1.0 or method == "tangent" else term * w)
     meta_loss = terms[0]
     for term in terms[1:]:
         meta_loss = meta_loss + term
+    if meta_objective == "logmean":
+        if method == "graph":
+            w = [1.0] * length if step_weights is None else step_weights
+            meta_loss = ops.log(meta_loss * (1.0 / sum(w)))
+        else:
+            meta_loss = log_of_mean(meta_loss, values, step_weights)
     if extra:
         meta_loss = meta_loss + extra
     return meta_loss, cur.data, detach_state(state), values

@@ -37,7 +37,7 @@ import numpy as np
 
 from ..nn import detach_state
 from ..tensor import Tensor
-from .meta import LossWithGradient, MetaTrainer, _loss_and_grad, meta_term
+from .meta import LossWithGradient, MetaTrainer, _loss_and_grad, log_of_mean, meta_term
 
 __all__ = ["ParallelMetaTrainer", "split_rows"]
 
@@ -68,12 +68,17 @@ def unroll_rows(net, instance, flat, theta, state, t0: int, length: int, rows: s
         cur = cur + delta
         theta += exchange(delta.data)
         loss, g = _loss_and_grad(instance, flat, theta, t0 + k + 1)
-        value, gradient = meta_term(loss.data, g[rows], meta_objective)
+        value, gradient = meta_term(loss.data, g[rows],
+                                    "loss" if meta_objective == "logmean" else meta_objective)
         if step_weights is not None:
             value, gradient = step_weights[k] * value, step_weights[k] * gradient
         term = LossWithGradient.apply(cur, value=value if report else 0.0 * value, g=gradient)
         meta_loss = term if meta_loss is None else meta_loss + term
         values.append(loss.item())
+    if meta_objective == "logmean":  # every process has every f_t, so the same S
+        meta_loss = log_of_mean(meta_loss, values, step_weights)
+        if not report:
+            meta_loss = meta_loss - meta_loss.item()  # the value is reported once
     return meta_loss, theta, detach_state(state), values
 
 

@@ -73,8 +73,10 @@ class Recipe:
                          f"{self.meta.get('min_lr_ratio', 0.1):g}x")
         if self.meta.get("unroll", PAPER.unroll) != PAPER.unroll:
             parts.append(f"unrolls of {self.meta['unroll']} steps")
-        if self.meta.get("meta_objective", "loss") != "loss":
-            parts.append(f"meta-loss: sum of {self.meta['meta_objective']} f_t")
+        objective = self.meta.get("meta_objective", "loss")
+        if objective != "loss":
+            parts.append("meta-loss: " + ("log of each unroll's mean f_t"
+                                          if objective == "logmean" else f"sum of {objective} f_t"))
         if self.val_metric != "mean":
             parts.append(f"best weights by the {self.val_metric} validation loss")
         if self.net.get("head_init"):

@@ -49,7 +49,8 @@ MARKDOWN_STUB = "YOUR ANSWER HERE"
 #: Files mirrored from solutions/ to course/ (besides notebooks, which are transformed).
 ASSET_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".svg"}
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
-KEPT_CELL_METADATA = ("tags", "nbgrader", "editable", "deletable")
+#: "jupyter" carries ``source_hidden``: the check cells stay collapsed in the learner's copy.
+KEPT_CELL_METADATA = ("tags", "nbgrader", "editable", "deletable", "jupyter")
 
 _MARKERS = (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN, END_HIDDEN)
 

@@ -138,6 +138,10 @@ def _solution_notebook():
                 metadata={"tags": ["nbval-check-output", "keep-me"], "scrolled": True},
             ),
             new_code_cell(
+                "assert f(1) == 1",
+                metadata={"tags": ["check"], "jupyter": {"source_hidden": True}},
+            ),
+            new_code_cell(
                 "print(f(2))", execution_count=2, outputs=[new_output("stream", text="2\n")]
             ),
         ],
@@ -168,8 +172,9 @@ def test_notebook_is_cleared_normalised_and_deterministic(make_course):
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.outputs == [] and c.execution_count is None for c in code)
     assert code[0].metadata == {"tags": ["keep-me"]}
+    assert code[1].metadata == {"tags": ["check"], "jupyter": {"source_hidden": True}}
     assert "raise NotImplementedError()" in code[0].source
-    assert len({c.id for c in nb.cells}) == 3
+    assert len({c.id for c in nb.cells}) == 4
 
 
 def test_error_names_file_and_cell(make_course):

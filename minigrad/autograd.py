@@ -11,7 +11,7 @@ The topological sort is ITERATIVE (an explicit stack): an LSTM unrolled inside a
 unroll easily makes graphs tens of thousands of nodes deep, and a recursive sort would hit
 Python's recursion limit (about 1,000 frames).
 
-Two entry points:
+Two entry points, sharing the sort and the chain-rule step:
 
 * :func:`backward` (``loss.backward()``): accumulate into ``leaf.grad``.
 * :func:`grad` (``minigrad.grad(outputs, inputs)``): return the gradients with respect to any
@@ -21,11 +21,38 @@ Two entry points:
 
 from __future__ import annotations
 
-from .function import Function
+from . import tensor as _tensor
+from .function import Function, _node_of
 from .grad_mode import set_grad_enabled
 from .tensor import Tensor
 
 __all__ = ["backward", "grad"]
+
+
+def backward(outputs, grad_outputs=None, retain_graph=False, create_graph=False) -> None:
+    """Accumulate the gradients of ``outputs`` into ``.grad`` of every leaf requiring grad."""
+    grads, order = _start(list(outputs), grad_outputs)
+    leaf_grads = []
+    with set_grad_enabled(create_graph):
+        for node in reversed(order):  # every node after all the nodes that use it
+            g = grads.pop(id(node), None)
+            if g is None:
+                continue
+            if isinstance(node, Function):
+                _chain_rule(node, g, grads, retain_graph or create_graph)
+            else:
+                leaf_grads.append((node, g))
+    for leaf, g in leaf_grads:
+        if not create_graph:
+            # An op may hand the same array (or a view) to several inputs: give each leaf
+            # a gradient array of its own, so an in-place update of one .grad is safe.
+            g = Tensor._make(g.data.copy())
+        leaf.grad = g if leaf.grad is None else leaf.grad + g
+
+
+# ``loss.backward()`` (Tensor.backward, in tensor.py) calls the function above through this
+# name: tensor.py sits below this file, so it cannot import it.
+_tensor._backward_pass = backward
 
 
 def _topological_order(roots):
@@ -52,11 +79,38 @@ def _topological_order(roots):
     return order
 
 
-def _as_node(t: Tensor):
-    return t if t._ctx is None else t._ctx
+def _chain_rule(node, g, grads, retain_graph):
+    """Run ``node``'s backward on its upstream gradient ``g`` and add each input's share to
+    ``grads`` (keyed by the id of the node or leaf it goes to); free the node's saved arrays
+    unless ``retain_graph``."""
+    input_grads = type(node).backward(node, g)
+    if not isinstance(input_grads, tuple):
+        input_grads = (input_grads,)
+    for parent, pg, shape in zip(node.next, input_grads, node.input_shapes):
+        if parent is None or pg is None:
+            continue
+        if pg.shape != shape:
+            raise RuntimeError(
+                f"{node.name}.backward returned a gradient of shape {pg.shape} for an "
+                f"input of shape {shape} (a bug in that op's backward)"
+            )
+        prev = grads.get(id(parent))
+        grads[id(parent)] = pg if prev is None else prev + pg
+    if not retain_graph:
+        node.release()
+
+
+def _start(outputs, grad_outputs):
+    """The seed gradients ``{id(node): dL/d(output)}`` and the topological order from them."""
+    grads, roots = {}, []
+    for node, g in _seed_gradients(outputs, grad_outputs):
+        grads[id(node)] = grads[id(node)] + g if id(node) in grads else g
+        roots.append(node)
+    return grads, _topological_order(roots)
 
 
 def _seed_gradients(outputs, grad_outputs):
+    """``(node, gradient)`` per output: ones for a one-element output, else ``grad_outputs``."""
     seeds = []
     if grad_outputs is None:
         grad_outputs = [None] * len(outputs)
@@ -89,74 +143,8 @@ def _seed_gradients(outputs, grad_outputs):
                 )
             if g.dtype != out.dtype:
                 raise TypeError(f"backward: grad dtype {g.dtype} != output dtype {out.dtype}")
-        seeds.append((_as_node(out), g))
+        seeds.append((_node_of(out), g))
     return seeds
-
-
-def _run(outputs, grad_outputs, retain_graph, create_graph, wanted=None):
-    """Propagate gradients; return {id(node): grad} for the nodes in ``wanted`` (or leaves)."""
-    seeds = _seed_gradients(outputs, grad_outputs)
-    grads = {}
-    for node, g in seeds:
-        grads[id(node)] = grads[id(node)] + g if id(node) in grads else g
-    order = _topological_order([node for node, _ in seeds])
-
-    needed = None
-    if wanted is not None:
-        # Only nodes from which a wanted node is reachable need their backward run.
-        needed = set()
-        for node in order:  # parents come first
-            if id(node) in wanted or (
-                isinstance(node, Function)
-                and any(p is not None and id(p) in needed for p in node.next)
-            ):
-                needed.add(id(node))
-
-    results = {}
-    with set_grad_enabled(create_graph):
-        for node in reversed(order):
-            key = id(node)
-            g = grads.pop(key, None)
-            if wanted is not None and key in wanted:
-                results[key] = g
-            if g is None:
-                continue
-            if not isinstance(node, Function):
-                if wanted is None:
-                    results[key] = g  # a leaf
-                continue
-            if needed is not None and key not in needed:
-                continue
-            input_grads = type(node).backward(node, g)
-            if not isinstance(input_grads, tuple):
-                input_grads = (input_grads,)
-            for parent, pg, shape in zip(node.next, input_grads, node.input_shapes):
-                if parent is None or pg is None:
-                    continue
-                if pg.shape != shape:
-                    raise RuntimeError(
-                        f"{node.name}.backward returned a gradient of shape {pg.shape} for an "
-                        f"input of shape {shape} (a bug in that op's backward)"
-                    )
-                pkey = id(parent)
-                prev = grads.get(pkey)
-                grads[pkey] = pg if prev is None else prev + pg
-            if not retain_graph:
-                node.release()
-    return order, results
-
-
-def backward(outputs, grad_outputs=None, retain_graph=False, create_graph=False) -> None:
-    """Accumulate the gradients of ``outputs`` into ``.grad`` of every leaf requiring grad."""
-    order, results = _run(list(outputs), grad_outputs, retain_graph or create_graph, create_graph)
-    for node in order:
-        if isinstance(node, Tensor) and id(node) in results:
-            g = results[id(node)]
-            if not create_graph:
-                # An op may hand the same array (or a view) to several inputs: give each leaf
-                # a gradient array of its own, so an in-place update of one .grad is safe.
-                g = Tensor._make(g.data.copy())
-            node.grad = g if node.grad is None else node.grad + g
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
@@ -182,27 +170,32 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     Returns
     -------
     A list of Tensors (one per input) if ``inputs`` is a list, else one Tensor.
+
+    Unlike :func:`backward`, only the nodes from which some input can be reached run their
+    backward (the rest of the graph is skipped and keeps its saved arrays).
     """
     single = isinstance(inputs, Tensor)
     inputs = [inputs] if single else list(inputs)
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     if grad_outputs is not None and not isinstance(grad_outputs, (list, tuple)):
         grad_outputs = [grad_outputs]
-    for i, x in enumerate(inputs):
-        if not isinstance(x, Tensor):
-            raise TypeError(f"grad: inputs[{i}] is a {type(x).__name__}, expected a Tensor")
-        if not x.requires_grad:
-            raise RuntimeError(
-                f"grad: inputs[{i}] (shape {x.shape}) does not require grad, so no gradient "
-                "can flow to it; create it with requires_grad=True"
-            )
+    _check_grad_inputs(inputs)
     if retain_graph is None:
         retain_graph = create_graph
-    wanted = {id(_as_node(x)) for x in inputs}
-    _, results = _run(outputs, grad_outputs, retain_graph, create_graph, wanted)
+    wanted = {id(_node_of(x)) for x in inputs}
+    grads, order = _start(outputs, grad_outputs)
+    needed = _leading_to(wanted, order)
+    found = {}
+    with set_grad_enabled(create_graph):
+        for node in reversed(order):
+            g = grads.pop(id(node), None)
+            if id(node) in wanted:
+                found[id(node)] = g
+            if g is not None and id(node) in needed and isinstance(node, Function):
+                _chain_rule(node, g, grads, retain_graph)
     out = []
     for i, x in enumerate(inputs):
-        g = results.get(id(_as_node(x)))
+        g = found.get(id(_node_of(x)))
         if g is None:
             if not allow_unused:
                 raise RuntimeError(
@@ -215,14 +208,24 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     return out[0] if single else out
 
 
-def _tensor_backward(self, grad=None, retain_graph=False, create_graph=False) -> None:
-    """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf requiring grad.
+def _leading_to(wanted, order):
+    """The ids of the nodes in ``order`` from which a node in ``wanted`` can be reached."""
+    needed = set()
+    for node in order:  # inputs come first
+        if id(node) in wanted or (
+            isinstance(node, Function)
+            and any(p is not None and id(p) in needed for p in node.next)
+        ):
+            needed.add(id(node))
+    return needed
 
-    ``grad`` is the upstream gradient; it may be omitted only for a one-element tensor.
-    The graph's saved arrays are freed afterwards unless ``retain_graph=True``.
-    """
-    backward([self], None if grad is None else [grad], retain_graph, create_graph)
 
-
-# Tensor.backward lives here, next to the pass it runs; tensor.py does not import autograd.
-Tensor.backward = _tensor_backward
+def _check_grad_inputs(inputs):
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"grad: inputs[{i}] is a {type(x).__name__}, expected a Tensor")
+        if not x.requires_grad:
+            raise RuntimeError(
+                f"grad: inputs[{i}] (shape {x.shape}) does not require grad, so no gradient "
+                "can flow to it; create it with requires_grad=True"
+            )

@@ -10,6 +10,10 @@ An op is a subclass of :class:`Function` with two static methods:
   itself made of differentiable ops, the engine can differentiate through it
   (``create_graph=True``) to get second derivatives.
 
+:meth:`Function.apply` runs ``forward`` and, when some input requires grad and grad mode is on,
+makes the node: ``ctx.next`` says where each input's gradient goes (the node that made the
+input, the leaf itself, or None), and :func:`minigrad.autograd.backward` follows these edges.
+
 Inside backward, ``ctx.inputs`` and ``ctx.output`` give the forward inputs and output as
 Tensors (only if the class sets ``save_inputs`` / ``save_output``), and ``ctx.input_shapes``
 always holds the input shapes. After a backward pass without ``retain_graph`` the node releases
@@ -29,24 +33,6 @@ __all__ = ["Function", "GraphFreedError"]
 
 class GraphFreedError(RuntimeError):
     """Backward was asked through a graph whose saved arrays were already released."""
-
-
-def _pack(t: Tensor, owner):
-    """Remember a tensor for backward without keeping a reference cycle to ``owner``.
-
-    A leaf is kept as is. A non-leaf is remembered as (its data, the node that made it): that is
-    all a tensor is in the graph, and backward rebuilds an equivalent tensor from it.
-    """
-    if t._ctx is None:
-        return t
-    return (t.data, None if t._ctx is owner else t._ctx, t.requires_grad)
-
-
-def _unpack(saved, owner):
-    if isinstance(saved, Tensor):
-        return saved
-    data, ctx, requires_grad = saved
-    return Tensor._make(data, owner if ctx is None else ctx, requires_grad)
 
 
 class Function:
@@ -70,42 +56,21 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs: Tensor, **params) -> Tensor:
-        """Run forward on the inputs' arrays and, if needed, record a graph node.
-
-        This runs for every op, so it is written for speed (list comprehensions, identity
-        tests before equality tests); what it does is simply: check that all inputs share one
-        dtype and device, run ``forward``, and record ``next``, ``input_shapes`` and (if the op
-        wants them) the inputs when any input requires grad and grad mode is on.
-        """
-        for i, t in enumerate(inputs):
-            if not isinstance(t, Tensor):
-                raise TypeError(
-                    f"{cls.__name__}: input {i} is a {type(t).__name__}, expected a Tensor; "
-                    "wrap arrays with minigrad.tensor(...)"
-                )
-        arrays = [t.data for t in inputs]
-        first = arrays[0]
-        dtype, cls_ = first.dtype, first.__class__
-        track = False
-        for t, a in zip(inputs, arrays):
-            # Same array class and dtype object: the common case, decided without
-            # comparing dtypes (NumPy reuses one dtype object per builtin type).
-            if a.__class__ is not cls_ or (a.dtype is not dtype and a.dtype != dtype):
-                _check_mismatch(cls.__name__, inputs)
-            if t.requires_grad:
-                track = True
+        """Run forward on the inputs' arrays and, if needed, record a graph node."""
+        _check_inputs(cls.__name__, inputs)
         ctx = cls()
-        out = cls.forward(ctx, *arrays, **params)
-        if out.__class__ is not np.ndarray and isinstance(out, np.generic):
+        out = cls.forward(ctx, *[t.data for t in inputs], **params)
+        if isinstance(out, np.generic):
             out = np.asarray(out)  # NumPy returns scalars for 0-d results
-        if not (track and is_grad_enabled()):
-            return Tensor._make(out)
-        ctx.next = tuple([(t if t._ctx is None else t._ctx) if t.requires_grad else None
-                          for t in inputs])
-        ctx.input_shapes = tuple([a.shape for a in arrays])
+        if not (is_grad_enabled() and any([t.requires_grad for t in inputs])):
+            return Tensor._make(out)  # a constant: no node
+        ctx.next = tuple([_node_of(t) if t.requires_grad else None for t in inputs])
+        ctx.input_shapes = tuple([t.shape for t in inputs])
         if cls.save_inputs:
-            ctx._saved_inputs = tuple([_pack(t, ctx) for t in inputs])
+            ctx._saved_inputs = inputs
         if cls.save_output:
+            # The array, not the output Tensor: that Tensor points at ctx, and ctx pointing back
+            # would make a reference cycle, which only the garbage collector frees.
             ctx._saved_output = out
         return Tensor._make(out, ctx, True)
 
@@ -113,13 +78,12 @@ class Function:
     def inputs(self) -> tuple:
         """The forward inputs as Tensors (connected to the graph)."""
         try:
-            saved = self._saved_inputs
+            return self._saved_inputs
         except AttributeError:
             self._check_alive()
             raise AttributeError(
                 f"{self.name} does not save its inputs (save_inputs=False)"
             ) from None
-        return tuple([_unpack(s, self) for s in saved])
 
     @property
     def output(self) -> Tensor:
@@ -142,7 +106,7 @@ class Function:
             )
 
     def release(self) -> None:
-        """Drop everything saved for backward (the node becomes unusable)."""
+        """Drop everything forward saved on this node (it becomes unusable for backward)."""
         self.__dict__.clear()
         self._released = True
 
@@ -150,13 +114,23 @@ class Function:
         return f"<{self.name} node>"
 
 
-def _check_mismatch(op, inputs):
-    """Raise if the inputs' arrays differ in dtype or device (array classes that differ only
-    as subclasses of one library's array, e.g. a NumPy memmap, are accepted)."""
+def _node_of(t: Tensor):
+    """Where a gradient for ``t`` goes: the node that made it, or ``t`` itself for a leaf."""
+    return t if t._ctx is None else t._ctx
+
+
+def _check_inputs(op, inputs):
+    """Every input is a Tensor, and all share one dtype and one device (array library)."""
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            raise TypeError(
+                f"{op}: input {i} is a {type(t).__name__}, expected a Tensor; "
+                "wrap arrays with minigrad.tensor(...)"
+            )
     first = inputs[0].data
-    dtype, kind = first.dtype, type(first).__module__
-    for t in inputs:
-        if t.data.dtype != dtype or type(t.data).__module__ != kind:
+    for t in inputs[1:]:
+        # The library, not the exact class: a NumPy memmap is a NumPy array.
+        if t.data.dtype != first.dtype or type(t.data).__module__ != type(first).__module__:
             _raise_mismatch(op, inputs)
 
 

@@ -8,9 +8,22 @@ node that made it; that node remembers its inputs, so the tensors form a graph t
 Leaves (tensors created by the user) have ``_ctx = None``; a leaf with ``requires_grad=True``
 receives its gradient in ``.grad`` after ``loss.backward()``.
 
-Operators (``+ - * / ** @``, indexing, ``.sum()``, ``.exp()`` ...) are attached to this class
-by :mod:`minigrad.ops`, and ``.backward()`` by :mod:`minigrad.autograd`, which keeps this file
-about the data structure only (and its imports pointing down, to the backend alone).
+Where each piece of ``loss.backward()`` lives (the reading path, in order):
+
+1. :meth:`Tensor.backward`, below: hands the tensor to the backward pass.
+2. ``minigrad/autograd.py``: :func:`~minigrad.autograd.backward`, the iterative topological
+   sort and the chain-rule step.
+3. ``minigrad/function.py``: :class:`~minigrad.function.Function`, the graph node;
+   ``Function.apply`` records it in the forward pass (``ctx.next``: where gradients go).
+4. ``minigrad/ops/*.py``: each op's ``backward`` beside its ``forward``; e.g. ``a * b`` is
+   ``ops/arithmetic.py``'s ``Mul``.
+
+Those files sit above this one (they need Tensor), so this file imports none of them:
+``minigrad/ops/__init__.py`` attaches the operators (``+ - * / ** @`` to ``arithmetic.py``,
+indexing, ``reshape``, ``transpose``, ``permute`` to ``shape.py``, ``.sum()``, ``.mean()``,
+``.max()`` to ``reduce.py``, ``.exp()``, ``.tanh()``, ``.sigmoid()``, ... to
+``elementwise.py``, ``.softmax()``, ``.log_softmax()`` to ``losses.py``), and
+``minigrad/autograd.py`` gives :meth:`Tensor.backward` the pass it calls.
 """
 
 from __future__ import annotations
@@ -20,6 +33,10 @@ import numpy as np
 from . import backend
 
 __all__ = ["Tensor", "ones", "tensor", "zeros"]
+
+#: The backward pass, :func:`minigrad.autograd.backward`; autograd.py sets it when imported.
+_backward_pass = None
+
 
 def _to_array(data, dtype, device):
     """Turn ``data`` (array, list, scalar) into a backend array of a float dtype."""
@@ -84,8 +101,25 @@ class Tensor:
         self.name = name
 
     @classmethod
+    def from_array(cls, array, requires_grad=False) -> Tensor:
+        """A leaf around ``array`` itself: shared, not copied (like ``torch.from_numpy``).
+
+        ``array`` must already be a float32 or float64 NumPy or CuPy array (what ops and
+        optimizers produce); unlike ``Tensor(data)``, nothing is converted or copied, so
+        this is the constructor for arrays in a hot loop.
+        """
+        if getattr(array, "dtype", None) is None or array.dtype.kind != "f":
+            raise TypeError(
+                f"Tensor.from_array: expected a float array, got {type(array).__name__}"
+                f"{' of dtype ' + str(array.dtype) if hasattr(array, 'dtype') else ''}; "
+                "use Tensor(data) to convert"
+            )
+        return cls._make(array, None, requires_grad)
+
+    @classmethod
     def _make(cls, data, ctx=None, requires_grad=False):
-        """Fast constructor for arrays already validated by an op (no copies, no checks)."""
+        """The engine's constructor (ops, Function, autograd): no copies, no checks.
+        Outside the engine use :meth:`from_array`."""
         t = object.__new__(cls)
         t.data = data
         t.grad = None
@@ -183,8 +217,19 @@ class Tensor:
     def zero_grad(self) -> None:
         self.grad = None
 
-    # ``backward`` (from :mod:`minigrad.autograd`) and the operators (from :mod:`minigrad.ops`)
-    # are attached by the modules that define them, so this file imports neither.
+    def backward(self, grad=None, retain_graph=False, create_graph=False) -> None:
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf requiring grad.
+
+        ``grad`` is the upstream gradient; it may be omitted only for a one-element tensor.
+        The graph's saved arrays are freed afterwards unless ``retain_graph=True``.
+        ``create_graph=True`` records the backward pass too (for second derivatives).
+
+        The pass itself is :func:`minigrad.autograd.backward` (``minigrad/autograd.py``),
+        next on the reading path (see the module docstring).
+        """
+        _backward_pass([self], None if grad is None else [grad], retain_graph, create_graph)
+
+    # The operators are attached by minigrad/ops/__init__.py (the module docstring lists them).
 
 
 def tensor(data, requires_grad=False, dtype=None, device=None) -> Tensor:

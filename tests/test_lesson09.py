@@ -137,7 +137,7 @@ def test_family_instances_match_the_librarys_quadratics(variant):
     family = next(n for n, (v, f) in L.FAMILIES.items() if v == variant)
     mine = L.FamilyProblem(family, functions).sample((0, 1, 4))
     mine.factor = 1.0 if variant == "paper" else 1.0 / functions
-    theta = Tensor._make(lib.theta0 + 0.3, requires_grad=True)
+    theta = Tensor.from_array(lib.theta0 + 0.3, requires_grad=True)
     a, runs_a = lib.loss_and_runs([theta])
     b, runs_b = mine.loss_and_runs([theta])
     assert a.item() == pytest.approx(b.item(), rel=1e-6)
@@ -151,7 +151,7 @@ def test_family_gradient_is_the_autograd_gradient_and_the_mean_divides_it_by_128
 
     summed = L.FamilyProblem("uniform, summed", 4, dtype="float64").sample(3)
     mean = L.FamilyProblem("official: uniform, mean of 128", 4, dtype="float64").sample(3)
-    theta = Tensor._make(summed.theta0 - 0.2, requires_grad=True)
+    theta = Tensor.from_array(summed.theta0 - 0.2, requires_grad=True)
     (g,) = grad(summed.loss([theta]), [theta])
     np.testing.assert_allclose(summed.gradient(theta.data.reshape(-1)), g.data.reshape(-1))
     np.testing.assert_allclose(mean.gradient(theta.data.reshape(-1)) * 128, g.data.reshape(-1))
@@ -270,7 +270,7 @@ def test_second_order_meta_gradient_differs_from_first_order_for_a_responsive_ne
 
 
 def test_count_graph_nodes():
-    x = Tensor._make(np.ones(3), requires_grad=True)
+    x = Tensor.from_array(np.ones(3), requires_grad=True)
     y = (x * 2.0 + 1.0).sum()
     assert L.count_graph_nodes(y) == 3
 

@@ -86,7 +86,7 @@ class BaselineRule:
         return self.param.data
 
     def step(self, theta, g):
-        self.param.grad = Tensor._make(g)
+        self.param.grad = Tensor.from_array(g)
         with no_grad():
             self.opt.step()
         return self.param.data

@@ -65,7 +65,7 @@ class Flattener:
         The gradient of a loss with respect to the flat vector is then
         ``flatten(grad(loss, leaves))``: one concatenation, no indexing nodes in the graph.
         """
-        return [Tensor._make(v, requires_grad=True) for v in self.views(theta)]
+        return [Tensor.from_array(v, requires_grad=True) for v in self.views(theta)]
 
     def __len__(self):
         return self.size

@@ -95,7 +95,7 @@ def _fit_sequence(net, opt, G, U, unroll: int, scale: float) -> float:
         loss = None
         for t in range(start, min(start + unroll, G.shape[0])):
             delta, state = net.update(G[t], state)
-            diff = delta - Tensor._make(U[t])
+            diff = delta - Tensor.from_array(U[t])
             term = (diff * diff).mean() * scale
             loss = term if loss is None else loss + term
         opt.zero_grad()

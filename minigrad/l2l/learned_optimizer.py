@@ -220,4 +220,4 @@ def _rows(where, name, entries, params, net):
                              f"expected {want} (numel, hidden_size)")
         parts.append(np.asarray(e[name], dtype=str(net.dtype)))
     block = np.ascontiguousarray(np.concatenate(parts).T)
-    return Tensor._make(backend.to_device(block, net.head.weight.device).T)
+    return Tensor.from_array(backend.to_device(block, net.head.weight.device).T)

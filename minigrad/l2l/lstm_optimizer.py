@@ -135,7 +135,7 @@ class LSTMOptimizer(Module):
         depends on phi, and the new state."""
         x = self.pre(g)
         if not isinstance(x, Tensor):
-            x = Tensor._make(x)
+            x = Tensor.from_array(x)
         return self.forward(x, state, create_graph=create_graph)
 
     def update_array(self, g, state=None):

@@ -179,7 +179,7 @@ class LossWithGradient(Function):
 
     @staticmethod
     def backward(ctx, upstream):
-        return upstream * Tensor._make(ctx.g)
+        return upstream * Tensor.from_array(ctx.g)
 
 
 def meta_term(loss, g, objective: str = "loss"):
@@ -208,7 +208,7 @@ def _loss_and_grad(instance, flat, theta, step, create_graph=False):
     The gradient is an array, or a Tensor with a graph when ``create_graph`` (second order).
     """
     if create_graph:
-        leaf = Tensor._make(theta, requires_grad=True)
+        leaf = Tensor.from_array(theta, requires_grad=True)
         loss = instance.loss(flat.views(leaf), step)
         return loss, grad(loss, leaf, create_graph=True)
     leaves = flat.leaves(theta)
@@ -244,7 +244,7 @@ def unroll(net, instance, flat: Flattener, theta, state, t0: int, length: int, *
     if second_order:
         method = "graph"
     loss, g = _loss_and_grad(instance, flat, theta, t0, create_graph=second_order)
-    cur = Tensor._make(theta)  # theta_0: a constant for phi (the cut between unrolls)
+    cur = Tensor.from_array(theta)  # theta_0: a constant for phi (the cut between unrolls)
     per_step = "loss" if meta_objective == "logmean" else meta_objective
     terms, values = [], []
     extra = loss.item() if loss_terms == "official" else 0.0

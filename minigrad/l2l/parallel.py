@@ -61,7 +61,7 @@ def unroll_rows(net, instance, flat, theta, state, t0: int, length: int, rows: s
     """
     loss, g = _loss_and_grad(instance, flat, theta, t0)
     theta = np.array(theta, copy=True)
-    cur = Tensor._make(theta[rows])
+    cur = Tensor.from_array(theta[rows])
     meta_loss, values = None, []
     for k in range(length):
         delta, state = net.update(g[rows], state)
@@ -270,7 +270,7 @@ class ParallelMetaTrainer(MetaTrainer):
                 if g is None:
                     continue
                 if p.grad is None:
-                    p.grad = Tensor._make(np.array(g, copy=True))
+                    p.grad = Tensor.from_array(np.array(g, copy=True))
                 else:
                     p.grad.data += g
 

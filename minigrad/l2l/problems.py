@@ -331,7 +331,7 @@ class MnistInstance:
 
     def loss(self, params, step=0) -> Tensor:
         x, y = self.batch(step)
-        h = Tensor._make(x)
+        h = Tensor.from_array(x)
         n_layers = len(params) // 2
         for k in range(n_layers):
             h = ops.matmul(h, params[2 * k]) + params[2 * k + 1]

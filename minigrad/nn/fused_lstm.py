@@ -216,7 +216,7 @@ class FusedLSTMCellFunction(Function):
             # Two arrays, not one shared: an in-place change to one .grad must not touch the other.
             grads += [db if need[5] else None,
                       (db.copy() if need[5] else db) if need[6] else None]
-        return tuple(None if a is None else Tensor._make(a) for a in grads)
+        return tuple(None if a is None else Tensor.from_array(a) for a in grads)
 
 
 def _in_cpu_flush_mode(fn):
@@ -315,7 +315,7 @@ def _backward_block(gates, tanh_c, c_t, grad, dc_prev, xp):
 
 def zero_state_like(x: Tensor, hidden_size: int) -> Tensor:
     """A zero (B, H) state for input ``x`` (B, I), laid out as the fused cell likes it."""
-    return Tensor._make(x.xp.zeros((hidden_size, x.shape[0]), x.dtype).T)
+    return Tensor.from_array(x.xp.zeros((hidden_size, x.shape[0]), x.dtype).T)
 
 
 def fused_lstm_cell(x, h, c, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *, block=None):

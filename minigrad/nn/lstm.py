@@ -179,7 +179,8 @@ class LSTM(Module):
         dt = backend.as_dtype(dtype) if dtype is not None else self.weight_hh_l0.dtype
         H, B = self.hidden_size, int(batch_size)
         # Laid out (H, B) underneath, as the fused cell produces its states.
-        return [(Tensor._make(xp.zeros((H, B), dt).T), Tensor._make(xp.zeros((H, B), dt).T))
+        return [(Tensor.from_array(xp.zeros((H, B), dt).T),
+                 Tensor.from_array(xp.zeros((H, B), dt).T))
                 for _ in range(self.num_layers)]
 
     def step(self, x: Tensor, state=None, fused: bool | None = None):

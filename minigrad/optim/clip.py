@@ -37,5 +37,5 @@ def clip_grad_norm_(params, max_norm: float, norm_type: float = 2.0, eps: float 
     coef = float(max_norm) / (total + eps)
     if coef < 1.0:
         for p in grads:
-            p.grad = Tensor._make(p.grad.data * coef)
+            p.grad = Tensor.from_array(p.grad.data * coef)
     return total

@@ -56,7 +56,7 @@ def loss_terms_demo(net=None, functions: int = FUNCTIONS, length: int = 20, seed
         meta_loss.backward()
         grads[terms] = _param_grads(net)
     net.zero_grad()
-    f0 = float(inst.loss([Tensor._make(arrays[0])]).item())
+    f0 = float(inst.loss([Tensor.from_array(arrays[0])]).item())
     trained = {}
     for terms in ("paper", "official"):
         fresh = LSTMOptimizer(**net_defaults("quadratic"))

@@ -110,7 +110,7 @@ def family_stats(functions: int = 128, seed: int = 0) -> dict:
     for name in FAMILIES:
         prob = FamilyProblem(name, functions, dtype="float64")
         inst = prob.sample((seed, SEED_TAGS["val"], 0))
-        theta = Tensor._make(inst.theta0, requires_grad=True)
+        theta = Tensor.from_array(inst.theta0, requires_grad=True)
         loss, per = inst.loss_and_runs([theta])
         (g,) = grad(loss, [theta])
         w = np.asarray(to_device(inst.w, "cpu"))

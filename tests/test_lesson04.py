@@ -15,6 +15,7 @@ import minigrad as mg  # noqa: E402
 from minigrad import nn  # noqa: E402
 from minigrad.course import check, checks  # noqa: E402
 from minigrad.course import lesson04 as L  # noqa: E402
+from minigrad.nn.fused_lstm import fused_lstm_cell  # noqa: E402
 from minigrad.testing import gradcheck  # noqa: E402
 
 
@@ -135,7 +136,7 @@ def test_gradient_flow_explorer_responds_to_its_sliders():
 
 
 def test_reference_cell_equals_library_cells_values_and_gradients():
-    for other in (nn.functional.lstm_cell, nn.functional.fused_lstm_cell):
+    for other in (nn.functional.lstm_cell, fused_lstm_cell):
         diffs = L.compare_cells(L.lstm_cell, other, batch=4, input_size=3, hidden=5, seed=9)
         assert set(diffs) == {"h", "c", "d x", "d h", "d c", "d weight_ih", "d weight_hh",
                               "d bias_ih", "d bias_hh"}
@@ -154,7 +155,7 @@ def test_compare_cells_detects_a_difference():
 def test_graph_node_counts():
     inputs = L.random_cell_inputs(2, 3, 4)
     assert L.count_graph_nodes(*L.lstm_cell(*inputs)) == 20
-    assert L.count_graph_nodes(*nn.functional.fused_lstm_cell(*inputs)) == 5
+    assert L.count_graph_nodes(*fused_lstm_cell(*inputs)) == 5
     assert L.count_graph_nodes(_f64([1.0], True)) == 0
 
 

@@ -9,6 +9,7 @@ import pytest
 import minigrad as mg
 from minigrad import nn, optim
 from minigrad.nn import functional as F
+from minigrad.nn.fused_lstm import fused_lstm_cell
 from minigrad.testing import gradcheck, gradgradcheck
 
 
@@ -88,14 +89,14 @@ def test_fused_cell_partial_requires_grad_no_bias_and_plain_layouts():
     w_ih = _tensor(rng.standard_normal((4 * H, In)), "float64", True)
     w_hh = _tensor(rng.standard_normal((4 * H, H)), "float64", True)
     out = {}
-    for name, cell in (("composed", F.lstm_cell), ("fused", F.fused_lstm_cell)):
+    for name, cell in (("composed", F.lstm_cell), ("fused", fused_lstm_cell)):
         h2, c2 = cell(x, h, c, w_ih, w_hh)
         loss = (h2 * h2).sum() + c2.sum()
         out[name] = [loss.item(), *(g.numpy() for g in mg.grad(loss, [c, w_ih, w_hh]))]
     for a, b in zip(out["fused"], out["composed"]):
         np.testing.assert_allclose(a, b, rtol=1e-12)
     # A zero state given as None.
-    for cell in (F.lstm_cell, F.fused_lstm_cell):
+    for cell in (F.lstm_cell, fused_lstm_cell):
         h1, c1 = cell(x, None, None, w_ih, w_hh)
         h0, c0 = F.lstm_cell(x, mg.zeros((B, H), "float64"), mg.zeros((B, H), "float64"),
                              w_ih, w_hh)
@@ -186,7 +187,7 @@ def test_parameter_names_shapes_and_api():
     with pytest.raises(ValueError, match="weight_ih"):
         lstm.step(mg.tensor(np.ones((5, 3)), dtype="float32"))
     with pytest.raises(ValueError, match="h has shape"):
-        F.fused_lstm_cell(x, mg.zeros((4, 20)), None, *lstm.layer_parameters(0))
+        fused_lstm_cell(x, mg.zeros((4, 20)), None, *lstm.layer_parameters(0))
     assert nn.LSTM(2, 3, bias=False).layer_parameters(0)[2] is None
     # Positional order: (input, hidden, num_layers, forget_bias, fused, rng).
     positional = nn.LSTM(2, 4, 2, 1.0, False, 5)
@@ -313,7 +314,7 @@ def test_fused_cell_on_gpu_matches_cpu():
     results = []
     for device in ("cpu", "cuda"):
         ts = [mg.Tensor(a, requires_grad=True).to(device) for a in arrays]
-        h, c = F.fused_lstm_cell(*ts)
+        h, c = fused_lstm_cell(*ts)
         grads = mg.grad((h * h).sum() + c.sum(), ts)
         results.append([h.numpy(), c.numpy()] + [g.numpy() for g in grads])
         assert device == "cpu" or isinstance(h.data, cupy.ndarray)
@@ -333,8 +334,39 @@ def test_fused_cell_in_blocks_gives_the_same_values_and_gradients(block):
     results = []
     for size in (B, block):
         ts = [mg.Tensor(a, requires_grad=True) for a in arrays]
-        h, c = F.fused_lstm_cell(*ts, block=size)
+        h, c = fused_lstm_cell(*ts, block=size)
         loss = (h * mg.tensor(w_h)).sum() + (c * c * mg.tensor(w_c)).sum()
         results.append([h.numpy(), c.numpy()] + [g.numpy() for g in mg.grad(loss, ts)])
     for a, b in zip(*results):
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-14)
+
+
+def test_the_composed_lstm_imports_nothing_from_the_fused_path():
+    """import minigrad.nn, and a composed LSTM's forward and backward, leave the fused cell's
+    module (and its thread machinery) unloaded; a fused step loads it."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np, minigrad as mg\n"
+        "from minigrad import nn\n"
+        "lstm = nn.LSTM(2, 3, num_layers=2, fused=False)\n"
+        "out, _ = lstm(mg.tensor(np.ones((4, 5, 2), np.float32)))\n"
+        "out.sum().backward()\n"
+        "fast = ('minigrad.nn.fused_lstm', 'minigrad.threads')\n"
+        "print(sorted(m for m in sys.modules if m in fast))\n"
+        "lstm.fused = True\n"
+        "lstm(mg.tensor(np.ones((4, 5, 2), np.float32)))\n"
+        "print('minigrad.nn.fused_lstm' in sys.modules)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert res.stdout.split("\n")[:2] == ["[]", "True"], res.stdout + res.stderr
+
+
+def test_zero_state_is_plain_zeros_of_batch_by_hidden():
+    lstm = nn.LSTM(2, 3, num_layers=2)
+    state = lstm.zero_state(5)
+    assert len(state) == 2
+    for h, c in state:
+        for t in (h, c):
+            assert t.shape == (5, 3) and t.data.flags.c_contiguous and not t.data.any()

@@ -6,7 +6,8 @@
   uses the fast one-node cell, ``fused=False`` the composed one. :func:`detach_state` cuts
   the gradient between chunks of truncated backpropagation through time.
 * :func:`save_checkpoint` / :func:`load_checkpoint`: ``.npz`` files, no pickle.
-* :mod:`minigrad.nn.functional`: ``linear``, ``lstm_cell``, ``fused_lstm_cell``.
+* :mod:`minigrad.nn.functional`: ``linear``, ``lstm_cell``; :mod:`minigrad.nn.fused_lstm`:
+  ``fused_lstm_cell`` (imported only when a fused cell is used).
 * :mod:`minigrad.nn.init`: the initialisation schemes.
 """
 

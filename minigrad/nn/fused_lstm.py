@@ -2,9 +2,10 @@
 
 This is the hot path of the course: the learned optimizer runs a 2-layer LSTM on a batch of
 about 16,000 coordinates at every step of every unroll. The composed cell
-(:func:`minigrad.nn.functional.lstm_cell`) records some 20 graph nodes per step, each with its
-own temporaries; this one records ONE node, keeps only what the hand-written backward needs,
-and runs every elementwise operation in place on large contiguous blocks.
+(:func:`minigrad.nn.functional.lstm_cell`) records 20 graph nodes per step, each with its own
+temporaries; this one records 5: one fused node, which keeps only what the hand-written
+backward needs and runs every elementwise operation in place on large contiguous blocks, and
+the four cheap views (``getitem``, ``transpose``) that hand out h' and c'.
 
 The math (PyTorch's LSTM, gates in the order i, f, g, o)::
 
@@ -46,12 +47,10 @@ Subnormal floats. Each block runs with the CPU's flush-to-zero mode on where the
 (x86-64 Linux), and backward flushes its arrays where it has not
 (:mod:`minigrad.subnormals` says why both).
 
-Speed (``benchmarks/bench_lstm.py``, one core, B = 16,000, H = 20, 2 layers, 20 steps,
-forward + backward): about 1.8x faster than the composed cell and on par with PyTorch's CPU
-LSTMCell, with less memory than either. What it costs: three matrix products (about 45%:
-OpenBLAS on these skinny shapes), one exponential per gate entry plus one per tanh(c') entry
-(about 30%: NumPy's float32 exp is the cheapest transcendental, tanh costs twice as much),
-and about 40 cheap elementwise passes.
+Speed and memory: ``python benchmarks/bench_lstm.py`` times this cell against the composed
+one and PyTorch's CPU LSTMCell, and measures their memory; ``benchmarks/PROFILE.md`` says
+where a meta-iteration's time goes (the matrix products, the exponentials, the elementwise
+passes).
 
 Only first derivatives: backward is written on arrays, so it cannot be differentiated again.
 With ``create_graph=True`` it raises; use the composed cell for second derivatives.
@@ -68,6 +67,7 @@ from ..ops import getitem, transpose
 from ..subnormals import cpu_flush_to_zero, flush_subnormals_
 from ..tensor import Tensor
 from ..threads import map_blocks, worker_count
+from .functional import check_lstm_shapes
 
 __all__ = ["FusedLSTMCellFunction", "fused_lstm_cell", "zero_state_like"]
 
@@ -111,8 +111,9 @@ def _default_block(B: int, xp) -> int:
     """The block size when the caller gives none: the whole batch on a GPU (each block is a
     few kernel launches) and for a small batch (the quadratics' 1,280 coordinates fit the
     cache whole); :data:`BLOCK` on one thread; on worker threads two blocks per thread, since
-    NumPy holds the GIL between its calls (512-column blocks on 2 threads were slower than one
-    thread; 4,096 made a meta-iteration 1.5x faster)."""
+    NumPy holds the GIL between its calls, and small blocks on 2 threads were slower than one
+    thread (``python benchmarks/bench_meta.py --threads 1,2`` times a meta-iteration with this
+    choice; ``benchmarks/bench_blocks.py`` compares block sizes)."""
     if xp.__name__ != "numpy" or B <= 4 * BLOCK:
         return B
     n = worker_count()
@@ -325,7 +326,7 @@ def fused_lstm_cell(x, h, c, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *
     :func:`minigrad.nn.functional.lstm_cell`; ``h`` and ``c`` may be None for a zero state.
     The returned h' and c' are (B, H) views of one (2, H, B) array (see the module docstring).
     """
-    _check_shapes("fused_lstm_cell", x, h, c, weight_ih, weight_hh, bias_ih, bias_hh)
+    check_lstm_shapes("fused_lstm_cell", x, h, c, weight_ih, weight_hh, bias_ih, bias_hh)
     H = weight_hh.shape[1]
     h = zero_state_like(x, H) if h is None else h
     c = zero_state_like(x, H) if c is None else c
@@ -336,26 +337,3 @@ def fused_lstm_cell(x, h, c, weight_ih, weight_hh, bias_ih=None, bias_hh=None, *
         inputs += [bias_ih, bias_hh]
     hc = FusedLSTMCellFunction.apply(*inputs, block=block)
     return transpose(getitem(hc, 0)), transpose(getitem(hc, 1))
-
-
-def _check_shapes(op, x, h, c, w_ih, w_hh, b_ih, b_hh):
-    """Check the shapes of an LSTM step's arguments; raise naming the offending one."""
-    for name, t in (("x", x), ("weight_ih", w_ih), ("weight_hh", w_hh)):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
-    if w_hh.ndim != 2 or w_hh.shape[0] != 4 * w_hh.shape[1]:
-        raise ValueError(f"{op}: weight_hh must have shape (4H, H), got {w_hh.shape}")
-    H = w_hh.shape[1]
-    if x.ndim != 2:
-        raise ValueError(f"{op}: x must have shape (batch, input_size), got {x.shape}")
-    B, In = x.shape
-    if w_ih.shape != (4 * H, In):
-        raise ValueError(
-            f"{op}: weight_ih has shape {w_ih.shape}, expected (4H, input_size) = {(4 * H, In)}"
-        )
-    for name, t in (("h", h), ("c", c)):
-        if t is not None and tuple(t.shape) != (B, H):
-            raise ValueError(f"{op}: {name} has shape {t.shape}, expected (batch, H) = {(B, H)}")
-    for name, t in (("bias_ih", b_ih), ("bias_hh", b_hh)):
-        if t is not None and tuple(t.shape) != (4 * H,):
-            raise ValueError(f"{op}: {name} has shape {t.shape}, expected (4H,) = {(4 * H,)}")

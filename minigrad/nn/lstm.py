@@ -38,10 +38,9 @@ import math
 
 from .. import backend
 from ..ops import getitem, stack
-from ..tensor import Tensor
+from ..tensor import Tensor, zeros
 from . import init as _init
 from .functional import lstm_cell
-from .fused_lstm import fused_lstm_cell
 from .module import Module
 from .parameter import Parameter
 
@@ -82,7 +81,13 @@ def _lstm_params(input_size, hidden_size, bias, forget_bias, init, rng, std, dty
 
 
 def _cell(fused):
-    return fused_lstm_cell if fused else lstm_cell
+    """The step function: the composed cell, or the fused one. The fused module is imported
+    only when asked for, so the composed LSTM needs nothing from the fast path."""
+    if not fused:
+        return lstm_cell
+    from .fused_lstm import fused_lstm_cell
+
+    return fused_lstm_cell
 
 
 class LSTMCell(Module):
@@ -96,7 +101,7 @@ class LSTMCell(Module):
     forget_bias : float
         Added to the forget-gate part of ``bias_ih`` at initialisation (module docstring).
     fused : bool
-        Use the fused cell (one graph node, hand-written backward, first derivatives only)
+        Use the fused cell (one fused node, hand-written backward, first derivatives only)
         instead of the composed one (primitive ops, any order of derivatives). Same values.
         May be changed at any time (``cell.fused = False``).
     rng, seed
@@ -175,12 +180,9 @@ class LSTM(Module):
 
     def zero_state(self, batch_size: int, dtype=None, device=None):
         """A state of zeros: a list of ``(h, c)`` Tensors (B, H), one pair per layer."""
-        xp = backend.get_xp(device)
-        dt = backend.as_dtype(dtype) if dtype is not None else self.weight_hh_l0.dtype
-        H, B = self.hidden_size, int(batch_size)
-        # Laid out (H, B) underneath, as the fused cell produces its states.
-        return [(Tensor.from_array(xp.zeros((H, B), dt).T),
-                 Tensor.from_array(xp.zeros((H, B), dt).T))
+        dt = dtype if dtype is not None else self.weight_hh_l0.dtype
+        shape = (int(batch_size), self.hidden_size)
+        return [(zeros(shape, dt, device), zeros(shape, dt, device))
                 for _ in range(self.num_layers)]
 
     def step(self, x: Tensor, state=None, fused: bool | None = None):

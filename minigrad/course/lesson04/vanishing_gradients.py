@@ -10,6 +10,7 @@ import numpy as np
 import minigrad as mg
 from minigrad import nn
 from minigrad.course.widgets import Explorer
+from minigrad.nn.fused_lstm import fused_lstm_cell
 from minigrad.tensor import Tensor
 
 from ._shared import DTYPE, _t
@@ -77,7 +78,7 @@ def gradient_flow(kind: str = "rnn", T: int = 60, hidden: int = 32, gain: float 
     else:
         lstm = nn.LSTMCell(2, hidden, forget_bias=forget_bias, seed=seed + 1, dtype=DTYPE)
         params = (lstm.weight_ih, lstm.weight_hh, lstm.bias_ih, lstm.bias_hh)
-        step = cell or nn.functional.fused_lstm_cell
+        step = cell or fused_lstm_cell
         h = c = mg.zeros((1, hidden), dtype=DTYPE)
         for x in xs:
             h, c = step(x, h, c, *params)

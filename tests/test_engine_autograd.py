@@ -267,3 +267,19 @@ def test_sigmoid_saturates_without_overflow_warnings():
         warnings.simplefilter("error")
         y = x.sigmoid().numpy()
     np.testing.assert_array_equal(y, [0.0, 0.5, 1.0])
+
+
+def test_from_array_wraps_without_copy_and_rejects_non_floats():
+    a = np.arange(3.0, dtype=np.float32)
+    t = mg.Tensor.from_array(a, requires_grad=True)
+    assert t.data is a and t.requires_grad and t.is_leaf
+    with pytest.raises(TypeError, match="from_array: expected a float array.*int64"):
+        mg.Tensor.from_array(np.arange(3))
+    with pytest.raises(TypeError, match="from_array: expected a float array, got list"):
+        mg.Tensor.from_array([1.0])
+
+
+def test_backward_is_found_in_tensor_py():
+    """loss.backward() is a method written in tensor.py (its first step on the reading path)."""
+    assert mg.Tensor.backward.__module__ == "minigrad.tensor"
+    assert mg.Tensor.backward.__qualname__ == "Tensor.backward"

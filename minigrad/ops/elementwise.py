@@ -107,7 +107,7 @@ class Sigmoid(Function):
     """y = 1 / (1 + e^-x).  dy/dx = y (1 - y).
 
     For very negative x, e^-x overflows to inf and y = 1/inf = 0, the right limit; the overflow
-    warning is silenced. (One exp is about 3x cheaper than NumPy's tanh here.)
+    warning is silenced.
     """
 
     save_inputs = False

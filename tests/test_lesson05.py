@@ -329,3 +329,19 @@ def test_explorer_waits_for_the_button_then_trains_with_the_settings():
     assert ex.result is not run and ex.result.settings["meta_lr"] == 1e-3
     assert len(ex.runs) == 2 and not ex.button.disabled
     assert ex.message.startswith("Done: unroll K = 5") and ex._png.startswith(b"\x89PNG")
+
+
+def test_the_explorer_answers_hold():
+    """The collapsible answers under lesson 05's meta-training explorer (seed 0, 30
+    meta-iterations, the explorer's starting settings), with wide margins: float32 runs."""
+    runs = {name: L.short_meta_training(iters=30, **setting) for name, setting in {
+        "K1": {"unroll": 1}, "K10": {}, "K20": {"unroll": 20}, "lr1e-3": {"meta_lr": 1e-3},
+        "lr1e-1": {"meta_lr": 1e-1}, "lr3e-1": {"meta_lr": 3e-1}, "h2": {"hidden": 2}}.items()}
+    adam = L.held_out_comparison(runs["K10"].net)["adam"]["summed_loss"] / 20
+    end = {name: run.curve[-5:].mean() for name, run in runs.items()}
+    assert 2 < adam < 4  # "about 2.9"
+    assert (runs["K1"].curve[:5] < adam).any() and end["K1"] < adam  # below the line early
+    assert end["K1"] < end["K10"] < adam < end["K20"] and end["K20"] > 2 * end["K1"]
+    assert not (runs["K20"].curve < adam).any()
+    assert end["lr1e-3"] > 5 * adam and end["lr1e-1"] > adam and end["lr3e-1"] > 10 * adam
+    assert (runs["h2"].curve < adam).any()

@@ -37,11 +37,11 @@ def pretrained_or_fallback(fallback=None, problem: str = "quadratic") -> Pretrai
                    "20-step horizon and a few seconds, so do not read it as the paper's result."
                    if fallback is not None else "Nothing to compare."))
         return Pretrained(fallback, "fallback", text)
-    status = meta.get("status", "")
+    weights = ("the weights that did best on validation problems"
+               if meta["weights_used"] == "best" else "its last weights")
     text = (f"Loaded the pretrained {problem} optimizer: {meta['iteration']} meta-iterations "
             f"of the paper's setup (horizon {meta['meta']['steps']}, unrolls of "
-            f"{meta['meta']['unroll']}, meta-lr {meta['meta']['meta_lr']:g}), "
-            f"{meta['weights_used']} weights" + (f"; training status: {status}" if status else ""))
+            f"{meta['meta']['unroll']}, meta-lr {meta['meta']['meta_lr']:g}), {weights}")
     return Pretrained(net, "pretrained", text, meta)
 
 

@@ -26,7 +26,7 @@ def describe_pretrained(info: dict) -> str:
     return (f"{prob['name']} optimizer ({prob.get('variant', '')} family): "
             f"{net['num_layers']} x {net['hidden_size']} LSTM, preprocess={net['preprocess']}, "
             f"output scale {net['output_scale']:g}; {info['iteration']} meta-iterations "
-            f"(status: {info['status']}), {info['weights']} weights")
+            f"({info['weights']} weights)")
 
 
 # ============================================================================================

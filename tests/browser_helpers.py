@@ -8,8 +8,6 @@
   problem found: error outputs, tracebacks on stderr, widgets that did not render, explorers
   whose output does not change when one of their controls moves.
 * :func:`expected_widget_cells` reads from the notebook JSON which cells must show widgets.
-
-Facts this relies on are in /work/shared/COURSE_NOTES.md, section "A real browser".
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The paper's settings, in one place (Andrychowicz et al. 2016; ``../shared/PAPER.md``).
+"""The paper's settings, in one place (Andrychowicz et al. 2016; ``docs/paper.md`` summarises it).
 
 Every default of the learned optimizer, the problems and meta-training is read from
 :data:`PAPER`; nothing else in the package repeats one of these numbers as a literal. Where the

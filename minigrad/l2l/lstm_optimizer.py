@@ -22,7 +22,8 @@ bias +1, zero initial state). ``head_init`` initialises the linear head on its o
 the seed, instead of steps whose size depends on the seed's draw (see the fast recipe in
 :mod:`minigrad.l2l.recipes`).
 
-First-order by default: ``update`` runs the fused LSTM cell (one graph node per layer and step).
+First-order by default: ``update`` runs the fused LSTM cell (per layer and step one fused node
+with a hand-written backward, plus the views that split its output into h and c).
 ``create_graph=True`` switches to the composed cell, so the gradient's own graph can be
 differentiated through (second-order meta-gradients).
 """

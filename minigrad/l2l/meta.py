@@ -185,8 +185,8 @@ class LossWithGradient(Function):
 def meta_term(loss, g, objective: str = "loss"):
     """What one step adds to the meta-loss, as ``(value, gradient w.r.t. theta_t)`` for
     :class:`LossWithGradient`: ``(f_t, g_t)``, or for ``objective="log"``
-    ``(log f_t, g_t / f_t)``. (``"logmean"`` sums f_t in the unroll, then
-    :func:`log_of_mean` takes the log.)"""
+    ``(log f_t, g_t / f_t)``. ``"logmean"`` adds f_t like ``"loss"``; :func:`log_of_mean`
+    then takes the log of the unroll's sum."""
     if objective == "log":
         return get_array_module(loss).log(loss), g / loss
     return loss, g
@@ -245,7 +245,6 @@ def unroll(net, instance, flat: Flattener, theta, state, t0: int, length: int, *
         method = "graph"
     loss, g = _loss_and_grad(instance, flat, theta, t0, create_graph=second_order)
     cur = Tensor.from_array(theta)  # theta_0: a constant for phi (the cut between unrolls)
-    per_step = "loss" if meta_objective == "logmean" else meta_objective
     terms, values = [], []
     extra = loss.item() if loss_terms == "official" else 0.0
     for k in range(length):
@@ -257,13 +256,13 @@ def unroll(net, instance, flat: Flattener, theta, state, t0: int, length: int, *
         w = 1.0 if step_weights is None else step_weights[k]
         if method == "tangent":
             loss, g = _loss_and_grad(instance, flat, cur.data, step)
-            value, gradient = meta_term(loss.data, g, per_step)
+            value, gradient = meta_term(loss.data, g, meta_objective)
             if w != 1.0:  # weighted inside the node, as the parallel trainer does
                 value, gradient = w * value, w * gradient
             term = LossWithGradient.apply(cur, value=value, g=gradient)
         else:
             loss = term = instance.loss(flat.views(cur), step)
-            if per_step == "log":
+            if meta_objective == "log":
                 term = ops.log(loss)
             if k < length - 1:
                 g = grad(loss, cur, retain_graph=True, create_graph=second_order)
@@ -275,8 +274,8 @@ def unroll(net, instance, flat: Flattener, theta, state, t0: int, length: int, *
         meta_loss = meta_loss + term
     if meta_objective == "logmean":
         if method == "graph":
-            w = [1.0] * length if step_weights is None else step_weights
-            meta_loss = ops.log(meta_loss * (1.0 / sum(w)))
+            total_weight = length if step_weights is None else sum(step_weights)
+            meta_loss = ops.log(meta_loss * (1.0 / total_weight))
         else:
             meta_loss = log_of_mean(meta_loss, values, step_weights)
     if extra:

@@ -68,8 +68,7 @@ def unroll_rows(net, instance, flat, theta, state, t0: int, length: int, rows: s
         cur = cur + delta
         theta += exchange(delta.data)
         loss, g = _loss_and_grad(instance, flat, theta, t0 + k + 1)
-        value, gradient = meta_term(loss.data, g[rows],
-                                    "loss" if meta_objective == "logmean" else meta_objective)
+        value, gradient = meta_term(loss.data, g[rows], meta_objective)
         if step_weights is not None:
             value, gradient = step_weights[k] * value, step_weights[k] * gradient
         term = LossWithGradient.apply(cur, value=value if report else 0.0 * value, g=gradient)

@@ -383,3 +383,24 @@ def test_train_average_validates_the_average_and_resumes_it_exactly(tmp_path, ca
         cli.main([*args[:-1], "--average", "1", "--meta-iters", "1",
                   "--out", str(tmp_path / "x.npz")])
     assert exc.value.code == 2
+
+
+def test_meta_betas_reach_adam_the_checkpoint_and_the_log(tmp_path, capsys):
+    out = tmp_path / "b.npz"
+    args = ["train", "--problem", "mnist", "--optimizee", "sigmoid-2", "--steps", "4",
+            "--unroll", "2", "--meta-iters", "2", "--no-progress", "--out", str(out)]
+    assert cli.main([*args, "--meta-betas", "0.8,0.99"]) == 0
+    _, meta = load_checkpoint(out)
+    assert meta["meta"]["betas"] == [0.8, 0.99]
+    # every meta-iteration logs its largest meta-gradient norm (before any clipping)
+    lines = [ln for ln in out.with_suffix(".log").read_text().splitlines()
+             if ln.startswith("iteration")]
+    assert len(lines) == 2 and all(float(ln.split("grad_norm ")[1]) > 0 for ln in lines)
+    capsys.readouterr()
+    assert cli.main([*args[:-2], "--meta-iters", "3", "--out", str(out), "--resume",
+                     "--meta-betas", "0.9,0.999"]) == 2
+    assert "--meta-betas [0.9, 0.999] (checkpoint: [0.8, 0.99])" in capsys.readouterr().err
+    for bad in ("0.9", "0.9,1.0", "a,b"):
+        with pytest.raises(SystemExit) as exc:
+            cli.main([*args[:-2], "--meta-betas", bad, "--out", str(tmp_path / "x.npz")])
+        assert exc.value.code == 2

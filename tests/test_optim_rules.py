@@ -278,3 +278,17 @@ def test_clip_does_not_scale_a_shared_gradient_array_twice():
     np.testing.assert_allclose(a.grad.numpy(), [3 / math.sqrt(50), 4 / math.sqrt(50)],
                                rtol=1e-5)
     np.testing.assert_allclose(b.grad.numpy(), a.grad.numpy())
+
+
+def test_grad_norm_is_the_joint_norm_of_the_gradients_and_changes_nothing():
+    a = mg.tensor([0.0, 0.0], requires_grad=True)
+    b = mg.tensor([0.0], requires_grad=True)
+    c = mg.tensor([5.0], requires_grad=True)  # no grad: skipped
+    a.grad, b.grad = mg.tensor([3.0, 0.0]), mg.tensor([-4.0])
+    assert optim.grad_norm([a, b, c]) == pytest.approx(5.0)
+    assert optim.grad_norm([a, b], norm_type=math.inf) == pytest.approx(4.0)
+    assert optim.grad_norm([a, b], norm_type=1) == pytest.approx(7.0)
+    assert optim.grad_norm(c) == 0.0
+    np.testing.assert_array_equal(b.grad.numpy(), [-4.0])
+    with pytest.raises(ValueError, match="norm_type must be > 0"):
+        optim.grad_norm([a], norm_type=0)

@@ -102,6 +102,16 @@ def _average(text):
     return v
 
 
+def _betas(text):
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        values = []
+    if len(values) != 2 or not all(0.0 <= v < 1.0 for v in values):
+        raise argparse.ArgumentTypeError(f"expected two numbers in [0, 1) as B1,B2, got {text}")
+    return values
+
+
 def _add_problem_args(p):
     p.add_argument("--problem", required=True, help=f"one of {', '.join(PROBLEMS)}")
     p.add_argument("--optimizee", default=None,
@@ -201,6 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how the meta-loss weighs the steps of a horizon: uniform (paper) or "
                         "linear, 2t / (T + 1) at step t (the last steps, whose loss the claims "
                         "compare, count most)")
+    t.add_argument("--meta-betas", type=_betas, default=None,
+                   help=f"Adam's B1,B2 on phi (paper: {PAPER.betas[0]:g},{PAPER.betas[1]:g}); "
+                        "a smaller B2 (e.g. 0.99, a memory of about 100 meta-updates) lets the "
+                        "step size follow meta-gradients that grow or shrink as training goes")
     t.add_argument("--clip-grad-norm", type=_positive_float, default=None,
                    help="clip the meta-gradient's norm at this value (paper: no clipping)")
     t.add_argument("--average", type=_average, default=None,
@@ -271,7 +285,7 @@ _META_FLAGS = {"steps": "steps", "unroll": "unroll", "meta_lr": "meta_lr",
                "warmup_iters": "warmup_iters", "decay_iters": "decay_iters",
                "min_lr_ratio": "min_lr_ratio", "meta_objective": "meta_objective",
                "horizon_weights": "horizon_weights",
-               "clip_grad_norm": "clip_grad_norm", "average": "average"}
+               "clip_grad_norm": "clip_grad_norm", "average": "average", "betas": "meta_betas"}
 
 
 def _check_problem(args):

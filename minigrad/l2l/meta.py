@@ -300,6 +300,7 @@ class MetaTrainer:
         self.iteration = 0
         self.curve: list[float] = []  # mean optimizee loss over the horizon, per iteration
         self.final_losses: list[float] = []  # f_T(theta_T) at the end of each horizon
+        self.last_grad_norm = math.nan  # the last meta-iteration's largest meta-gradient norm
         # the running average of phi (config.average > 0), starting at the initial weights
         self.averaged = self.net.state_dict() if c.average else None
 
@@ -381,7 +382,7 @@ class MetaTrainer:
             group["lr"] = c.lr_at(self.iteration)
         horizon = self.start_horizon(self.problem_seed(self.iteration))
         theta, state = horizon[2], horizon[3]
-        total, t, u = 0.0, 0, 0
+        total, t, u, norms = 0.0, 0, 0, []
         while t < c.steps:
             k = min(c.unroll, c.steps - t)
             meta_loss, theta, state, values = self.run_unroll(horizon, theta, state, t, k)
@@ -403,8 +404,8 @@ class MetaTrainer:
                     f"meta-training stopped at iteration {snap['iteration'] + 1} (unroll "
                     f"{u + 1}): non-finite meta-gradient for {', '.join(bad)}; kept the weights "
                     f"from the end of iteration {snap['iteration']}")
-            if c.clip_grad_norm:
-                optim.clip_grad_norm_(self.params, c.clip_grad_norm)
+            norms.append(optim.clip_grad_norm_(self.params, c.clip_grad_norm)
+                         if c.clip_grad_norm else optim.grad_norm(self.params))
             self.meta_opt.step()
             if self.averaged is not None:
                 self.update_average()
@@ -415,6 +416,7 @@ class MetaTrainer:
         self.iteration += 1
         self.curve.append(mean)
         self.final_losses.append(values[-1])
+        self.last_grad_norm = max(norms)  # the largest meta-gradient norm, before clipping
         return mean
 
     def train(self, iterations: int, callback=None) -> list[float]:

@@ -84,6 +84,8 @@ class Recipe:
         if self.meta.get("average"):
             parts.append(f"validation on a running average of the weights "
                          f"(a = {self.meta['average']:g})")
+        if self.meta.get("betas"):
+            parts.append("Adam's betas {:g}, {:g}".format(*self.meta["betas"]))
         if self.meta.get("clip_grad_norm"):
             parts.append(f"meta-gradient clipped at norm {self.meta['clip_grad_norm']:g}")
         if self.imitation is not None:

@@ -303,7 +303,8 @@ class TrainingRun:
             recent = t.curve[-window:]
             post = f"train loss {sum(recent) / len(recent) / per_run:.4g} (last {len(recent)})"
             line = (f"iteration {t.iteration} mean_loss {value:.6g} final_loss "
-                    f"{t.final_losses[-1]:.6g} seconds {seconds:.2f}")
+                    f"{t.final_losses[-1]:.6g} seconds {seconds:.2f} "
+                    f"grad_norm {t.last_grad_norm:.3g}")
             v = val_seconds = None
             if self._validation_due():
                 self._unlogged = line

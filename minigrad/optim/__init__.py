@@ -4,12 +4,12 @@ Adam; gradient-norm clipping; and the update rules as pure functions on arrays
 
 from . import update_rules
 from .adam import Adam
-from .clip import clip_grad_norm_
+from .clip import clip_grad_norm_, grad_norm
 from .optimizer import Optimizer, flatten_state_dict, unflatten_state_dict
 from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = [
-    "SGD", "Adam", "Optimizer", "RMSprop", "clip_grad_norm_", "flatten_state_dict",
+    "SGD", "Adam", "Optimizer", "RMSprop", "clip_grad_norm_", "grad_norm", "flatten_state_dict",
     "unflatten_state_dict", "update_rules",
 ]

@@ -107,6 +107,27 @@ def test_mnist_batches_are_seeded_per_step_and_come_from_the_split():
     assert len(test.data()[0]) == 1000 and len(train.data()[0]) == 3000
 
 
+def test_a_train_pool_gives_each_training_net_its_own_digits_and_leaves_val_and_test_whole():
+    train = MnistProblem("sigmoid-3", split="train", train_pool=1000)
+    a, b, c = train.sample(1), train.sample(1), train.sample(2)
+    assert len(a.labels) == 1000
+    np.testing.assert_array_equal(a.images, b.images)   # the seed draws the pool
+    assert not np.array_equal(a.images, c.images)       # another seed, another pool
+    whole = {r.tobytes() for r in train.data()[0]}
+    rows = [r.tobytes() for r in a.images]
+    assert len(set(rows)) == len(rows) and set(rows) <= whole  # without replacement
+    assert {r.tobytes() for r in a.batch(5)[0]} <= set(rows)  # minibatches from the pool
+    for split in ("val", "test"):
+        assert len(MnistProblem("sigmoid-3", split=split, train_pool=10).sample(1).labels) == 1000
+    assert MnistProblem("sigmoid-3").sample(1).init_params()[0].shape == a.params0[0].shape
+    assert train.config()["train_pool"] == 1000 and "train_pool" not in MnistProblem().config()
+    assert "1000 per problem" in train.describe()
+    with pytest.raises(ValueError, match="train_pool must be a number of digits >= 1, got 0"):
+        MnistProblem(train_pool=0)
+    with pytest.raises(ValueError, match="train_pool 4000 is larger than the training split"):
+        MnistProblem(train_pool=4000).sample(0)
+
+
 def test_flattener_roundtrip():
     arrays = [np.arange(6.0).reshape(2, 3), np.array(7.0), np.arange(4.0)]
     flat = Flattener.like(arrays)
@@ -133,6 +154,8 @@ def test_make_problem_errors():
 
 @pytest.mark.parametrize("name, kwargs", [("quadratic", {"dim": 3, "batch": 4}),
                                           ("mnist", {"optimizee": "relu-5x2"}),
+                                          ("mnist", {"optimizee": "sigmoid-3",
+                                                     "train_pool": 50}),
                                           ("square", {"x0": 2.0})])
 def test_problem_from_config_rebuilds_what_config_stores(name, kwargs):
     from minigrad.l2l.problems import problem_from_config

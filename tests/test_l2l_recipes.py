@@ -404,3 +404,15 @@ def test_meta_betas_reach_adam_the_checkpoint_and_the_log(tmp_path, capsys):
         with pytest.raises(SystemExit) as exc:
             cli.main([*args[:-2], "--meta-betas", bad, "--out", str(tmp_path / "x.npz")])
         assert exc.value.code == 2
+
+
+def test_train_pool_is_recorded_for_mnist_and_refused_elsewhere(tmp_path, capsys):
+    out = tmp_path / "p.npz"
+    assert cli.main(["train", "--problem", "mnist", "--optimizee", "sigmoid-2", "--steps", "2",
+                     "--unroll", "2", "--meta-iters", "1", "--train-pool", "64",
+                     "--no-progress", "--out", str(out)]) == 0
+    assert load_checkpoint(out)[1]["problem"]["train_pool"] == 64
+    capsys.readouterr()
+    assert cli.main(["train", "--problem", "quadratic", "--meta-iters", "1", "--train-pool",
+                     "64", "--out", str(tmp_path / "q.npz")]) == 2
+    assert "--train-pool applies to the mnist problem only" in capsys.readouterr().err

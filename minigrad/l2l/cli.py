@@ -211,6 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how the meta-loss weighs the steps of a horizon: uniform (paper) or "
                         "linear, 2t / (T + 1) at step t (the last steps, whose loss the claims "
                         "compare, count most)")
+    t.add_argument("--train-pool", type=_positive_int, default=None,
+                   help="MNIST: each training net fits its own N digits, drawn from the "
+                        "training split by its seed (default: all 3,000); validation and test "
+                        "nets fit their whole split of 1,000, so 1000 trains in their regime")
     t.add_argument("--meta-betas", type=_betas, default=None,
                    help=f"Adam's B1,B2 on phi (paper: {PAPER.betas[0]:g},{PAPER.betas[1]:g}); "
                         "a smaller B2 (e.g. 0.99, a memory of about 100 meta-updates) lets the "
@@ -328,6 +332,9 @@ def _resolve_train_config(args, meta_ckpt, recipe):
         take(meta, key, getattr(args, flag), flag)
     take(problem, "optimizee", args.optimizee, "optimizee")
     take(problem, "variant", args.variant, "variant")
+    if args.train_pool is not None and args.problem != "mnist":
+        raise UsageError(f"--train-pool applies to the mnist problem only, not {args.problem}")
+    take(problem, "train_pool", args.train_pool, "train_pool")
     if args.dtype is not None:
         if meta_ckpt is not None and args.dtype != dtype:
             conflicts.append(f"--dtype {args.dtype} (checkpoint: {dtype})")

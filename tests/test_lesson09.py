@@ -1,4 +1,5 @@
-"""Lesson 09 helpers: the exercise references and checks, the quadratic families and their fast
+"""Lesson 09 helpers: the exercises (09.1 second-order meta-gradient, 09.2 the W2 prediction) and
+their checks, the quadratic families and their fast
 rollout against the library's, the switch measurements, first vs second order, the probes of
 the learned optimizer, the sequence explorer (headless) and the GPU cell."""
 
@@ -35,7 +36,7 @@ def untrained(seed=0):
 
 
 # --------------------------------------------------------------------------------------------
-# Exercise 09.1: the official code's LogAndSign
+# The official code's LogAndSign
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -50,34 +51,79 @@ def test_official_log_and_sign_is_the_papers_map_with_p_equal_k(k, dtype):
     assert out[0].tolist() == [-1.0, 0.0]
 
 
-def test_exercise_09_1_passes_the_reference_and_fails_wrong_answers(capsys):
-    assert check("09.1", L.official_log_and_sign) is L.official_log_and_sign
+# --------------------------------------------------------------------------------------------
+# Exercise 09.1: the meta-gradient with the Hessian term kept
+
+
+def test_exercise_09_1_passes_the_reference_and_diagnoses_a_missing_hessian_term(capsys):
+    assert check("09.1", L.unrolled_meta_gradient) is L.unrolled_meta_gradient
     assert "✅" in capsys.readouterr().out
 
-    def no_clamp(g, k=5.0):  # forgets to clamp the log at -1
-        with np.errstate(divide="ignore"):
-            first = np.log(np.abs(g)) / k
-        return np.stack([first, np.clip(g * np.exp(k), -1, 1)], axis=-1)
+    def always_first(net, f, theta0, steps, second_order):
+        return L.unrolled_meta_gradient(net, f, theta0, steps, False)
 
-    assert check("09.1", no_clamp) is L.official_log_and_sign
+    assert check("09.1", always_first) is L.unrolled_meta_gradient
     out = capsys.readouterr().out
-    assert "❌" in out and "Hint" in out
+    assert "❌" in out and "second order" in out and "first-order meta-gradient" in out
 
-    def wrong_dtype(g, k=5.0):
-        return L.official_log_and_sign(g, k).astype(np.float64)
+    def always_second(net, f, theta0, steps, second_order):
+        return L.unrolled_meta_gradient(net, f, theta0, steps, True)
 
-    check("09.1", wrong_dtype)
-    assert "dtype" in capsys.readouterr().out
+    check("09.1", always_second)
+    assert "with second_order=False grad_t" in capsys.readouterr().out
 
-    def stub(g, k=5.0):
+    def stub(net, f, theta0, steps, second_order):
         raise NotImplementedError()
 
-    assert check("09.1", stub) is L.official_log_and_sign
+    assert check("09.1", stub) is L.unrolled_meta_gradient
     assert "not done yet" in capsys.readouterr().out
 
 
+def test_tiny_meta_gradients_equal_the_librarys_and_the_cosine_tells_them_apart():
+    tiny = L.tiny_problem(seed=0, dim=10, batch=2, dtype="float32")
+    net, _ = L.load_pretrained("quadratic")
+    first = L.unrolled_meta_gradient(net, tiny.f, tiny.theta0, 10, second_order=False)
+    second = L.unrolled_meta_gradient(net, tiny.f, tiny.theta0, 10, second_order=True)
+    np.testing.assert_allclose(first, L.library_meta_gradient(net, tiny, 10, False), rtol=1e-3,
+                               atol=1e-6)
+    np.testing.assert_allclose(second, L.library_meta_gradient(net, tiny, 10, True), rtol=1e-3,
+                               atol=1e-6)
+    assert L.cosine(first, second) < 0.9  # the shipped optimizer reads its input
+    fresh = untrained()
+    a = L.unrolled_meta_gradient(fresh, tiny.f, tiny.theta0, 10, second_order=False)
+    b = L.unrolled_meta_gradient(fresh, tiny.f, tiny.theta0, 10, second_order=True)
+    assert L.cosine(a, b) > 0.99  # an untrained one hardly does
+
+
 # --------------------------------------------------------------------------------------------
-# Exercise 09.2: momentum's and Adam's steps
+# Exercise 09.2: predict the ReLU/sigmoid ratio of W2's gradients
+
+
+def test_exercise_09_2_passes_the_reference_and_names_the_wrong_reasoning(capsys):
+    assert check("09.2", L.predict_w2_ratio) is L.predict_w2_ratio
+    assert "✅" in capsys.readouterr().out
+    for wrong, why in [(lambda hs, hr: 1.0, "do not matter"),
+                       (lambda hs, hr: 4.0, "slopes"),
+                       (lambda hs, hr: float(np.mean(hs) / np.mean(hr)), "upside down")]:
+        assert check("09.2", wrong) is L.predict_w2_ratio
+        out = capsys.readouterr().out
+        assert "❌" in out and why in out
+
+
+def test_w2_measurement_and_report():
+    m = L.w2_measurement(seed=0)
+    hs, hr = m["sigmoid"]["h"], m["relu"]["h"]
+    assert hs.shape == hr.shape == (128, 20)
+    assert abs(hs.mean() - 0.5) < 0.01 and (hr == 0).mean() > 0.3
+    assert 0.05 < m["ratio"] < 0.2  # ReLU: W2's gradients about ten times smaller
+    pred = L.predict_w2_ratio(hs, hr)
+    assert m["ratio"] / 2.5 < pred < m["ratio"]  # the mean model underestimates, within 2.5x
+    text = L.w2_report(pred, m)
+    assert f"{pred:.3f}" in text and f"{m['ratio']:.3f}" in text
+
+
+# --------------------------------------------------------------------------------------------
+# Momentum's and Adam's steps (lesson 03's formulas)
 
 
 @pytest.mark.parametrize("shape", [(17,), (9, 3)])
@@ -94,27 +140,6 @@ def test_hand_designed_steps_equal_minigrads_optimizers(shape):
         np.testing.assert_allclose(mine["adam"][t], new_a - th_a, rtol=1e-10, atol=1e-14)
         th_m, th_a = new_m, new_a
     assert mine["momentum"].shape == mine["adam"].shape == shape
-
-
-def test_exercise_09_2_passes_the_reference_and_fails_without_bias_correction(capsys):
-    assert check("09.2", L.hand_designed_steps) is L.hand_designed_steps
-    assert "✅" in capsys.readouterr().out
-
-    def no_bias_correction(grads, momentum_lr, adam_lr, momentum=0.9, betas=(0.9, 0.999),
-                           eps=1e-8):
-        out = L.hand_designed_steps(grads, momentum_lr, adam_lr, momentum, betas, eps)
-        grads = np.asarray(grads, dtype=np.float64)
-        m = v = 0.0
-        adam = []
-        for g in grads:
-            m = betas[0] * m + (1 - betas[0]) * g
-            v = betas[1] * v + (1 - betas[1]) * g * g
-            adam.append(-adam_lr * m / (np.sqrt(v) + eps))
-        return {"momentum": out["momentum"], "adam": np.array(adam)}
-
-    assert check("09.2", no_bias_correction) is L.hand_designed_steps
-    out = capsys.readouterr().out
-    assert "❌" in out and "adam" in out
 
 
 def test_hand_designed_steps_on_constant_and_alternating_gradients():

@@ -1,5 +1,5 @@
 """Sections 1, 2.1 and 2.2: the shipped optimizer; LogAndSign with p = 10 (paper) or k = 5
-(official code, exercise 09.1); the output scale 0.1 or 0.01.
+(official code); the output scale 0.1 or 0.01.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import numpy as np
 
 from minigrad.autograd import grad
 from minigrad.backend import to_device
-from minigrad.course.checks import Case, Exercise, register
 from minigrad.l2l import (
     LogAndSign,
     LSTMOptimizer,
@@ -36,7 +35,7 @@ def describe_pretrained(info: dict) -> str:
 
 
 def official_log_and_sign(g, k: float = 5.0):
-    """The official code's LogAndSign, written with two clamps (reference of exercise 09.1)::
+    """The official code's LogAndSign, written with two clamps::
 
         first  = max(log|g| / k, -1)              (log 0 = -inf gives -1)
         second = clip(e^k g, -1, 1)
@@ -52,38 +51,6 @@ def official_log_and_sign(g, k: float = 5.0):
         first = np.maximum(np.log(np.abs(g)) / k, -1.0)
     second = np.clip(g * np.exp(k), -1.0, 1.0)
     return np.stack([first, second], axis=-1).astype(g.dtype, copy=False)
-
-
-def _log_and_sign_cases():
-    rng = np.random.default_rng(9)
-    spread = (rng.choice([-1.0, 1.0], 12) * 10.0 ** rng.uniform(-9, 2, 12)).astype(np.float32)
-    return [
-        Case((np.array([0.5, -0.5, 2.0, 0.0]), 5.0), label="a few gradients, k = 5"),
-        Case((np.array([1e-3, -1e-3, 1e-6, 0.1]), 5.0),
-             label="small gradients, k = 5 (below e^-5 = 0.0067: the clamped branch)"),
-        Case((np.array([1e-3, -1e-3, 1e-6, 0.1]), 10.0), label="the same gradients, p = 10"),
-        Case((spread, 5.0), label="12 float32 gradients from 1e-9 to 100, k = 5"),
-        Case((spread, 10.0), label="the same, p = 10"),
-        Case((np.array([math.exp(-5.0), -math.exp(-5.0)]), 5.0),
-             label="exactly at the boundary |g| = e^-k"),
-    ]
-
-
-def _same_dtype_compare(got, expected):
-    from minigrad.course.checks import compare_values
-
-    if isinstance(got, np.ndarray) and got.dtype != expected.dtype:
-        return f"got dtype {got.dtype}, expected {expected.dtype} (keep g's dtype)"
-    return compare_values(got, expected, rtol=1e-5, atol=1e-6)
-
-
-register(Exercise(
-    id="09.1", title="the official code's LogAndSign", reference=official_log_and_sign,
-    cases=_log_and_sign_cases, compare=_same_dtype_compare,
-    hint="Two clamps: np.maximum(np.log(np.abs(g)) / k, -1.0) (silence log(0) with "
-         "np.errstate(divide='ignore')) and np.clip(np.exp(k) * g, -1.0, 1.0); stack them on "
-         "a new last axis and keep g's dtype.",
-))
 
 
 def mnist_gradient(seed: int = 0) -> np.ndarray:

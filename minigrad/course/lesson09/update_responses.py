@@ -9,7 +9,6 @@ import math
 import numpy as np
 
 from minigrad.backend import default_device, to_device
-from minigrad.course.checks import Case, Exercise, register
 from minigrad.course.widgets import Explorer
 
 SEQUENCES = ("constant", "alternating", "growing", "decaying", "noisy", "zero")
@@ -44,8 +43,8 @@ def gradient_sequence(kind: str, scale: float = 1.0, steps: int = 30, seed: int 
 def hand_designed_steps(grads, momentum_lr: float, adam_lr: float, momentum: float = 0.9,
                         betas=(0.9, 0.999), eps: float = 1e-8) -> dict:
     """The steps Delta theta_t that heavy-ball momentum and Adam take when they receive the
-    gradients ``grads`` (shape (T,) or (T, N)) one after the other (reference of exercise
-    09.2). Returns ``{"momentum": (T, ...), "adam": (T, ...)}``, float64::
+    gradients ``grads`` (shape (T,) or (T, N)) one after the other (lesson 03's
+    formulas). Returns ``{"momentum": (T, ...), "adam": (T, ...)}``, float64::
 
         momentum:  b_1 = g_1,  b_t = mu b_{t-1} + g_t,          step_t = -lr b_t
         Adam:      m_t = beta1 m_{t-1} + (1 - beta1) g_t,  v_t = beta2 v_{t-1} + (1 - beta2) g_t^2
@@ -66,29 +65,6 @@ def hand_designed_steps(grads, momentum_lr: float, adam_lr: float, momentum: flo
         adam.append(-adam_lr * m_hat / (np.sqrt(v_hat) + eps))
     shape = grads.shape
     return {"momentum": np.array(mom).reshape(shape), "adam": np.array(adam).reshape(shape)}
-
-
-def _hand_designed_cases():
-    rng = np.random.default_rng(4)
-    return [
-        Case((np.ones(5), 0.1, 0.1), label="a constant gradient 1 for 5 steps, both lr 0.1"),
-        Case((np.array([1.0, -1.0, 1.0, -1.0, 1.0, -1.0]), 0.05, 0.2),
-             label="an alternating gradient"),
-        Case((1e-3 * 1.1 ** np.arange(8), 0.5, 0.01), label="a small, growing gradient"),
-        Case((rng.standard_normal(12), 0.03, 0.1), {"momentum": 0.5, "betas": (0.8, 0.99)},
-             label="12 random gradients, momentum 0.5, betas (0.8, 0.99)"),
-        Case((rng.standard_normal((6, 3)), 0.1, 0.1), label="6 steps of 3 coordinates at once"),
-    ]
-
-
-register(Exercise(
-    id="09.2", title="momentum's and Adam's steps for a gradient sequence",
-    reference=hand_designed_steps, cases=_hand_designed_cases, rtol=1e-7, atol=1e-10,
-    hint="Loop over the gradients with t = 1, 2, ...; keep the velocity b (start: b = g) and "
-         "Adam's m and v (start: 0); the step is -lr * b for momentum and "
-         "-lr * m_hat / (sqrt(v_hat) + eps) for Adam, with m_hat = m / (1 - beta1**t) and "
-         "v_hat = v / (1 - beta2**t). Return both as arrays of the gradients' shape.",
-))
 
 
 def learned_steps(net, grads) -> np.ndarray:

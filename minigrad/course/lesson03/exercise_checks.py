@@ -135,9 +135,9 @@ register(
         title="Adam step",
         reference=adam_step,
         checker=_adam_checker,
-        hint="update m and v first, then correct both: m_hat = m / (1 - beta1**t), "
-             "v_hat = v / (1 - beta2**t), and step by lr * m_hat / (np.sqrt(v_hat) + eps); "
-             "return (param, m, v) as new arrays.",
+        hint="Update both running averages with this step's gradient first, then undo their "
+             "start-at-zero bias (divide by 1 - beta**t) before dividing the first by the root "
+             "of the second; return new arrays. Code: the notebook's Hint 2.",
     )
 )
 
@@ -147,8 +147,8 @@ register(
         title="momentum and Nesterov step",
         reference=momentum_step,
         checker=_momentum_checker,
-        hint="buf starts as a copy of grad (buf is None) and is momentum * buf + grad after; "
-             "the step is buf (heavy ball) or grad + momentum * buf (Nesterov); return "
-             "(param - lr * step, buf).",
+        hint="The velocity is a decaying sum of past gradients that starts as the first "
+             "gradient; heavy ball steps along the velocity, Nesterov along the velocity it is "
+             "about to have (the look-ahead). Code: the notebook's Hint 2.",
     )
 )

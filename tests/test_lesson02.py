@@ -170,7 +170,7 @@ def test_plot_fd_errors_marks_eps():
     curves = {"float64": L.fd_errors(eps=[1e-3, 1e-5])}
     fig = L.plot_fd_errors(curves, eps=1e-4)
     labels = [ln.get_label() for ln in fig.axes[0].lines]
-    assert "float64" in labels and "eps = 1.0e-04" in labels
+    assert "float64" in labels and "h = 1.0e-04" in labels
 
 
 # --------------------------------------------------------------------------------------------

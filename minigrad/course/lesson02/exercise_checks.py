@@ -43,9 +43,10 @@ register(
         rtol=1e-10,
         atol=1e-12,
         hint=(
-            "First sum over the g.ndim - len(shape) leading axes (axis=tuple(range(lead))), "
-            "then sum with keepdims=True over every axis i where shape[i] == 1 but "
-            "g.shape[i] != 1. The result must have exactly `shape`."
+            "A value broadcast to g's shape was used once per copy, so its gradient adds up "
+            "the copies: the axes broadcasting prepended, and the axes where shape has a 1 "
+            "(keeping them). The result must have exactly `shape`. Code: the notebook's "
+            "Hint 2."
         ),
     )
 )
@@ -193,9 +194,9 @@ register(
         checker=_gradcheck_checker(my_div, _div_cases,
                                    {_TWICE.format("a(2, 3) / b(3,)")}),
         hint=(
-            "a, b = ctx.inputs; sa, sb = ctx.input_shapes. d(a/b)/da = 1/b and "
-            "d(a/b)/db = -a/b**2: return mg.sum_to(grad / b, sa), "
-            "mg.sum_to(-grad * a / (b * b), sb)."
+            "Chain rule per input: the upstream gradient times the local derivative (1/b for "
+            "a, -a/b^2 for b), computed at the output's shape with Tensor operations, then "
+            "summed back to each input's own shape. Code: the notebook's Hint 2."
         ),
     )
 )
@@ -208,8 +209,9 @@ register(
         checker=_gradcheck_checker(my_sigmoid, _sigmoid_cases,
                                    {_TWICE.format("sigmoid of x(4,)")}),
         hint=(
-            "The forward saved its output, not its input: y = ctx.output, and "
-            "d sigmoid(x)/dx = y * (1 - y). Return grad * (y * (1.0 - y))."
+            "The forward saved its output y, not its input, and sigmoid's derivative can be "
+            "written with y alone: y (1 - y). Multiply the upstream gradient by it. Code: the "
+            "notebook's Hint 2."
         ),
     )
 )
@@ -222,9 +224,10 @@ register(
         checker=_gradcheck_checker(my_sum, _sum_cases,
                                    {_TWICE.format("x(3, 2).sum(axis=0)")}),
         hint=(
-            "shape = ctx.input_shapes[0]. Unless ctx.keepdims, reshape grad so that every "
-            "summed axis (all of them if ctx.axes is None) has size 1, then return "
-            "mg.broadcast_to(grad, shape)."
+            "Every input entry went into one output entry with weight 1, so it receives that "
+            "entry's gradient: broadcast grad back to the input's shape. Without keepdims the "
+            "summed axes are missing from grad: put them back as size 1 first. Code: the "
+            "notebook's Hint 2."
         ),
     )
 )

@@ -68,7 +68,7 @@ def make_eps_explorer(function: str = "tanh(x)", log10_eps: float = -6.0) -> Exp
         "function": widgets.Dropdown(options=list(FD_FUNCTIONS), value=function,
                                      description="f(x) ="),
         "log10_eps": widgets.FloatSlider(value=log10_eps, min=-12.0, max=-1.0, step=0.5,
-                                         description="log10 eps", continuous_update=False,
+                                         description="log10 h", continuous_update=False,
                                          readout_format=".1f"),
     }
 
@@ -85,7 +85,7 @@ def make_eps_explorer(function: str = "tanh(x)", log10_eps: float = -6.0) -> Exp
 
     def render(res):
         verdict = {dt: "passes" if res[dt] <= 1e-4 else "fails" for dt in ("float32", "float64")}
-        print(f"eps = {res['eps']:.1e}:  float32 error {res['float32']:.1e} "
+        print(f"h = {res['eps']:.1e}:  float32 error {res['float32']:.1e} "
               f"({verdict['float32']} rtol 1e-4),  float64 error {res['float64']:.1e} "
               f"({verdict['float64']})")
         title = f"Central differences of {res['function']}"

@@ -55,9 +55,9 @@ def plot_fd_errors(curves: dict, eps: float | None = None, title: str = "", ax=N
                   label=label)
     ax.axhline(1e-4, color="0.3", ls=":", lw=1, label="gradcheck's rtol (1e-4)")
     if eps is not None:
-        ax.axvline(eps, color="C3", lw=1, ls="--", label=f"eps = {eps:.1e}")
+        ax.axvline(eps, color="C3", lw=1, ls="--", label=f"h = {eps:.1e}")
     ax.set_ylim(1e-12, 10)
-    ax.set_xlabel("finite-difference step eps")
+    ax.set_xlabel("finite-difference step h")
     ax.set_ylabel("relative error of the central difference")
     ax.set_title(title or "Central differences: float32 vs float64", fontsize=10)
     ax.legend(fontsize=8, loc="lower left")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ..tensor import Tensor
 from .arithmetic import add, div, matmul, mul, neg, pow, sub
+from .conv import conv2d, max_pool2d
 from .elementwise import (
     abs,
     clip,
@@ -23,14 +24,16 @@ from .elementwise import (
     where,
 )
 from .losses import cross_entropy, log_softmax, mse_loss, softmax
+from .norm import batch_norm
 from .reduce import broadcast_to, max, mean, sum, sum_to
 from .shape import concatenate, getitem, permute, reshape, split, stack, transpose
 
 __all__ = [
-    "abs", "add", "broadcast_to", "clip", "concatenate", "cross_entropy", "div", "exp",
-    "getitem", "log", "log_softmax", "matmul", "max", "maximum", "mean", "minimum", "mse_loss",
-    "mul", "neg", "permute", "pow", "relu", "reshape", "sigmoid", "sign", "softmax", "split",
-    "sqrt", "stack", "sub", "sum", "sum_to", "tanh", "transpose", "where",
+    "abs", "add", "batch_norm", "broadcast_to", "clip", "concatenate", "conv2d",
+    "cross_entropy", "div", "exp", "getitem", "log", "log_softmax", "matmul", "max",
+    "max_pool2d", "maximum", "mean", "minimum", "mse_loss", "mul", "neg", "permute", "pow",
+    "relu", "reshape", "sigmoid", "sign", "softmax", "split", "sqrt", "stack", "sub", "sum",
+    "sum_to", "tanh", "transpose", "where",
 ]
 
 

@@ -1,4 +1,6 @@
-"""Layers as plain functions of tensors: ``linear``, activations, ``lstm_cell``.
+"""Layers as plain functions of tensors: ``linear``, activations, ``lstm_cell``, and the
+convolutional network's ``conv2d``, ``max_pool2d`` and ``batch_norm`` (ops, re-exported here
+where ``torch.nn.functional`` has them).
 
 ``lstm_cell`` is the readable LSTM step a lesson derives, composed from primitive ops (so it
 supports second derivatives). The fast path, which computes the same step as one fused node with
@@ -8,10 +10,11 @@ a hand-written backward (first derivatives only), is
 
 from __future__ import annotations
 
-from ..ops import matmul, relu, sigmoid, split, tanh
+from ..ops import batch_norm, conv2d, matmul, max_pool2d, relu, sigmoid, split, tanh
 from ..tensor import Tensor
 
-__all__ = ["ACTIVATIONS", "activation", "check_lstm_shapes", "linear", "lstm_cell"]
+__all__ = ["ACTIVATIONS", "activation", "batch_norm", "check_lstm_shapes", "conv2d", "linear",
+           "lstm_cell", "max_pool2d"]
 
 #: Activation functions by name (for MLP and friends).
 ACTIVATIONS = {"sigmoid": sigmoid, "tanh": tanh, "relu": relu}

@@ -7,6 +7,11 @@ attribute name. ``named_parameters()`` lists a module's own parameters first, th
 (recursively), with dotted names: ``layers.0.weight``. This is PyTorch's order, so a state dict
 converts to and from PyTorch by name alone.
 
+Buffers are the other part of a module's state: arrays kept with :meth:`Module.register_buffer`
+that are saved in the state dict and moved by :meth:`Module.to` but are no parameters (no
+gradient, no optimizer step), such as BatchNorm's running statistics. The state dict lists each
+module's parameters, then its buffers, then its children's, as PyTorch does.
+
     >>> class Affine(Module):
     ...     def __init__(self):
     ...         super().__init__()
@@ -76,6 +81,37 @@ class Module:
             if isinstance(value, Parameter):
                 yield name, value
 
+    def register_buffer(self, name: str, array) -> None:
+        """Keep ``array`` (a NumPy or CuPy array, or None for none) as the attribute ``name``,
+        a buffer: part of the state dict, moved and cast by :meth:`to`, never a parameter."""
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"register_buffer: the name must be an identifier, got {name!r}")
+        if array is not None and not (hasattr(array, "dtype") and hasattr(array, "shape")):
+            raise TypeError(
+                f"register_buffer: '{name}' must be a NumPy or CuPy array (or None), got "
+                f"{type(array).__name__}"
+            )
+        names = self.__dict__.setdefault("_buffer_names", [])
+        if name not in names:
+            names.append(name)
+        setattr(self, name, array)
+
+    def _own_buffers(self):
+        for name in self.__dict__.get("_buffer_names", ()):
+            value = getattr(self, name)
+            if value is not None:
+                yield name, value
+
+    def named_buffers(self, prefix: str = ""):
+        """``(dotted name, array)`` for every buffer: own buffers first, then each child's."""
+        for mod_name, module in self.named_modules(prefix):
+            for name, b in module._own_buffers():
+                yield (f"{mod_name}.{name}" if mod_name else name), b
+
+    def buffers(self):
+        """The buffers, in the order of :meth:`named_buffers` (a fresh list)."""
+        return [b for _, b in self.named_buffers()]
+
     def named_parameters(self, prefix: str = ""):
         """``(dotted name, Parameter)`` pairs: own parameters first, then each child's.
 
@@ -114,14 +150,22 @@ class Module:
     def to(self, device: str | None = None, dtype=None):
         """Move (``"cpu"``/``"cuda"``) and/or cast (``"float32"``/``"float64"``) every
         parameter IN PLACE (the Parameter objects stay the same); returns ``self``.
-        Gradients are dropped."""
+        Gradients are dropped. Buffers move too; only float buffers are cast (a counter stays
+        an integer, as in PyTorch)."""
         dt = None if dtype is None else backend.as_dtype(dtype)
-        for p in self.parameters():
-            data = p.data if device is None else backend.to_device(p.data, device)
-            if dt is not None and data.dtype != dt:
+
+        def convert(data):
+            data = data if device is None else backend.to_device(data, device)
+            if dt is not None and data.dtype.kind == "f" and data.dtype != dt:
                 data = data.astype(dt)
-            p.data = data
+            return data
+
+        for p in self.parameters():
+            p.data = convert(p.data)
             p.grad = None
+        for module in self.modules():
+            for name, b in list(module._own_buffers()):
+                setattr(module, name, convert(b))
         return self
 
     def double(self):
@@ -133,27 +177,43 @@ class Module:
         return self.to(dtype="float32")
 
     # ----- state dicts -----------------------------------------------------------------------
+    def _named_state(self):
+        """``(dotted name, array)`` of every parameter's data and every buffer, in PyTorch's
+        state-dict order: each module's parameters, then its buffers, then its children's."""
+        seen = set()
+        for mod_name, module in self.named_modules():
+            prefix = f"{mod_name}." if mod_name else ""
+            for name, p in module._own_parameters():
+                if id(p) not in seen:  # a shared Parameter once, as in named_parameters
+                    seen.add(id(p))
+                    yield prefix + name, p.data
+            for name, b in module._own_buffers():
+                yield prefix + name, b
+
     def state_dict(self) -> dict:
-        """``{dotted name: NumPy array}``: a COPY of every parameter (on the CPU)."""
-        return {name: np.array(p.numpy(), copy=True) for name, p in self.named_parameters()}
+        """``{dotted name: NumPy array}``: a COPY of every parameter and buffer (on the CPU)."""
+        return {name: np.array(backend.to_device(a, "cpu"), copy=True)
+                for name, a in self._named_state()}
 
     def load_state_dict(self, state_dict, strict: bool = True) -> IncompatibleKeys:
-        """Copy the arrays of ``state_dict`` into the parameters of the same name, in place.
+        """Copy the arrays of ``state_dict`` into the parameters and buffers of the same name,
+        in place.
 
         Every shape is checked first, so nothing is changed when the dict does not fit. With
         ``strict=True`` (the default) a name missing from the dict, or a name in the dict that is
-        no parameter here, is an error; with ``strict=False`` they are returned instead. A shape
-        mismatch is always an error. Values are cast to each parameter's dtype and device.
+        no parameter or buffer here, is an error; with ``strict=False`` they are returned
+        instead. A shape mismatch is always an error. Values are cast to each parameter's (and
+        buffer's) dtype and device.
         """
         if not hasattr(state_dict, "keys"):
             raise TypeError(
                 f"load_state_dict: expected a dict name -> array, got {type(state_dict).__name__}"
             )
-        own = dict(self.named_parameters())
+        own = dict(self._named_state())
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
         problems, arrays = [], {}
-        for name, p in own.items():
+        for name, target in own.items():
             if name not in state_dict:
                 continue
             value = state_dict[name]
@@ -161,24 +221,25 @@ class Module:
             arr = np.asarray(value) if backend.device_of(value) == "cpu" else value
             if arr.dtype.kind not in "biuf":
                 problems.append(f"'{name}' has dtype {arr.dtype}, expected a number array")
-            elif tuple(arr.shape) != tuple(p.shape):
+            elif tuple(arr.shape) != tuple(target.shape):
                 problems.append(
-                    f"'{name}' has shape {tuple(arr.shape)}, expected {tuple(p.shape)}"
+                    f"'{name}' has shape {tuple(arr.shape)}, expected {tuple(target.shape)}"
                 )
             else:
                 arrays[name] = arr
         if strict and missing:
             problems.append(f"missing: {missing}")
         if strict and unexpected:
-            problems.append(f"unexpected (no such parameter in {type(self).__name__}): "
-                            f"{unexpected}")
+            problems.append(f"unexpected (no such parameter or buffer in "
+                            f"{type(self).__name__}): {unexpected}")
         if problems:
             raise StateDictError(
                 f"load_state_dict into {type(self).__name__}: " + "; ".join(problems)
             )
         for name, arr in arrays.items():
-            p = own[name]
-            p.data[...] = backend.to_device(arr, p.device).astype(p.dtype, copy=False)
+            target = own[name]
+            target[...] = backend.to_device(arr, backend.device_of(target)).astype(
+                target.dtype, copy=False)
         return IncompatibleKeys(missing, unexpected)
 
     # ----- printing ------------------------------------------------------------------------

@@ -235,6 +235,18 @@ def test_exercise_check_reports_a_stub_as_not_done(capsys):
 
 
 # --------------------------------------------------------------------------------------------
+# The gate diagram
+
+
+def test_gate_diagram_draws_the_four_gates_and_both_states():
+    fig = L.draw_lstm_cell()
+    texts = " ".join(t.get_text() for t in fig.axes[0].texts)
+    for label in ("$f_t$", "$i_t$", "$g_t$", "$o_t$", "$c_{t-1}$", "$c_t$", "$h_{t-1}$",
+                  "$h_t$", "$x_t$", "forget gate", "output gate", "tanh"):
+        assert label in texts, label
+
+
+# --------------------------------------------------------------------------------------------
 # Truncated BPTT
 
 
@@ -328,3 +340,111 @@ def test_train_adding_short_run_improves_and_reports():
     assert run["test_mse"] < 0.3 and run["truncate"] is None
     fig = L.plot_adding({"run": run})
     assert len(fig.axes[0].lines) == 2
+
+
+# --------------------------------------------------------------------------------------------
+# Exercise 04.2: the truncated-BPTT loop
+
+
+def _verdict2(capsys, fn):
+    got = check("04.2", fn)
+    return got, capsys.readouterr().out
+
+
+def _learner_loop(lstm, xs, k, loss_fn):
+    """What a learner writes: the loop index and an explicit cut at each chunk start."""
+    losses, state = [], None
+    for t, x in enumerate(xs):
+        if t % k == 0:
+            state = nn.detach_state(state)
+        h, state = lstm.step(x, state)
+        losses.append(loss_fn(h))
+    return losses
+
+
+def test_truncated_losses_reference_and_a_learner_loop_pass(capsys):
+    for fn in (L.truncated_losses, _learner_loop):
+        got, out = _verdict2(capsys, fn)
+        assert got is fn and out.startswith("✅") and "4/4" in out, out
+    assert checks.results()["04.2"] == "passed"
+
+
+def _no_cut(lstm, xs, k, loss_fn):
+    losses, state = [], None
+    for x in xs:
+        h, state = lstm.step(x, state)
+        losses.append(loss_fn(h))
+    return losses
+
+
+def _cut_every_step(lstm, xs, k, loss_fn):
+    losses, state = [], None
+    for x in xs:
+        state = nn.detach_state(state)
+        h, state = lstm.step(x, state)
+        losses.append(loss_fn(h))
+    return losses
+
+
+def _shifted(lstm, xs, k, loss_fn):
+    losses, state = [], None
+    for t, x in enumerate(xs):
+        if t % k == 1:
+            state = nn.detach_state(state)
+        h, state = lstm.step(x, state)
+        losses.append(loss_fn(h))
+    return losses
+
+
+def _chunk_ends_only(lstm, xs, k, loss_fn):
+    return L.truncated_losses(lstm, xs, k, loss_fn)[k - 1::k]
+
+
+def _zero_state(lstm, xs, k, loss_fn):
+    losses = []
+    for start in range(0, len(xs), k):
+        state = None
+        for x in xs[start:start + k]:
+            h, state = lstm.step(x, state)
+            losses.append(loss_fn(h))
+    return losses
+
+
+@pytest.mark.parametrize("fn, expected", [
+    (_no_cut, "the state was never cut"),
+    (_cut_every_step, "cut at EVERY step"),
+    (_shifted, "reach back exactly to the start of its own chunk"),
+    (_chunk_ends_only, "one loss_fn(h) after EVERY step"),
+    (_zero_state, "each chunk starts from a zero state"),
+])
+def test_truncated_losses_check_names_typical_mistakes(capsys, fn, expected):
+    got, out = _verdict2(capsys, fn)
+    assert got is L.truncated_losses, out
+    assert out.startswith("❌") and expected in out and "Hint:" in out, out
+    assert "Continuing with the reference implementation" in out
+
+
+def test_truncated_losses_check_reports_a_stub_and_a_wrong_type(capsys):
+    def stub(lstm, xs, k, loss_fn):
+        raise NotImplementedError()
+
+    def floats(lstm, xs, k, loss_fn):
+        return [x.item() for x in L.truncated_losses(lstm, xs, k, loss_fn)]
+
+    got, out = _verdict2(capsys, stub)
+    assert got is L.truncated_losses and out.startswith("⏭"), out
+    got, out = _verdict2(capsys, floats)
+    assert got is L.truncated_losses and "expected a list of loss Tensors" in out, out
+
+
+def test_truncated_bptt_runs_the_given_loop_and_says_how_far_back():
+    ref = L.truncated_bptt(4, 12, hidden=4, batch=2)
+    mine = L.truncated_bptt(4, 12, hidden=4, batch=2, loop=_learner_loop)
+    np.testing.assert_array_equal(ref["M"], mine["M"])
+    np.testing.assert_allclose(ref["grad"], mine["grad"], rtol=1e-12)
+    assert L.reach_summary(mine) == ("the loss at step 12 gets a gradient from inputs 9 to 12 "
+                                     "only: 4 steps back (k = 4)")
+    uncut = L.truncated_bptt(4, 12, hidden=4, batch=2, loop=_no_cut)
+    assert "from inputs 1 to 12" in L.reach_summary(uncut)
+    ex = L.make_truncation_explorer(k=4, T=12, loop=_no_cut)
+    assert ex.result["M"][11, 0] > 0  # the explorer draws with the loop it was given

@@ -87,8 +87,10 @@ register(
         title="LSTM cell forward",
         reference=lstm_cell,
         checker=_lstm_checker,
-        hint="a = x @ weight_ih.T + bias_ih + h @ weight_hh.T + bias_hh; slice it into four "
-             "H-wide blocks i, f, g, o (in that order: a[:, :H], a[:, H:2*H], ...); sigmoid "
-             "for i, f, o and tanh for g; c' = f * c + i * g and h' = o * mg.tanh(c').",
+        hint="a is x and h through their weight matrices (on batch rows, so transposed), "
+             "plus both biases, cut into four H-wide blocks in PyTorch's order i, f, g, o; the "
+             "three gates squash to (0, 1), the candidate g to (-1, 1); the new cell keeps f "
+             "of the old one and adds i of g, and h' shows o of tanh(c'). Still stuck: the "
+             "collapsed 'Hint 2' below the exercise.",
     )
 )

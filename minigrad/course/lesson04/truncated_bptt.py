@@ -14,9 +14,50 @@ from minigrad.course.widgets import Explorer
 from ._shared import DTYPE, _t
 
 
+def truncated_losses(lstm, xs, k: int, loss_fn):
+    """Truncated BPTT's forward (reference of exercise 04.2): run ``lstm`` over the inputs
+    ``xs`` (a list of T Tensors (B, I)) in chunks of ``k`` steps; the state carries its values
+    from chunk to chunk, but its graph is cut (``nn.detach_state``) where each chunk starts.
+    Returns the T losses ``loss_fn(h_s)``, one per step, so a backward from any of them stops
+    at the start of its chunk."""
+    losses, state = [], None
+    for start in range(0, len(xs), k):
+        state = nn.detach_state(state)  # keep the values, cut the graph
+        for x in xs[start:start + k]:
+            h, state = lstm.step(x, state)
+            losses.append(loss_fn(h))
+    return losses
+
+
+def reach_matrix(losses, xs) -> np.ndarray:
+    """``M[s, t] = ||dL_s / dx_t||`` for every loss step s and input step t (zero where no
+    gradient arrives; one backward pass per loss)."""
+    T = len(xs)
+    M = np.zeros((len(losses), T))
+    for s, loss in enumerate(losses):
+        grads = mg.grad(loss, xs, retain_graph=True, allow_unused=True)
+        M[s] = [0.0 if g is None else np.linalg.norm(g.numpy()) for g in grads]
+    return M
+
+
+def truncation_setup(T: int = 24, hidden: int = 8, batch: int = 4, seed: int = 0):
+    """The experiment's LSTM, inputs and per-step loss: ``(lstm, xs, loss_fn)``, with
+    L_s = mean over the batch of u . h_s for a fixed random u."""
+    rng = np.random.default_rng(seed)
+    lstm = nn.LSTM(2, hidden, seed=seed + 1, dtype=DTYPE)
+    xs = [_t(rng.standard_normal((batch, 2)), True) for _ in range(int(T))]
+    u = _t(rng.standard_normal((1, hidden)) / math.sqrt(hidden))
+
+    def loss_fn(h):
+        return (h * u).sum() * (1.0 / batch)
+
+    return lstm, xs, loss_fn
+
+
 def truncated_bptt(k: int, T: int = 24, hidden: int = 8, batch: int = 4, seed: int = 0,
-                   matrix: bool = True) -> dict:
-    """Run an LSTM over T steps in chunks of ``k``, detaching the state between chunks.
+                   matrix: bool = True, loop=None) -> dict:
+    """Run an LSTM over T steps in chunks of ``k``, detaching the state between chunks, with
+    ``loop`` (exercise 04.2's signature; default :func:`truncated_losses`).
 
     A loss is taken at EVERY step, L_s = mean over the batch of u . h_s (the paper's meta-loss
     also sums a loss over every step of an unroll). Returns ``{"k", "T", "M", "grad"}``:
@@ -29,23 +70,9 @@ def truncated_bptt(k: int, T: int = 24, hidden: int = 8, batch: int = 4, seed: i
     k, T = int(k), int(T)
     if k < 1:
         raise ValueError(f"truncated_bptt: the truncation length k must be >= 1, got {k}")
-    rng = np.random.default_rng(seed)
-    lstm = nn.LSTM(2, hidden, seed=seed + 1, dtype=DTYPE)
-    xs = [_t(rng.standard_normal((batch, 2)), True) for _ in range(T)]
-    u = _t(rng.standard_normal((1, hidden)) / math.sqrt(hidden))
-    losses, state = [], None
-    for t in range(T):
-        if t > 0 and t % k == 0:
-            state = nn.detach_state(state)
-        h, state = lstm.step(xs[t], state)
-        losses.append((h * u).sum() * (1.0 / batch))
-    M = None
-    if matrix:
-        M = np.zeros((T, T))
-        for s in range(T):
-            start = (s // k) * k
-            grads = mg.grad(losses[s], xs[start:s + 1], retain_graph=True)
-            M[s, start:s + 1] = [np.linalg.norm(g.numpy()) for g in grads]
+    lstm, xs, loss_fn = truncation_setup(T, hidden, batch, seed)
+    losses = (loop or truncated_losses)(lstm, xs, k, loss_fn)
+    M = reach_matrix(losses, xs) if matrix else None
     total = losses[0]
     for loss in losses[1:]:
         total = total + loss
@@ -53,6 +80,15 @@ def truncated_bptt(k: int, T: int = 24, hidden: int = 8, batch: int = 4, seed: i
     grads = mg.grad(total, params)
     flat = np.concatenate([g.numpy().ravel() for g in grads])
     return {"k": k, "T": T, "M": M, "grad": flat}
+
+
+def reach_summary(res: dict) -> str:
+    """In words: how far back the last loss's gradient reaches, from the matrix M."""
+    T, k = res["T"], res["k"]
+    reached = np.flatnonzero(res["M"][T - 1] > 0)
+    first = int(reached[0]) + 1
+    return (f"the loss at step {T} gets a gradient from inputs {first} to {T} only: "
+            f"{T - first + 1} steps back (k = {k})")
 
 
 @functools.lru_cache(maxsize=8)
@@ -111,11 +147,12 @@ def plot_truncation(res: dict, curve: dict | None = None):
     return fig
 
 
-def make_truncation_explorer(k: int = 8, T: int = 24) -> Explorer:
+def make_truncation_explorer(k: int = 8, T: int = 24, loop=None) -> Explorer:
     """A slider for the truncation length k: which (loss, input) pairs still exchange a
     gradient, and how far the truncated weight gradient is from the full one.
 
     Controls: ``"k"``. ``result`` is :func:`truncated_bptt`'s dict plus ``"rel_error"``.
+    ``loop`` (exercise 04.2's) computes the left panel; the error curve is the reference's.
     """
     import ipywidgets as widgets
 
@@ -126,7 +163,7 @@ def make_truncation_explorer(k: int = 8, T: int = 24) -> Explorer:
                                        layout=widgets.Layout(width="420px"))}
 
     def compute(k):
-        res = truncated_bptt(k, T)
+        res = truncated_bptt(k, T, loop=loop)
         res["rel_error"] = float(curve["rel_error"][k - 1])
         return res
 

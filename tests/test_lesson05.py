@@ -1,5 +1,7 @@
-"""Lesson 05 helpers: optimizers as functions, the coordinatewise LSTM, the graph figure, the
-exercise 05.1 check (references pass, typical mistakes fail), the short meta-training, the
+"""Lesson 05 helpers: optimizers as functions, the coordinatewise LSTM and its rows figure, the
+graph figure, the checks of exercises 05.1 (unrolled meta-loss), 05.2 (the optimizer module)
+and 05.3 (the meta-training loop): references pass, typical mistakes fail with a pointed
+message; the short meta-training with the library's or the learner's loop and module, the
 pretrained loader and its fallback, the baseline comparison and the explorer (headless)."""
 
 from __future__ import annotations
@@ -13,10 +15,10 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 import minigrad as mg  # noqa: E402
-from minigrad import nn  # noqa: E402
+from minigrad import nn, optim  # noqa: E402
 from minigrad.course import check, checks  # noqa: E402
 from minigrad.course import lesson05 as L  # noqa: E402
-from minigrad.l2l import LSTMOptimizer, net_defaults  # noqa: E402
+from minigrad.l2l import LogAndSign, LSTMOptimizer, QuadraticProblem, net_defaults  # noqa: E402,E501
 from minigrad.optim import update_rules as F  # noqa: E402
 
 
@@ -195,6 +197,253 @@ def test_other_mistakes(capsys):
                          (stub, "not done yet")):
         got, out = _verdict(capsys, fn)
         assert got is L.unrolled_meta_loss and expected in out, out
+
+
+# --------------------------------------------------------------------------------------------
+# The rows figure
+
+
+def test_rows_figure_shows_the_network_the_batch_and_the_shared_weights():
+    fig = L.draw_coordinates_as_rows()
+    texts = " ".join(t.get_text() for t in fig.axes[0].texts)
+    for label in ("W1 (3×2)", "b1 (3,)", "W2 (1×3)", "b2 (1,)", "(n, 1)", "(n, H)", "φ"):
+        assert label in texts, label
+    n = 13
+    squares = [p for p in fig.axes[0].patches if type(p).__name__ == "Rectangle"]
+    assert len(squares) == n + n + 2 * n * 6 + n  # network, gradient, two states, step
+
+
+# --------------------------------------------------------------------------------------------
+# Exercise 05.2: the optimizer module
+
+
+class _Module(nn.Module):
+    """What a learner writes for exercise 05.2."""
+
+    def __init__(self, hidden_size=20, num_layers=2, output_scale=1.0, preprocess=None):
+        super().__init__()
+        self.preprocess = preprocess
+        input_size = 1 if preprocess is None else preprocess.input_size
+        self.lstm = nn.LSTM(input_size, hidden_size, num_layers)
+        self.head = nn.Linear(hidden_size, 1)
+        self.output_scale = output_scale
+
+    def update(self, grad, state=None):
+        n = grad.shape[0]
+        x = grad.reshape(n, 1) if self.preprocess is None else self.preprocess(grad)
+        h, state = self.lstm.step(mg.tensor(x), state)
+        return self.head(h).reshape(n) * self.output_scale, state
+
+
+class _NoScale(_Module):
+    def update(self, grad, state=None):
+        delta, state = super().update(grad, state)
+        return delta * (1.0 / self.output_scale), state
+
+
+class _NoState(_Module):
+    def update(self, grad, state=None):
+        delta, _ = super().update(grad, None)
+        return delta, None
+
+
+class _Forgets(_Module):
+    def update(self, grad, state=None):
+        return super().update(grad, None)
+
+
+class _RowOfCoordinates(_Module):
+    def update(self, grad, state=None):
+        n = grad.shape[0]
+        x = grad.reshape(1, n) if self.preprocess is None else self.preprocess(grad)
+        h, state = self.lstm.step(mg.tensor(x), state)
+        return self.head(h).reshape(-1) * self.output_scale, state
+
+
+class _Column(_Module):
+    def update(self, grad, state=None):
+        delta, state = super().update(grad, state)
+        return delta.reshape(grad.shape[0], 1), state
+
+
+class _Numpy(_Module):
+    def update(self, grad, state=None):
+        delta, state = super().update(grad, state)
+        return delta.numpy(), state
+
+
+class _OtherNames(_Module):
+    def __init__(self, hidden_size=20, num_layers=2, output_scale=1.0, preprocess=None):
+        super().__init__(hidden_size, num_layers, output_scale, preprocess)
+        self.rnn = self.lstm
+        del self.lstm
+
+
+def _verdict_module(capsys, cls):
+    got = check("05.2", cls)
+    return got, capsys.readouterr().out
+
+
+def test_module_reference_and_a_learner_module_pass(capsys):
+    got, out = _verdict_module(capsys, _Module)
+    assert got is _Module and out.startswith("✅") and "3/3" in out, out
+    got, out = _verdict_module(capsys, L.library_optimizer_module)
+    assert got is L.library_optimizer_module and out.startswith("✅"), out
+    net = L.library_optimizer_module(hidden_size=7, num_layers=1, output_scale=0.1,
+                                     preprocess=LogAndSign(5.0))
+    assert isinstance(net, LSTMOptimizer) and net.config()["p"] == 5.0
+    assert net.config()["hidden_size"] == 7 and net.output_scale == 0.1
+
+
+@pytest.mark.parametrize("cls, expected", [
+    (_NoScale, "without the output scale"),
+    (_Forgets, "the state is not carried"),
+    (_RowOfCoordinates, "not (1, n)"),
+    (_Column, "delta has shape (6, 1), expected (6,)"),
+    (_Numpy, "expected a minigrad Tensor"),
+    (_NoState, "the state is not carried"),
+    (_OtherNames, "name the LSTM self.lstm"),
+])
+def test_module_check_names_typical_mistakes(capsys, cls, expected):
+    got, out = _verdict_module(capsys, cls)
+    assert got is L.library_optimizer_module, out
+    assert out.startswith("❌") and expected in out and "Hint:" in out, out
+
+
+def test_module_check_reports_a_stub_as_not_done(capsys):
+    class Stub(_Module):
+        def update(self, grad, state=None):
+            raise NotImplementedError()
+
+    got, out = _verdict_module(capsys, Stub)
+    assert got is L.library_optimizer_module and out.startswith("⏭"), out
+
+
+# --------------------------------------------------------------------------------------------
+# Exercise 05.3: the meta-training loop
+
+
+def _meta_train(net, problem, iters, steps=20, unroll=10, meta_lr=3e-2, seed=0, callback=None):
+    """What a learner writes for exercise 05.3."""
+    meta_opt = optim.Adam(net.parameters(), lr=meta_lr)
+    curve = []
+    for it in range(iters):
+        f, theta = L.draw_function(problem, seed, it)
+        state, total = None, 0.0
+        for t0 in range(0, steps, unroll):
+            losses, theta, state = L.unroll_steps(net, f, theta, state, min(unroll, steps - t0))
+            meta_loss = losses[0]
+            for loss in losses[1:]:
+                meta_loss = meta_loss + loss
+            meta_opt.zero_grad()
+            meta_loss.backward()
+            meta_opt.step()
+            theta, state = theta.detach(), nn.detach_state(state)
+            total += sum(loss.item() for loss in losses)
+        curve.append(total / steps)
+        if callback is not None:
+            callback(np.array(curve))
+    return curve
+
+
+def _verdict_loop(capsys, fn):
+    got = check("05.3", fn)
+    return got, capsys.readouterr().out
+
+
+def test_loop_reference_and_a_learner_loop_pass(capsys):
+    for fn in (L.library_meta_train, _meta_train):
+        got, out = _verdict_loop(capsys, fn)
+        assert got is fn and out.startswith("✅") and "2/2" in out, out
+
+
+def test_unroll_steps_and_draw_function_match_the_library_unroll():
+    problem = QuadraticProblem(dim=4, batch=2, dtype="float64")
+    f, theta0 = L.draw_function(problem, 3, 2)
+    config = {**net_defaults("quadratic"), "hidden_size": 5}
+    nets = [LSTMOptimizer(**config, seed=1, dtype="float64") for _ in range(2)]
+    losses, theta, state = L.unroll_steps(nets[0], f, theta0, None, 4)
+    trainer = mg.l2l.MetaTrainer(nets[1], problem, mg.l2l.MetaConfig(seed=3))
+    instance, flat, theta_lib, _ = trainer.start_horizon(trainer.problem_seed(2))
+    np.testing.assert_array_equal(theta0.numpy(), theta_lib)
+    meta, theta_end, _, values = mg.l2l.unroll(nets[1], instance, flat, theta_lib, None, 0, 4)
+    np.testing.assert_allclose([x.item() for x in losses], values, rtol=1e-12)
+    np.testing.assert_allclose(theta.numpy(), theta_end, rtol=1e-12)
+    assert len(state) == 2 and theta.requires_grad and not theta0.requires_grad
+
+
+def _mistake(**kwargs):
+    def loop(net, problem, iters, steps=20, unroll=10, meta_lr=3e-2, seed=0, callback=None):
+        curve = L.meta_training_loop._variant_meta_train(net, problem, iters, steps, unroll,
+                                                         meta_lr, seed, **kwargs)
+        for i in range(len(curve)):
+            callback(np.array(curve[:i + 1]))
+        return curve
+
+    return loop
+
+
+def _no_detach(net, problem, iters, steps=20, unroll=10, meta_lr=3e-2, seed=0, callback=None):
+    meta_opt = optim.Adam(net.parameters(), lr=meta_lr)
+    curve = []
+    for it in range(iters):
+        f, theta = L.draw_function(problem, seed, it)
+        state = None
+        for t0 in range(0, steps, unroll):
+            losses, theta, state = L.unroll_steps(net, f, theta, state, min(unroll, steps - t0))
+            meta_opt.zero_grad()
+            sum(losses[1:], losses[0]).backward()
+            meta_opt.step()
+        curve.append(0.0)
+    return curve
+
+
+def _sum_not_mean(net, problem, iters, steps=20, unroll=10, meta_lr=3e-2, seed=0,
+                  callback=None):
+    curve = _meta_train(net, problem, iters, steps, unroll, meta_lr, seed, callback)
+    return [c * steps for c in curve]
+
+
+@pytest.mark.parametrize("fn, expected", [
+    (_mistake(update=False), "phi never changed"),
+    (_mistake(zero_grad=False), "call meta_opt.zero_grad() before each backward"),
+    (_mistake(terms="last"), "the meta-loss is only the unroll's LAST loss"),
+    (_mistake(detach=False), "the graph grows with every unroll"),
+    (_no_detach, "already freed"),
+    (_sum_not_mean, "divide the total by steps"),
+])
+def test_loop_check_names_typical_mistakes(capsys, fn, expected):
+    got, out = _verdict_loop(capsys, fn)
+    assert got is L.library_meta_train, out
+    assert out.startswith("❌") and expected in out and "Hint:" in out, out
+
+
+def test_loop_check_reports_a_stub_and_a_missing_callback(capsys):
+    def stub(net, problem, iters, steps=20, unroll=10, meta_lr=3e-2, seed=0, callback=None):
+        raise NotImplementedError()
+
+    def silent(net, problem, iters, steps=20, unroll=10, meta_lr=3e-2, seed=0, callback=None):
+        return _meta_train(net, problem, iters, steps, unroll, meta_lr, seed)
+
+    got, out = _verdict_loop(capsys, stub)
+    assert got is L.library_meta_train and out.startswith("⏭"), out
+    got, out = _verdict_loop(capsys, silent)
+    assert got is L.library_meta_train and "call callback(np.array(curve))" in out, out
+
+
+def test_short_meta_training_with_the_learners_loop_and_module_matches_the_library():
+    lib = L.short_meta_training(iters=4)
+    mine = L.short_meta_training(iters=4, loop=_meta_train, module=_Module)
+    np.testing.assert_allclose(mine.curve, lib.curve, rtol=1e-3)
+    assert isinstance(mine.net, LSTMOptimizer)  # the trained weights, in the library's class
+    for p, q in zip(mine.net.parameters(), lib.net.parameters()):
+        np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=1e-3, atol=1e-5)
+    fallback = L.short_meta_training(iters=4, loop=L.library_meta_train,
+                                     module=L.library_optimizer_module)
+    np.testing.assert_array_equal(fallback.curve, lib.curve)
+    assert "your meta_train" in L.describe_meta_run(_meta_train, _Module)
+    text = L.describe_meta_run(L.library_meta_train, L.library_optimizer_module)
+    assert "fell back" in text and "MetaTrainer" in text and "LSTMOptimizer" in text
 
 
 # --------------------------------------------------------------------------------------------

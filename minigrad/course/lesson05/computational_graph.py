@@ -1,4 +1,4 @@
-"""Section 3: the paper's computational graph (its Figure 2), dashed edges included."""
+"""Section 4: the paper's computational graph (its Figure 2), dashed edges included."""
 
 from __future__ import annotations
 

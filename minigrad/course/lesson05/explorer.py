@@ -1,4 +1,4 @@
-"""Section 7: the meta-training explorer (unroll length, meta learning rate, hidden size)."""
+"""Section 8: the meta-training explorer (unroll length, meta learning rate, hidden size)."""
 
 from __future__ import annotations
 

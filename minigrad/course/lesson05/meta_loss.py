@@ -1,4 +1,4 @@
-"""Section 4, exercise 05.1: the unrolled meta-loss with the gradient cut, its reference and its
+"""Section 5, exercise 05.1: the unrolled meta-loss with the gradient cut, its reference and its
 check.
 """
 
@@ -173,7 +173,9 @@ register(Exercise(
     title="unrolled meta-loss with the gradient cut",
     reference=unrolled_meta_loss,
     checker=_check_meta_loss,
-    hint="grad_t is a constant: the .data of mg.grad(loss, theta, retain_graph=True) (keep the "
-         "graph: the meta-gradient needs it later). Feed it to net.update with the state, add "
-         "the update to theta (a Tensor), and sum f(theta_1), ..., f(theta_T).",
+    hint="the gradient enters the optimizer as a CONSTANT (an array: no graph back to theta, "
+         "the dashed edge), while the step it produces stays a Tensor that depends on phi, "
+         "and so does every later theta; the graph must survive each gradient you take from "
+         "it, since the meta-gradient walks it again. The sum starts at f(theta_1). Still "
+         "stuck: the collapsed 'Hint 2' below the exercise.",
 ))

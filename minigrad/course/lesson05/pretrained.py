@@ -1,4 +1,4 @@
-"""Section 6: the pretrained optimizer against tuned baselines (the paper's quadratic figure)."""
+"""Section 7: the pretrained optimizer against tuned baselines (the paper's quadratic figure)."""
 
 from __future__ import annotations
 

@@ -34,7 +34,7 @@ def conv_loops(x, w, b, stride, padding):
 
 # (x shape, out channels, kernel, stride, padding, bias): strides, paddings, channel counts,
 # odd and non-square sizes, a batch of 1, windows that do not tile the input, a 1x1 kernel,
-# and a kernel as large as the padded input.
+# a kernel as large as the padded input, and padding wider than the kernel.
 CONV_CASES = [
     ((2, 3, 7, 6), 4, 3, 1, 1, True),
     ((1, 2, 5, 5), 3, 2, 2, 0, False),
@@ -43,6 +43,7 @@ CONV_CASES = [
     ((3, 2, 4, 4), 1, 4, 1, 0, True),
     ((1, 4, 5, 3), 3, 1, 1, 0, True),
     ((2, 2, 3, 3), 2, 5, 2, 1, False),
+    ((1, 2, 4, 5), 2, 2, (1, 2), (2, 3), True),  # padding wider than the kernel
 ]
 CONV_IDS = [f"x{c[0]}-o{c[1]}-k{c[2]}-s{c[3]}-p{c[4]}" for c in CONV_CASES]
 

@@ -17,7 +17,9 @@ A convolution is one matrix product per image, y_n = W @ im2col(x)_n, with the w
 library). Its derivatives are the two other products, dL/dx = col2im(W^T @ g_n) and
 dL/dW = sum_n g_n @ im2col(x)_n^T. All three are linear in each argument and each is the
 others' derivative, so each is an op whose backward calls the other two: second derivatives
-come for free.
+come for free. (dL/dx is computed as the correlation it equals, of g spread out by the stride
+with the kernel flipped, by im2col and one product again: in NumPy, on small feature maps, that
+is faster than col2im's strided additions; see :func:`_transposed_correlate`.)
 
 Max pooling keeps each window's largest entry; its gradient goes back to that entry (one-hot
 columns through col2im), and the gradient of that scatter is the gather again.
@@ -67,13 +69,46 @@ def col2im(cols, x_shape, kernel, stride=(1, 1), padding=(0, 0)):
     oh, ow = _out_size(h, kh, sh, ph), _out_size(w, kw, sw, pw)
     cols = cols.reshape(n, c, kh, kw, oh, ow)
     out = get_array_module(cols).zeros((n, c, h + 2 * ph, w + 2 * pw), cols.dtype)
+    overlapping = kh > sh or kw > sw
     for i in range(kh):
         for j in range(kw):
-            out[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw] += cols[:, :, i, j]
+            pixels = out[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw]
+            if overlapping:
+                pixels += cols[:, :, i, j]
+            else:  # every pixel lies in one window at most: nothing to add up, a copy is enough
+                pixels[...] = cols[:, :, i, j]
     return out[:, :, ph:ph + h, pw:pw + w]
 
 
 # ----- convolution ---------------------------------------------------------------------------
+def _correlate(x, w, stride, padding):
+    """y_n = W @ im2col(x)_n on arrays, as (N, O, OH, OW); also returns the columns."""
+    o, c, kh, kw = w.shape
+    n, _, h, wd = x.shape
+    cols = im2col(x, (kh, kw), stride, padding)  # (N, C*kh*kw, OH*OW)
+    y = w.reshape(o, -1) @ cols  # (N, O, OH*OW)
+    oh, ow = _out_size(h, kh, stride[0], padding[0]), _out_size(wd, kw, stride[1], padding[1])
+    return y.reshape(n, o, oh, ow), cols
+
+
+def _transposed_correlate(g, w, x_shape, stride, padding):
+    """col2im(W^T @ g_n) on arrays, computed as a correlation, which is faster in NumPy than
+    kh*kw strided additions: g spread out by the stride (zeros between its entries) and
+    bordered by kh-1 zeros, correlated with w flipped in space and with its channel axes
+    swapped, gives the gradient of the padded input; the rows and columns of x are cut out.
+    (The entry of window (p, q) at offset (i, j) reaches x at (s p + i, s q + j) either way.)
+    """
+    n, o, oh, ow = g.shape
+    _, c, kh, kw = w.shape
+    (sh, sw), (ph, pw), (h, wd) = stride, padding, x_shape[2:]
+    spread = get_array_module(g).zeros((n, o, h + 2 * ph + kh - 1, wd + 2 * pw + kw - 1),
+                                       g.dtype)
+    spread[:, :, kh - 1:kh - 1 + sh * oh:sh, kw - 1:kw - 1 + sw * ow:sw] = g
+    spread = spread[:, :, ph:ph + h + kh - 1, pw:pw + wd + kw - 1]  # the outputs over x only
+    flipped = w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)  # (C, O, kh, kw)
+    return _correlate(spread, flipped, (1, 1), (0, 0))[0]
+
+
 class Conv2d(Function):
     """y[n, o, p, q] = sum_{c, i, j} w[o, c, i, j] * xpad[n, c, sh p + i, sw q + j],
     i.e. y_n = W @ im2col(x)_n.
@@ -85,12 +120,8 @@ class Conv2d(Function):
     @staticmethod
     def forward(ctx, x, w, stride, padding):
         ctx.geometry = dict(stride=stride, padding=padding)
-        o, c, kh, kw = w.shape
-        n, _, h, wd = x.shape
-        ctx.cols = im2col(x, (kh, kw), stride, padding)  # kept for dL/dw
-        y = w.reshape(o, -1) @ ctx.cols  # (N, O, OH*OW)
-        return y.reshape(n, o, _out_size(h, kh, stride[0], padding[0]),
-                         _out_size(wd, kw, stride[1], padding[1]))
+        y, ctx.cols = _correlate(x, w, stride, padding)  # the columns are kept for dL/dw
+        return y
 
     @staticmethod
     def backward(ctx, g):
@@ -105,7 +136,7 @@ class Conv2d(Function):
 
 class Conv2dInputGrad(Function):
     """dx = col2im(W^T @ g_n): the gradient of a convolution with respect to its input
-    (the transposed convolution of g), bilinear in (g, w).
+    (the transposed convolution of g, computed as a correlation), bilinear in (g, w).
 
     With h the upstream gradient (shaped like x): dL/dg = conv2d(h, w),
     dL/dw = Conv2dWeightGrad(h, g).
@@ -114,9 +145,7 @@ class Conv2dInputGrad(Function):
     @staticmethod
     def forward(ctx, g, w, x_shape, stride, padding):
         ctx.geometry = dict(stride=stride, padding=padding)
-        o, c, kh, kw = w.shape
-        cols = w.reshape(o, -1).T @ g.reshape(g.shape[0], o, -1)  # (N, C*kh*kw, OH*OW)
-        return col2im(cols, x_shape, (kh, kw), stride, padding)
+        return _transposed_correlate(g, w, x_shape, stride, padding)
 
     @staticmethod
     def backward(ctx, h):

@@ -2,25 +2,82 @@
 
 For x of shape (N, C, H, W) (or (N, C)) and each channel c, over its m = N*H*W entries:
 
-    training:  mu = mean(x_c),  var = mean((x_c - mu)^2)  (biased: divided by m)
+    training:   mu = mean(x_c),  var = mean((x_c - mu)^2)  (biased: divided by m)
     evaluation: mu = running_mean[c],  var = running_var[c]
-    y_c = (x_c - mu) / sqrt(var + eps) * weight[c] + bias[c]
+    xhat_c = (x_c - mu) * inv_std,  inv_std = (var + eps)^(-1/2)
+    y_c = weight[c] * xhat_c + bias[c]
 
 In training the running statistics move towards the batch's, in place and outside the graph:
 running = (1 - momentum) * running + momentum * batch, with the UNBIASED variance
 var * m / (m - 1) (PyTorch's rule; the normalisation itself uses the biased one).
 
-The function is composed from ops whose derivatives are known, so its gradient, which flows
-through mu and var too in training, and its second derivatives come from them.
+Training is one fused op, :class:`BatchNorm` (mu and var depend on every entry, and their
+gradients fold into one short formula); evaluation is an affine map with constant statistics,
+composed from ``*`` and ``+``.
 """
 
 from __future__ import annotations
 
 from ..backend import device_of
-from ..function import _check_inputs
+from ..function import Function, _check_inputs
+from ..grad_mode import is_grad_enabled
 from ..tensor import Tensor
-from .reduce import mean
+from .reduce import sum as sum_
 from .shape import reshape
+
+
+def _normalize(x, axes, eps):
+    """(xhat, inv_std, mu, var) over ``axes``, for arrays and Tensors alike."""
+    mu = x.mean(axis=axes, keepdims=True)
+    xc = x - mu
+    var = (xc * xc).mean(axis=axes, keepdims=True)
+    inv_std = (var + eps) ** -0.5
+    return xc * inv_std, inv_std, mu, var
+
+
+class BatchNorm(Function):
+    """y = weight * xhat + bias, xhat = (x - mean(x)) * inv_std, with the batch's statistics
+    over ``axes`` (all but the channel axis 1) and inv_std = (var + eps)^(-1/2).
+
+    With sums and means per channel over its m entries:
+    dL/dbias = sum(g),  dL/dweight = sum(g * xhat),
+    dL/dx = weight * inv_std * (g - mean(g) - xhat * mean(g * xhat))
+    (the last two terms are the paths through mu and var).
+
+    Forward updates ``running_mean`` and ``running_var`` in place when given (see the module
+    docstring). For second derivatives xhat and inv_std must be functions of x that the
+    engine sees, so a backward that records a graph (``create_graph=True``) recomputes them
+    from x with ops; a plain backward takes forward's arrays.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, axes, eps, running_mean=None, running_var=None,
+                momentum=0.1):
+        xhat, inv_std, mu, var = _normalize(x, axes, eps)
+        ctx.axes, ctx.eps, ctx.saved = axes, eps, (xhat, inv_std)
+        if running_mean is not None:
+            m = x.size // x.shape[1]
+            running_mean *= 1.0 - momentum
+            running_mean += momentum * mu.reshape(-1)
+            running_var *= 1.0 - momentum
+            running_var += (momentum * m / (m - 1)) * var.reshape(-1)
+        shape = inv_std.shape
+        return xhat * weight.reshape(shape) + bias.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, weight, _ = ctx.inputs
+        axes = ctx.axes
+        if is_grad_enabled():
+            xhat, inv_std, _, _ = _normalize(x, axes, ctx.eps)
+        else:
+            xhat, inv_std = (Tensor._make(a) for a in ctx.saved)
+        g_sum = sum_(g, axis=axes, keepdims=True)
+        gx_sum = sum_(g * xhat, axis=axes, keepdims=True)
+        m = x.size // x.shape[1]
+        scale = reshape(weight, inv_std.shape) * inv_std
+        gx = scale * (g - g_sum * (1.0 / m) - xhat * (gx_sum * (1.0 / m)))
+        return gx, reshape(gx_sum, weight.shape), reshape(g_sum, weight.shape)
 
 
 def batch_norm(x: Tensor, running_mean=None, running_var=None, weight: Tensor | None = None,
@@ -59,24 +116,16 @@ def batch_norm(x: Tensor, running_mean=None, running_var=None, weight: Tensor | 
     axes = (0,) + tuple(range(2, x.ndim))
     stat_shape = (1, c) + (1,) * (x.ndim - 2)
     if training:
-        m = x.size // c
-        if m < 2:
+        if x.size // c < 2:
             raise ValueError(
                 f"{op}: training needs more than 1 value per channel, got input shape {x.shape}"
             )
-        mu = mean(x, axis=axes, keepdims=True)
-        xc = x - mu
-        var = mean(xc * xc, axis=axes, keepdims=True)
-        inv_std = (var + eps) ** -0.5
-        if running_mean is not None:
-            running_mean *= 1.0 - momentum
-            running_mean += momentum * mu.data.reshape(c)
-            running_var *= 1.0 - momentum
-            running_var += (momentum * m / (m - 1)) * var.data.reshape(c)
-    else:
         xp = x.xp
-        xc = x - Tensor._make(running_mean.reshape(stat_shape))
-        inv_std = Tensor._make(1.0 / xp.sqrt(running_var.reshape(stat_shape) + eps))
-    scale = inv_std if weight is None else inv_std * reshape(weight, stat_shape)
-    y = xc * scale
+        weight = Tensor._make(xp.ones(c, x.dtype)) if weight is None else weight
+        bias = Tensor._make(xp.zeros(c, x.dtype)) if bias is None else bias
+        return BatchNorm.apply(x, weight, bias, axes=axes, eps=eps, running_mean=running_mean,
+                               running_var=running_var, momentum=momentum)
+    inv_std = Tensor._make(1.0 / x.xp.sqrt(running_var.reshape(stat_shape) + eps))
+    scale = inv_std if weight is None else reshape(weight, stat_shape) * inv_std
+    y = (x - Tensor._make(running_mean.reshape(stat_shape))) * scale
     return y if bias is None else y + reshape(bias, stat_shape)

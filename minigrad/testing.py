@@ -34,15 +34,16 @@ def numerical_grad(fn, inputs, weights=None, eps=1e-6):
     grads = []
     for x in inputs:
         g = np.zeros(x.shape)
-        flat = x.data.reshape(-1)  # a view: perturb in place, then restore
-        for i in range(flat.size):
-            old = flat[i].item()
-            flat[i] = old + eps
+        # Perturb x's own array in place, entry by entry, then restore it. (A reshape of a
+        # non-contiguous array would be a copy, and perturbing it would change nothing.)
+        for i in np.ndindex(*x.shape):
+            old = x.data[i].item()
+            x.data[i] = old + eps
             plus = _scalarize(fn(*inputs), weights).item()
-            flat[i] = old - eps
+            x.data[i] = old - eps
             minus = _scalarize(fn(*inputs), weights).item()
-            flat[i] = old
-            g.reshape(-1)[i] = (plus - minus) / (2 * eps)
+            x.data[i] = old
+            g[i] = (plus - minus) / (2 * eps)
         grads.append(g)
     return grads
 

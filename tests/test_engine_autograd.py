@@ -283,3 +283,17 @@ def test_backward_is_found_in_tensor_py():
     """loss.backward() is a method written in tensor.py (its first step on the reading path)."""
     assert mg.Tensor.backward.__module__ == "minigrad.tensor"
     assert mg.Tensor.backward.__qualname__ == "Tensor.backward"
+
+
+def test_numerical_grad_perturbs_a_non_contiguous_input_itself():
+    """A tensor over a strided view: reshaping it would copy, and perturbing the copy would
+    leave the function unchanged (a numerical gradient of zero)."""
+    from minigrad.testing import numerical_grad
+
+    base = np.arange(12.0).reshape(3, 4)
+    x = mg.tensor(base, dtype="float64")
+    x.data = base[:, ::2]  # non-contiguous, shape (3, 2)
+    assert not x.data.flags["C_CONTIGUOUS"]
+    (g,) = numerical_grad(lambda t: (t * t).sum(), [x])
+    np.testing.assert_allclose(g, 2 * base[:, ::2], rtol=1e-6)
+    np.testing.assert_array_equal(base, np.arange(12.0).reshape(3, 4))  # restored

@@ -37,6 +37,25 @@ def test_trainer_sets_the_scheduled_rate_each_meta_iteration():
     assert trainer.meta_opt.param_groups[0]["lr"] == pytest.approx(0.1 * 3 / 10)
 
 
+def test_unroll_doubling_lengthens_each_meta_iterations_unrolls_up_to_the_horizon():
+    c = MetaConfig(steps=12, unroll=2, unroll_doubling=2)
+    assert [c.unroll_at(i) for i in range(8)] == [2, 2, 4, 4, 8, 8, 12, 12]
+    assert MetaConfig(unroll=5).unroll_at(10 ** 6) == 5  # the paper's: fixed
+    problem = make_problem("quadratic", dim=3, batch=2)
+    trainer = MetaTrainer(LSTMOptimizer(**net_defaults("quadratic")), problem,
+                          MetaConfig(steps=6, unroll=2, unroll_doubling=1))
+    lengths = []
+    run_unroll = trainer.run_unroll
+    trainer.run_unroll = lambda h, th, st, t0, k: (lengths.append(k) or
+                                                   run_unroll(h, th, st, t0, k))
+    trainer.train(3)
+    assert lengths == [2, 2, 2, 4, 2, 6]  # K = 2, then 4 (and the horizon's rest), then 6
+    with pytest.raises(ValueError, match="unroll_doubling must be >= 0"):
+        MetaConfig(unroll_doubling=-1)
+    with pytest.raises(ValueError, match="cannot be combined with unroll_doubling"):
+        MetaConfig(unroll=2, step_weights=[1, 2], unroll_doubling=3)
+
+
 def test_horizon_weights_rise_linearly_over_the_horizon():
     assert MetaConfig().weights_for(0, 20) is None  # the paper's: every term 1
     c = MetaConfig(steps=4, unroll=2, horizon_weights="linear")
@@ -389,9 +408,9 @@ def test_meta_betas_reach_adam_the_checkpoint_and_the_log(tmp_path, capsys):
     out = tmp_path / "b.npz"
     args = ["train", "--problem", "mnist", "--optimizee", "sigmoid-2", "--steps", "4",
             "--unroll", "2", "--meta-iters", "2", "--no-progress", "--out", str(out)]
-    assert cli.main([*args, "--meta-betas", "0.8,0.99"]) == 0
+    assert cli.main([*args, "--meta-betas", "0.8,0.99", "--unroll-doubling", "5"]) == 0
     _, meta = load_checkpoint(out)
-    assert meta["meta"]["betas"] == [0.8, 0.99]
+    assert meta["meta"]["betas"] == [0.8, 0.99] and meta["meta"]["unroll_doubling"] == 5
     # every meta-iteration logs its largest meta-gradient norm (before any clipping)
     lines = [ln for ln in out.with_suffix(".log").read_text().splitlines()
              if ln.startswith("iteration")]

@@ -211,6 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="how the meta-loss weighs the steps of a horizon: uniform (paper) or "
                         "linear, 2t / (T + 1) at step t (the last steps, whose loss the claims "
                         "compare, count most)")
+    t.add_argument("--unroll-doubling", type=_non_negative_int, default=None,
+                   help="double the unroll length every N meta-iterations, up to the horizon "
+                        "(a curriculum: many cheap meta-updates first, then longer unrolls "
+                        "against truncation's short-horizon bias; paper: 0, fixed)")
     t.add_argument("--train-pool", type=_positive_int, default=None,
                    help="MNIST: each training net fits its own N digits, drawn from the "
                         "training split by its seed (default: all 3,000); validation and test "
@@ -289,7 +293,8 @@ _META_FLAGS = {"steps": "steps", "unroll": "unroll", "meta_lr": "meta_lr",
                "warmup_iters": "warmup_iters", "decay_iters": "decay_iters",
                "min_lr_ratio": "min_lr_ratio", "meta_objective": "meta_objective",
                "horizon_weights": "horizon_weights",
-               "clip_grad_norm": "clip_grad_norm", "average": "average", "betas": "meta_betas"}
+               "clip_grad_norm": "clip_grad_norm", "average": "average", "betas": "meta_betas",
+               "unroll_doubling": "unroll_doubling"}
 
 
 def _check_problem(args):

@@ -96,6 +96,8 @@ class MetaConfig:
     decay_iters: int = 0              # then halves every decay_iters (0: constant) ...
     min_lr_ratio: float = 0.1         # ... down to this fraction of meta_lr
     average: float = 0.0              # a in phi_avg <- a phi_avg + (1 - a) phi (0: no average)
+    unroll_doubling: int = 0          # the unroll length doubles every N meta-iterations, up
+                                      # to the horizon (0: fixed at ``unroll``)
     seed: int = 0
 
     def __post_init__(self):
@@ -123,6 +125,12 @@ class MetaConfig:
         self.betas = tuple(float(b) for b in self.betas)
         if not 0.0 <= self.average < 1.0:
             raise ValueError(f"MetaConfig: average must be in [0, 1), got {self.average}")
+        if self.unroll_doubling < 0:
+            raise ValueError(f"MetaConfig: unroll_doubling must be >= 0, got "
+                             f"{self.unroll_doubling}")
+        if self.unroll_doubling and self.step_weights is not None:
+            raise ValueError("MetaConfig: step_weights fix the unroll's length; they cannot be "
+                             "combined with unroll_doubling")
         if self.warmup_iters < 0 or self.decay_iters < 0 or not 0 < self.min_lr_ratio <= 1:
             raise ValueError(f"MetaConfig: need warmup_iters >= 0, decay_iters >= 0 and "
                              f"0 < min_lr_ratio <= 1, got {self.warmup_iters}, "
@@ -143,6 +151,20 @@ class MetaConfig:
             past = max(0, iteration - self.warmup_iters)
             lr *= max(self.min_lr_ratio, 0.5 ** (past / self.decay_iters))
         return lr
+
+    def unroll_at(self, iteration: int) -> int:
+        """The unroll length K_i of meta-iteration ``i = iteration`` (0-based): ``unroll``,
+        doubled every N = ``unroll_doubling`` meta-iterations, at most the horizon T::
+
+            K_i = min(T, unroll * 2 ** (i // N))
+
+        A curriculum over the unroll (Chen et al. 2020): short unrolls give many cheap
+        meta-updates while the optimizer is poor, and longer ones later remove the short-horizon
+        bias of truncation (an optimizer meta-trained on K steps favours what pays within K
+        steps). N = 0: always ``unroll`` (the paper)."""
+        if not self.unroll_doubling:
+            return self.unroll
+        return min(self.steps, self.unroll * 2 ** (iteration // self.unroll_doubling))
 
     def weights_for(self, t0: int, length: int) -> list | None:
         """The weights of the meta-loss terms of the unroll over steps t0+1 .. t0+length:
@@ -384,7 +406,7 @@ class MetaTrainer:
         theta, state = horizon[2], horizon[3]
         total, t, u, norms = 0.0, 0, 0, []
         while t < c.steps:
-            k = min(c.unroll, c.steps - t)
+            k = min(c.unroll_at(self.iteration), c.steps - t)
             meta_loss, theta, state, values = self.run_unroll(horizon, theta, state, t, k)
             value = meta_loss.item()
             if not math.isfinite(value):

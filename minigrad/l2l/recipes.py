@@ -84,6 +84,9 @@ class Recipe:
         if self.meta.get("average"):
             parts.append(f"validation on a running average of the weights "
                          f"(a = {self.meta['average']:g})")
+        if self.meta.get("unroll_doubling"):
+            parts.append(f"the unroll doubled every {self.meta['unroll_doubling']} "
+                         "meta-iterations")
         if self.meta.get("betas"):
             parts.append("Adam's betas {:g}, {:g}".format(*self.meta["betas"]))
         if self.meta.get("clip_grad_norm"):

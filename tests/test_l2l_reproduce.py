@@ -162,12 +162,12 @@ def test_numbers_equal_the_evaluation_protocol(tiny):
     batches of functions into one array and reproduce runs them one at a time (a BLAS product
     over more rows may round differently)."""
     ckpts = _ckpts(tiny)
-    base = rep.Experiment("m3", "m3", "mnist", "sigmoid-20", 3, 2, 2, (0.01, 0.1, 1.0), "final",
-                          "c")
-    long = rep.Experiment("m6", "m6", "mnist", "sigmoid-20", 6, 3, 1, (0.1, 1.0), "horizon",
-                          "c")
-    quad = rep.Experiment("q", "q", "quadratic", None, 8, 150, 128, (0.001, 0.01, 0.1),
-                          "every_step", "c")
+    base = rep.PaperExperiment("m3", "m3", "mnist", "sigmoid-20", 3, 2, 2, (0.01, 0.1, 1.0),
+                               "final", "c")
+    long = rep.PaperExperiment("m6", "m6", "mnist", "sigmoid-20", 6, 3, 1, (0.1, 1.0),
+                               "horizon", "c")
+    quad = rep.PaperExperiment("q", "q", "quadratic", None, 8, 150, 128, (0.001, 0.01, 0.1),
+                               "every_step", "c")
     results = rep.reproduce([base, long, quad], ckpts, seed=1)
     for exp, res in zip([base, long, quad], results):
         meta = ckpts[exp.problem]["meta"]
@@ -226,7 +226,7 @@ def _result(lstm_curve, base_curves, ci=0.1, finals=None):
 
 
 def _exp(kind, steps=10):
-    return rep.Experiment("k", "k", "mnist", "sigmoid-20", steps, 2, 1, (0.1,), kind, "c")
+    return rep.PaperExperiment("k", "k", "mnist", "sigmoid-20", steps, 2, 1, (0.1,), kind, "c")
 
 
 def test_verdict_rules():

@@ -9,12 +9,13 @@ from dataclasses import dataclass
 
 from .baselines import DECADES, DEFAULT_LR_GRID
 
-__all__ = ["Experiment", "RULES", "experiments"]
+__all__ = ["PaperExperiment", "RULES", "experiments"]
 
 
 @dataclass(frozen=True)
-class Experiment:
-    """One row of the results table."""
+class PaperExperiment:
+    """One experiment of the paper's, as a row of the results table: what it runs (for the
+    protocol, an :class:`~minigrad.l2l.evaluate.Experiment`) and the paper's claim about it."""
 
     key: str
     title: str
@@ -51,24 +52,24 @@ def experiments(quick: bool = False) -> list:
     long_m = 4 * t_m if quick else 10 * t_m
     long_q = 5 * t_q if quick else 10 * t_q
     e = [
-        Experiment("quadratic", f"quadratics, {t_q} steps", "quadratic", None, t_q,
-                   128 if quick else 256, 128, grid, "every_step", _CLAIMS["quadratic"]),
-        Experiment("mnist", f"MNIST sigmoid-20, {t_m} steps", "mnist", "sigmoid-20", t_m, runs,
-                   val, mgrid, "final", _CLAIMS["mnist"]),
-        Experiment("mnist-200", f"MNIST, same optimizer, {2 * t_m} steps", "mnist",
-                   "sigmoid-20", 2 * t_m, runs, val, mgrid, "final", _CLAIMS["mnist-200"]),
-        Experiment("mnist-40", "MNIST, 40 hidden units", "mnist", "sigmoid-40", t_m, runs, val,
-                   mgrid, "final", _CLAIMS["mnist-40"]),
-        Experiment("mnist-2layer", "MNIST, 2 hidden layers", "mnist", "sigmoid-20x2", t_m, runs,
-                   val, mgrid, "final", _CLAIMS["mnist-2layer"]),
-        Experiment("mnist-relu", "MNIST, ReLU", "mnist", "relu-20", t_m, runs, val, mgrid,
-                   "fails", _CLAIMS["mnist-relu"]),
-        Experiment("mnist-long", f"MNIST, long horizon ({long_m:,} steps)", "mnist",
-                   "sigmoid-20", long_m, 2 if quick else 5, 1 if quick else 2,
-                   mgrid[1:] if quick else DECADES[1:], "horizon", _CLAIMS["mnist-long"]),
-        Experiment("quadratic-long", f"quadratics, long horizon ({long_q:,} steps)",
-                   "quadratic", None, long_q, 128, 128, grid[1:] if quick else DECADES,
-                   "horizon", _CLAIMS["quadratic-long"]),
+        PaperExperiment("quadratic", f"quadratics, {t_q} steps", "quadratic", None, t_q,
+                        128 if quick else 256, 128, grid, "every_step", _CLAIMS["quadratic"]),
+        PaperExperiment("mnist", f"MNIST sigmoid-20, {t_m} steps", "mnist", "sigmoid-20", t_m,
+                        runs, val, mgrid, "final", _CLAIMS["mnist"]),
+        PaperExperiment("mnist-200", f"MNIST, same optimizer, {2 * t_m} steps", "mnist",
+                        "sigmoid-20", 2 * t_m, runs, val, mgrid, "final", _CLAIMS["mnist-200"]),
+        PaperExperiment("mnist-40", "MNIST, 40 hidden units", "mnist", "sigmoid-40", t_m, runs,
+                        val, mgrid, "final", _CLAIMS["mnist-40"]),
+        PaperExperiment("mnist-2layer", "MNIST, 2 hidden layers", "mnist", "sigmoid-20x2", t_m,
+                        runs, val, mgrid, "final", _CLAIMS["mnist-2layer"]),
+        PaperExperiment("mnist-relu", "MNIST, ReLU", "mnist", "relu-20", t_m, runs, val, mgrid,
+                        "fails", _CLAIMS["mnist-relu"]),
+        PaperExperiment("mnist-long", f"MNIST, long horizon ({long_m:,} steps)", "mnist",
+                        "sigmoid-20", long_m, 2 if quick else 5, 1 if quick else 2,
+                        mgrid[1:] if quick else DECADES[1:], "horizon", _CLAIMS["mnist-long"]),
+        PaperExperiment("quadratic-long", f"quadratics, long horizon ({long_q:,} steps)",
+                        "quadratic", None, long_q, 128, 128, grid[1:] if quick else DECADES,
+                        "horizon", _CLAIMS["quadratic-long"]),
     ]
     return e
 

@@ -88,7 +88,7 @@ from .checkpoints import (
     resolve_checkpoint,
     split_arrays,
 )
-from .claims import Experiment, experiments
+from .claims import PaperExperiment, experiments
 from .plots import draw_figures, draw_training_curve, training_figure_name
 from .report import (
     README_BEGIN,
@@ -109,8 +109,8 @@ NAMES = DISPLAY_NAMES
 DEFAULT_OUT = "runs/reproduce"
 
 __all__ = [
-    "Experiment", "README_BEGIN", "README_END", "add_parser", "cmd_reproduce", "experiments",
-    "judge", "reproduce", "update_readme",
+    "PaperExperiment", "README_BEGIN", "README_END", "add_parser", "cmd_reproduce",
+    "experiments", "judge", "reproduce", "update_readme",
 ]
 
 

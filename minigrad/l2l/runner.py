@@ -15,9 +15,8 @@ from .baselines import OPTIMIZERS
 from .checkpoints import (
     load_learned_optimizer,
 )
-from .claims import Experiment
-from .evaluate import BaselineRule, LearnedRule, rollout, run_experiments
-from .evaluate import Experiment as ProtocolExperiment
+from .claims import PaperExperiment
+from .evaluate import BaselineRule, Experiment, LearnedRule, rollout, run_experiments
 from .stats import CI_METHOD
 from .verdicts import judge
 
@@ -147,11 +146,11 @@ def reproduce(exps: list, ckpts: dict, *, seed: int = 0, workers: int = 1, log=N
     return [results[e.key] for e in exps]
 
 
-def _protocol_experiment(exp: Experiment) -> ProtocolExperiment:
+def _protocol_experiment(exp: PaperExperiment) -> Experiment:
     """The protocol's view of a row of the claims table."""
-    return ProtocolExperiment(exp.key, exp.title, optimizee=exp.optimizee, steps=exp.steps,
-                              runs=exp.runs, val_runs=exp.val_runs, grid=tuple(exp.grid),
-                              dataset=exp.problem)
+    return Experiment(exp.key, exp.title, optimizee=exp.optimizee, steps=exp.steps,
+                      runs=exp.runs, val_runs=exp.val_runs, grid=tuple(exp.grid),
+                      dataset=exp.problem)
 
 
 def _with_optimizee(spec: dict, family: str, optimizee) -> dict:

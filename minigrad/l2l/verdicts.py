@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from .baselines import BASELINES, DISPLAY_NAMES
-from .claims import RULES, Experiment
+from .claims import RULES, PaperExperiment
 from .stats import paired_comparison
 
 NAMES = DISPLAY_NAMES
@@ -32,7 +32,7 @@ def _overlap(a: dict, b: dict):
     return abs(ma - mb) <= ca + cb
 
 
-def judge(exp: Experiment, res: dict, train_steps: int = 100) -> dict:
+def judge(exp: PaperExperiment, res: dict, train_steps: int = 100) -> dict:
     """Whether the paper's claim held, by the rule of ``exp.kind`` (see :data:`RULES`)."""
     best = min(BASELINES, key=lambda b: (_num(res[b]["final_loss"]), BASELINES.index(b)))
     lstm, base = res["lstm"], res[best]

@@ -20,11 +20,31 @@ from minigrad.l2l import (
     run_protocol,
     tune_lr,
 )
-from minigrad.l2l.evaluate import problem_seeds, summarize
+from minigrad.l2l.evaluate import (
+    Experiment,
+    ExperimentRollouts,
+    best_baseline,
+    ci_overlap,
+    compare_final,
+    experiment_result,
+    paired_against,
+    pick_lr,
+    problem_seeds,
+    run_experiments,
+    summarize,
+    tune_on_validation,
+)
 from minigrad.l2l.flat import Flattener
 from minigrad.l2l.meta import unroll
 from minigrad.l2l.plots import plot_curves
-from minigrad.l2l.stats import mean_ci95, paired_comparison, t_quantile_975
+from minigrad.l2l.stats import (
+    finite_or_none,
+    inf_if_none,
+    mean_ci95,
+    mean_or_inf,
+    paired_comparison,
+    t_quantile_975,
+)
 
 
 def test_t_quantiles_and_ci():
@@ -154,3 +174,103 @@ def test_paired_comparison_with_diverged_runs_and_bad_input():
     assert paired_comparison([1.0, 2.0], [float("inf"), 3.0])["verdict"] == "a"
     with pytest.raises(ValueError, match="equally long"):
         paired_comparison([1.0, 2.0], [1.0])
+
+
+def test_one_score_and_the_json_conversions():
+    assert mean_or_inf([1.0, 2.0, 4.5]) == 2.5
+    assert mean_or_inf(np.array([1.0, np.nan])) == math.inf
+    assert mean_or_inf([1.0, -np.inf]) == math.inf  # any diverged run, either sign
+    assert finite_or_none(np.float32(0.5)) == 0.5 and type(finite_or_none(np.float32(0.5))) is float
+    assert finite_or_none(np.inf) is None and finite_or_none(np.nan) is None
+    assert finite_or_none(None) is None
+    assert inf_if_none(None) == math.inf and inf_if_none(2) == 2.0
+    # pick_lr scores every rate by that one score: divergence loses, ties go to the smaller lr
+    table = {0.1: [1.0, 2.0], 0.01: [1.5, 1.5], 1.0: [np.nan, 0.0]}
+    assert pick_lr(table) == 0.01
+    assert pick_lr({0.3: [np.inf], 0.03: [np.inf]}) == 0.03
+
+
+def _entry(finals, ci=0.1):
+    finals = [None if not math.isfinite(v) else v for v in finals]
+    mean = None if None in finals else float(np.mean(finals))
+    return {"final_loss": mean, "final_ci95": None if mean is None else ci, "finals": finals,
+            "curve": [3.0, mean], "lr": 0.1}
+
+
+def test_best_baseline_and_paired_against_it():
+    res = {"lstm": _entry([1.0, 2.0, 3.0]), "sgd": _entry([1.5, np.inf, 3.5]),
+           "nag": _entry([1.2, 2.2, 3.1]), "rmsprop": _entry([1.2, 2.2, 3.1]),
+           "adam": _entry([2.0, 3.0, 4.0])}
+    assert best_baseline(res) == "nag"  # sgd diverged (+inf); nag before rmsprop on a tie
+    assert best_baseline(res, ("adam", "rmsprop")) == "rmsprop"
+    p = paired_against(res, "nag")
+    assert p["baseline"] == "nag" and p["verdict"] == "a" and p["wins"] == 1.0
+    assert p == {"baseline": "nag", **paired_comparison([1.0, 2.0, 3.0], [1.2, 2.2, 3.1])}
+    diverged = paired_against(res, "sgd")
+    assert diverged["diff_ci95"] is None and diverged["mean_b"] is None
+    assert ci_overlap(res["nag"], res["rmsprop"]) is True
+    assert ci_overlap(res["lstm"], res["adam"]) is False  # |2 - 3| > 0.1 + 0.1
+    assert ci_overlap(res["lstm"], res["sgd"]) is None
+    cmp = compare_final(res)
+    assert cmp["best"] == "nag" and cmp["verdict"] == "lower" and cmp["runs"] == 3
+
+
+def test_experiment_rollouts_compute_each_rollout_once_at_the_longest_horizon():
+    prob = QuadraticProblem(batch=4)
+    short = Experiment("s", "short", optimizee=None, steps=3, runs=6, val_runs=4,
+                       grid=(0.01, 0.1), dataset="quadratic")
+    long = Experiment("l", "long", optimizee=None, steps=5, runs=2, val_runs=4,
+                      grid=(0.1,), dataset="quadratic")
+    built = []
+
+    def factory(exp, split):
+        built.append((exp.key, split))
+        return prob
+
+    rollouts = ExperimentRollouts([short, long], None, factory, seed=1)
+    assert built == [("s", "val"), ("s", "test"), ("l", "val"), ("l", "test")]
+    assert rollouts.seeds(short, "test", 6) == [(1, 3, 0), (1, 3, 1)]  # 4 functions a sample
+    wanted = [(("sgd", 0.1), short, "val", 4), (("sgd", 0.1), long, "val", 4)]
+    requests = rollouts.missing(wanted)
+    assert [(key[0], key[3], steps) for key, _, _, _, steps in requests] == [
+        (("sgd", 0.1), (1, 2, 0), 5)]  # shared by both experiments, at the longer horizon
+    asked = []
+
+    def runner(reqs):  # computes nothing: fill computes what the runner did not return
+        asked.extend(reqs)
+        return {}
+
+    rollouts.runner = runner
+    rollouts.fill(wanted)
+    assert asked == requests and rollouts.cache.steps_computed == 5
+    rollouts.fill(wanted)
+    assert rollouts.cache.steps_computed == 5 and len(asked) == 1  # nothing missing
+    losses = rollouts.losses(("sgd", 0.1), short, "val", 4)
+    assert losses.shape == (4, 4)
+    expected = evaluate_rule(lambda: BaselineRule("sgd", 0.1), prob,
+                             problem_seeds(prob, 1, "val", 4), 5, 4)
+    np.testing.assert_array_equal(rollouts.losses(("sgd", 0.1), long, "val", 4), expected)
+    np.testing.assert_array_equal(losses, expected[:, :4])
+
+
+def test_tune_on_validation_and_experiment_result_are_the_protocols_steps():
+    prob = QuadraticProblem(batch=4)
+    net = LSTMOptimizer(**net_defaults("quadratic"))
+    exp = Experiment("q", "q", optimizee=None, steps=4, runs=4, val_runs=4,
+                     grid=(1e-2, 1e-1, 10.0), dataset="quadratic")
+    rollouts = ExperimentRollouts([exp], net, lambda e, split: prob, seed=2)
+    rollouts.fill([(("adam", lr), exp, "val", 4) for lr in exp.grid])
+    logs = []
+    lr, table = tune_on_validation(rollouts, exp, "adam", log=logs.append)
+    assert lr == pick_lr(table) and set(table) == {1e-2, 1e-1, 10.0}
+    assert logs[0] == f"tune adam lr=0.01: {mean_or_inf(table[1e-2]):.4g}" and len(logs) == 3
+    assert tune_on_validation(rollouts, exp, "adam", pick=max)[0] == 10.0
+    rollouts.fill([(("lstm",), exp, "test", 4), (("adam", lr), exp, "test", 4)])
+    res = experiment_result(rollouts, exp, ("lstm", "adam"), {("q", "adam"): (lr, table)})
+    assert res["key"] == "q" and res["seed"] == 2 and res["grid"] == [1e-2, 1e-1, 10.0]
+    assert res["adam"]["lr"] == lr and res["paired"]["baseline"] == "adam"
+    assert res["adam"]["val_final_loss"]["0.01"] == finite_or_none(mean_or_inf(table[1e-2]))
+    ref = run_experiments([exp], net, lambda e, split: prob, seed=2,
+                          optimizers=("lstm", "adam"))["q"]
+    ref.pop("seconds")
+    assert ref == res

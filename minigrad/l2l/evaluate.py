@@ -42,12 +42,21 @@ from .baselines import BASELINES, DEFAULT_LR_GRID, OPTIMIZERS, make_baseline
 from .flat import Flattener
 from .paper import PAPER
 from .problems import parse_optimizee
-from .stats import CI_METHOD, mean_ci95, paired_comparison
+from .stats import (
+    CI_METHOD,
+    finite_or_none,
+    inf_if_none,
+    mean_ci95,
+    mean_or_inf,
+    paired_comparison,
+)
 
 __all__ = [
-    "BaselineRule", "Experiment", "LearnedRule", "OPTIMIZERS", "RolloutCache", "SEED_TAGS",
-    "best_baseline", "compare_final", "evaluate_rule", "paired_against_best", "pick_lr",
-    "problem_seeds", "rollout", "run_experiments", "run_protocol", "summarize", "tune_lr",
+    "BaselineRule", "Experiment", "ExperimentRollouts", "LearnedRule", "OPTIMIZERS",
+    "RolloutCache", "SEED_TAGS", "best_baseline", "ci_overlap", "compare_final",
+    "evaluate_rule", "experiment_result", "finite_or_none", "paired_against", "pick_lr",
+    "problem_seeds", "rollout", "run_experiments", "run_protocol", "summarize",
+    "tune_lr", "tune_on_validation",
 ]
 
 #: Seeds of problem instances are (seed, tag, index): disjoint streams for each use.
@@ -126,18 +135,15 @@ def evaluate_rule(make_rule, problem, seeds, steps: int, runs: int) -> np.ndarra
     return np.concatenate(parts, axis=1).T[:runs]
 
 
+# ---------------------------------------------------------------- choosing a learning rate ---
 def pick_lr(table: dict) -> float:
     """The learning rate with the lowest MEAN final validation loss.
 
     ``table`` maps each learning rate to the final validation losses of its runs (one number
-    per run). A rate with any run that diverged (nan or inf) scores +inf; ties go to the
-    smaller learning rate.
+    per run). A rate with any run that diverged (nan or inf) scores +inf
+    (:func:`~minigrad.l2l.stats.mean_or_inf`); ties go to the smaller learning rate.
     """
-    def score(lr):
-        finals = np.asarray(table[lr], dtype=float)
-        return float(finals.mean()) if np.isfinite(finals).all() else math.inf
-
-    return min(table, key=lambda lr: (score(lr), lr))
+    return min(table, key=lambda lr: (mean_or_inf(table[lr]), lr))
 
 
 def tune_lr(name: str, problem, seeds, steps: int, runs: int, grid=DEFAULT_LR_GRID,
@@ -151,20 +157,11 @@ def tune_lr(name: str, problem, seeds, steps: int, runs: int, grid=DEFAULT_LR_GR
         losses = evaluate_rule(lambda lr=lr: BaselineRule(name, lr), problem, seeds, steps, runs)
         finals[float(lr)] = losses[:, -1]
         if progress is not None:
-            progress(name, lr, _mean_or_inf(finals[float(lr)]))
-    return pick_lr(finals), {lr: _mean_or_inf(v) for lr, v in finals.items()}
+            progress(name, lr, mean_or_inf(finals[float(lr)]))
+    return pick_lr(finals), {lr: mean_or_inf(v) for lr, v in finals.items()}
 
 
-def _mean_or_inf(finals) -> float:
-    return float(np.mean(finals)) if np.isfinite(finals).all() else math.inf
-
-
-def finite_or_none(x):
-    """``float(x)``, or None when it is NaN or infinite (JSON has neither)."""
-    x = float(x)
-    return x if math.isfinite(x) else None
-
-
+# ------------------------------------------------------------------------------ statistics ---
 def summarize(losses: np.ndarray) -> dict:
     """JSON-ready statistics of a (runs, steps + 1) loss matrix (non-finite -> null)."""
     curve, ci = mean_ci95(losses, axis=0)
@@ -183,6 +180,272 @@ def summarize(losses: np.ndarray) -> dict:
         "diverged_runs": int((~np.isfinite(losses[:, -1])).sum()),
         "finals": [finite_or_none(v) for v in losses[:, -1]],
     }
+
+
+def best_baseline(result: dict, baselines=BASELINES) -> str:
+    """The tuned baseline of ``result`` with the lowest mean final test loss (diverged counts
+    as +inf; ties go to the first of ``baselines``)."""
+    baselines = list(baselines)
+    return min(baselines,
+               key=lambda b: (inf_if_none(result[b]["final_loss"]), baselines.index(b)))
+
+
+def paired_against(result: dict, baseline: str) -> dict:
+    """The learned optimizer against ``baseline``, paired over the test runs of ``result``
+    (``a`` = learned, ``b`` = the baseline; :func:`~minigrad.l2l.stats.paired_comparison`),
+    with ``baseline`` named. Usually ``paired_against(result, best_baseline(result))``."""
+    finals = [[math.nan if v is None else v for v in result[n]["finals"]]
+              for n in ("lstm", baseline)]
+    return {"baseline": baseline, **paired_comparison(*finals)}
+
+
+def ci_overlap(a: dict, b: dict):
+    """Whether the 95% intervals of two entries' mean final losses overlap (None when one is
+    unknown: a diverged run, or a single run)."""
+    ma, mb, ca, cb = a["final_loss"], b["final_loss"], a["final_ci95"], b["final_ci95"]
+    if None in (ma, mb, ca, cb):
+        return None
+    return abs(ma - mb) <= ca + cb
+
+
+def compare_final(result: dict) -> dict:
+    """The learned optimizer's final test loss against the best tuned baseline's, in words.
+
+    Both ran on the same test problems, so the comparison is PAIRED (:func:`paired_against`):
+    per run, the difference learned - best; its mean and 95% t half-width (``diff``,
+    ``diff_ci95``) decide the ``verdict``: "lower" (the whole interval below 0), "higher"
+    (above 0) or "indistinguishable" (it contains 0). A diverged run makes the difference
+    +inf (learned) or -inf (baseline). Also: ``ratio`` of the mean final losses, the fraction
+    of runs ``wins``, and whether the two separate 95% intervals overlap (:func:`ci_overlap`).
+    """
+    best = best_baseline(result)
+    lstm, base = result["lstm"], result[best]
+    paired = paired_against(result, best)
+    lstm_finite = all(math.isfinite(inf_if_none(v)) for v in lstm["finals"])
+    diff, ci, verdict = _difference_in_words(paired, lstm_finite)
+    la, lb = inf_if_none(lstm["final_loss"]), inf_if_none(base["final_loss"])
+    return {"best": best, "best_lr": base["lr"], "lstm_final": la,
+            "lstm_ci95": lstm["final_ci95"], "best_final": lb, "best_ci95": base["final_ci95"],
+            "ratio": la / lb if lb and math.isfinite(lb) else math.nan, "diff": diff,
+            "diff_ci95": ci, "verdict": verdict, "ci_overlap": ci_overlap(lstm, base),
+            "wins": paired["wins"], "runs": paired["runs"],
+            "start": inf_if_none(lstm["curve"][0])}
+
+
+def _difference_in_words(paired: dict, lstm_finite: bool) -> tuple:
+    """``(diff, half-width, verdict)`` of a paired comparison; without an interval (a diverged
+    run, or one run) the difference is +-inf by who diverged, or the one run's."""
+    if paired["diff_ci95"] is not None:
+        low, high = paired["diff_ci95"]
+        verdict = {"a": "lower", "b": "higher", "tie": "indistinguishable"}[paired["verdict"]]
+        return paired["mean_diff"], (high - low) / 2, verdict
+    if paired["mean_diff"] is not None:  # one run only: no interval
+        return paired["mean_diff"], math.nan, "indistinguishable"
+    return (-math.inf, math.nan, "lower") if lstm_finite else (math.inf, math.nan, "higher")
+
+
+# --------------------------------------------------------------------------- rollout cache ---
+class RolloutCache:
+    """Losses of each distinct rollout (rule, problem, split, seed), kept at the longest
+    horizon computed so far; a shorter horizon is the start of a longer run (rollouts are pure
+    functions of the rule, the problem and the seed)."""
+
+    def __init__(self):
+        self.store: dict = {}
+        self.steps_computed = 0
+
+    def has(self, key, steps: int) -> bool:
+        have = self.store.get(key)
+        return have is not None and have.shape[1] >= steps + 1
+
+    def put(self, key, losses: np.ndarray) -> None:
+        self.store[key] = np.asarray(losses, dtype=np.float64)
+        self.steps_computed += self.store[key].shape[1] - 1
+
+    def get(self, key, make_rule: Callable, make_instance: Callable, steps: int) -> np.ndarray:
+        """Losses at steps 0..``steps``, shape (runs in the instance, steps + 1), float64."""
+        if not self.has(key, steps):
+            self.put(key, rollout(make_rule(), make_instance(), steps).T)
+        return self.store[key][:, :steps + 1]
+
+
+class ExperimentRollouts:
+    """The rollouts a set of experiments needs, kept in a :class:`RolloutCache`.
+
+    A rule is named by a key, ``("lstm",)`` (the learned optimizer ``net``) or
+    ``(baseline, lr)``; a rollout by ``(rule key, (dataset, optimizee), split, instance seed)``,
+    so experiments on the same problem share their rollouts. ``factory(exp, split)`` builds
+    the problems (once, here); :meth:`fill` computes what the cache lacks, by ``runner`` when
+    given (see :func:`run_experiments`), and :meth:`losses` reads a (runs, steps + 1) matrix.
+    """
+
+    def __init__(self, experiments, net, factory: Callable, seed: int = 0, cache=None,
+                 runner: Callable | None = None):
+        self.net, self.seed, self.runner = net, seed, runner
+        self.cache = RolloutCache() if cache is None else cache
+        self.problems = {e.key: {split: factory(e, split) for split in ("val", "test")}
+                         for e in experiments}
+
+    def problem(self, exp, split: str):
+        return self.problems[exp.key][split]
+
+    def seeds(self, exp, split: str, runs: int) -> list:
+        return problem_seeds(self.problem(exp, split), self.seed, split, runs)
+
+    @staticmethod
+    def key(rule_key, exp, split: str, seed) -> tuple:
+        return (rule_key, (exp.dataset, exp.optimizee), split, seed)
+
+    def make_rule(self, rule_key):
+        return LearnedRule(self.net) if rule_key == ("lstm",) else BaselineRule(*rule_key)
+
+    def missing(self, wanted) -> list:
+        """The rollouts of ``wanted`` (``(rule_key, exp, split, runs)`` tuples) the cache lacks,
+        each once at the longest horizon asked: ``(key, exp, split, seed, steps)`` requests."""
+        todo = {}
+        for rule_key, exp, split, runs in wanted:
+            for s in self.seeds(exp, split, runs):
+                k = self.key(rule_key, exp, split, s)
+                if not self.cache.has(k, exp.steps) and exp.steps > todo.get(k, (0,))[0]:
+                    todo[k] = (exp.steps, exp, split, s)
+        return [(k, exp, split, s, steps) for k, (steps, exp, split, s) in todo.items()]
+
+    def fill(self, wanted) -> None:
+        """Compute every rollout of ``wanted`` not in the cache: by ``runner`` as one batch if
+        there is one, then here (longest first) whatever it did not return."""
+        requests = self.missing(wanted)
+        if self.runner is not None and requests:
+            for k, losses in self.runner(requests).items():
+                self.cache.put(k, losses)
+        for k, exp, split, s, steps in sorted(requests, key=lambda r: -r[4]):
+            if not self.cache.has(k, steps):
+                rule, instance = self.make_rule(k[0]), self.problem(exp, split).sample(s)
+                self.cache.put(k, rollout(rule, instance, steps).T)
+
+    def losses(self, rule_key, exp, split: str, runs: int) -> np.ndarray:
+        """The (runs, exp.steps + 1) losses of the rule on the experiment's problems (filled)."""
+        rows = [self.cache.store[self.key(rule_key, exp, split, s)][:, :exp.steps + 1]
+                for s in self.seeds(exp, split, runs)]
+        return np.concatenate(rows, axis=0)[:runs]
+
+
+# ---------------------------------------------------------------- experiments, one protocol ---
+@dataclass(frozen=True)
+class Experiment:
+    """One evaluation: an optimizee, a horizon, runs, and the baselines' learning-rate grid.
+
+    The factory given to :func:`run_experiments` builds its problems; ``dataset`` names the
+    MNIST-like data set they use (with ``optimizee``, what rollouts are shared by).
+    """
+
+    key: str
+    title: str
+    optimizee: str | None = PAPER.mnist_optimizee  # None: a family without architectures
+    steps: int = PAPER.steps
+    runs: int = 5                 # test runs (seeds (seed, 3, k))
+    val_runs: int = 2             # validation runs per learning rate (seeds (seed, 2, k))
+    grid: tuple = DEFAULT_LR_GRID
+    dataset: str = "mnist"        # "mnist" (the 5,000 digits) or "fashion-mnist"
+
+    def __post_init__(self):
+        if self.optimizee is not None:
+            parse_optimizee(self.optimizee)
+        if self.steps < 1 or self.runs < 1 or self.val_runs < 1 or not self.grid:
+            raise ValueError(f"Experiment {self.key!r}: steps, runs, val_runs must be >= 1 and "
+                             "the grid non-empty")
+
+
+def run_experiments(experiments, net, factory: Callable, *, seed: int = 0, cache=None,
+                    log: Callable | None = None, pick: Callable = pick_lr,
+                    optimizers=OPTIMIZERS, entry_hook: Callable | None = None,
+                    runner: Callable | None = None) -> dict:
+    """THE evaluation protocol, for all the experiments at once (sharing rollouts):
+
+    1. each baseline runs on the validation problems ``factory(exp, "val")`` with every rate of
+       ``exp.grid``; ``pick`` chooses its rate from the final losses (:func:`pick_lr`;
+       :func:`tune_on_validation`);
+    2. the learned optimizer ``net`` and the tuned baselines run on the SAME test problems
+       ``factory(exp, "test")`` (seeds ``(seed, 3, k)``);
+    3. per optimizer :func:`summarize`'s statistics (every run's final loss included); the
+       learned optimizer paired against the best tuned baseline (``paired``;
+       :func:`experiment_result`).
+
+    Each distinct rollout runs once, at the longest horizon any experiment asks of it
+    (:class:`ExperimentRollouts` over ``cache``, a :class:`RolloutCache`). The rollouts of
+    steps 1 (and then 2) are computed as one batch: by ``runner(requests)`` when given (e.g.
+    worker processes; ``requests`` is a list of ``(key, exp, split, seed, steps)`` and it
+    returns ``{key: losses (runs in the instance, steps + 1)}``), else one by one here.
+
+    Returns ``{key: result}``; a result has the experiment's fields, ``problem_config``,
+    ``problem`` (a description), one entry per optimizer (baselines also ``lr`` and
+    ``val_final_loss``, the mean final validation loss per rate), ``paired`` and ``seconds``.
+    ``entry_hook(entry, losses)`` may add to an entry from its (runs, steps + 1) losses.
+    """
+    log = log or (lambda msg: None)
+    baselines = [n for n in optimizers if n != "lstm"]
+    t0 = time.perf_counter()
+    rollouts = ExperimentRollouts(experiments, net, factory, seed, cache, runner)
+    # 1. validation rollouts of every baseline at every rate, and the learned optimizer's tests
+    learned = ([(("lstm",), exp, "test", exp.runs) for exp in experiments]
+               if "lstm" in optimizers else [])
+    rollouts.fill([((name, float(lr)), exp, "val", exp.val_runs)
+                   for exp in experiments for name in baselines for lr in exp.grid] + learned)
+    tuned = {(exp.key, name): tune_on_validation(rollouts, exp, name, pick, log)
+             for exp in experiments for name in baselines}
+    # 2. the tuned baselines on the test problems
+    rollouts.fill([((name, tuned[exp.key, name][0]), exp, "test", exp.runs)
+                   for exp in experiments for name in baselines])
+    # 3. the statistics
+    out = {exp.key: experiment_result(rollouts, exp, optimizers, tuned, entry_hook, log)
+           for exp in experiments}
+    seconds = time.perf_counter() - t0
+    for res in out.values():
+        res["seconds"] = seconds
+    log(f"{len(out)} experiment(s) done in {seconds:.0f} s "
+        f"({rollouts.cache.steps_computed:,} optimizee steps computed)")
+    return out
+
+
+def tune_on_validation(rollouts: ExperimentRollouts, exp: Experiment, name: str,
+                       pick: Callable = pick_lr, log: Callable | None = None) -> tuple:
+    """Step 1 of the protocol for one baseline: ``(lr, {lr: final validation losses})``, the
+    rate ``pick`` chooses from the final losses of the (filled) validation rollouts."""
+    table = {}
+    for lr in exp.grid:
+        table[float(lr)] = rollouts.losses((name, float(lr)), exp, "val", exp.val_runs)[:, -1]
+        if log is not None:
+            log(f"tune {name} lr={lr:g}: {mean_or_inf(table[float(lr)]):.4g}")
+    return float(pick(table)), table
+
+
+def experiment_result(rollouts: ExperimentRollouts, exp: Experiment, optimizers, tuned: dict,
+                      entry_hook: Callable | None = None, log: Callable | None = None) -> dict:
+    """Step 3 of the protocol for one experiment: its fields, its test problem, an entry of
+    statistics per optimizer (:func:`summarize`; baselines at their ``tuned[exp.key, name]``
+    rate, with the validation table) and the learned optimizer paired against the best."""
+    res = asdict(exp)
+    res["seed"] = int(rollouts.seed)
+    res["grid"] = [float(v) for v in exp.grid]
+    res["problem_config"] = rollouts.problem(exp, "test").config()
+    res["problem"] = rollouts.problem(exp, "test").describe()
+    for name in optimizers:
+        rule_key = ("lstm",) if name == "lstm" else (name, tuned[exp.key, name][0])
+        losses = rollouts.losses(rule_key, exp, "test", exp.runs)
+        entry = summarize(losses)
+        if entry_hook is not None:
+            entry_hook(entry, losses)
+        if name != "lstm":
+            lr, table = tuned[exp.key, name]
+            entry["lr"] = lr
+            entry["val_final_loss"] = {f"{k:g}": finite_or_none(mean_or_inf(v))
+                                       for k, v in table.items()}
+        res[name] = entry
+        if log is not None:
+            log(f"{name}: final loss {entry['final_loss']}")
+    baselines = [n for n in optimizers if n != "lstm"]
+    if "lstm" in optimizers and baselines:
+        res["paired"] = paired_against(res, best_baseline(res, baselines))
+    return res
 
 
 def run_protocol(net, val_problem, test_problem, *, steps: int = PAPER.steps, runs: int = 20,
@@ -216,228 +479,3 @@ def run_protocol(net, val_problem, test_problem, *, steps: int = PAPER.steps, ru
     if "paired" in res:
         result["paired"] = res["paired"]
     return result
-
-
-def paired_against_best(result: dict, baselines) -> dict:
-    """The learned optimizer against the baseline with the lowest mean final loss, paired over
-    the test runs (``a`` = learned, ``b`` = that baseline; see :func:`paired_comparison`)."""
-    def mean_final(name):
-        v = result[name]["final_loss"]
-        return math.inf if v is None else v
-
-    best = min(baselines, key=lambda n: (mean_final(n), baselines.index(n)))
-    nan = float("nan")
-    finals = [[nan if v is None else v for v in result[n]["finals"]] for n in ("lstm", best)]
-    return {"baseline": best, **paired_comparison(*finals)}
-
-
-
-# ---------------------------------------------------------------- experiments, one protocol ---
-@dataclass(frozen=True)
-class Experiment:
-    """One evaluation: an optimizee, a horizon, runs, and the baselines' learning-rate grid.
-
-    ``family`` is the problem family (``"mnist"``; the factory given to
-    :func:`run_experiments` builds it), ``dataset`` the MNIST-like data set it uses.
-    """
-
-    key: str
-    title: str
-    optimizee: str | None = PAPER.mnist_optimizee  # None: a family without architectures
-    steps: int = PAPER.steps
-    runs: int = 5                 # test runs (seeds (seed, 3, k))
-    val_runs: int = 2             # validation runs per learning rate (seeds (seed, 2, k))
-    grid: tuple = DEFAULT_LR_GRID
-    dataset: str = "mnist"        # "mnist" (the 5,000 digits) or "fashion-mnist"
-
-    def __post_init__(self):
-        if self.optimizee is not None:
-            parse_optimizee(self.optimizee)
-        if self.steps < 1 or self.runs < 1 or self.val_runs < 1 or not self.grid:
-            raise ValueError(f"Experiment {self.key!r}: steps, runs, val_runs must be >= 1 and "
-                             "the grid non-empty")
-
-
-class RolloutCache:
-    """Losses of each distinct rollout (rule, problem, split, seed), kept at the longest
-    horizon computed so far; a shorter horizon is the start of a longer run (rollouts are pure
-    functions of the rule, the problem and the seed)."""
-
-    def __init__(self):
-        self.store: dict = {}
-        self.steps_computed = 0
-
-    def has(self, key, steps: int) -> bool:
-        have = self.store.get(key)
-        return have is not None and have.shape[1] >= steps + 1
-
-    def put(self, key, losses: np.ndarray) -> None:
-        self.store[key] = np.asarray(losses, dtype=np.float64)
-        self.steps_computed += self.store[key].shape[1] - 1
-
-    def get(self, key, make_rule: Callable, make_instance: Callable, steps: int) -> np.ndarray:
-        """Losses at steps 0..``steps``, shape (runs in the instance, steps + 1), float64."""
-        if not self.has(key, steps):
-            self.put(key, rollout(make_rule(), make_instance(), steps).T)
-        return self.store[key][:, :steps + 1]
-
-
-def run_experiments(experiments, net, factory: Callable, *, seed: int = 0, cache=None,
-                    log: Callable | None = None, pick: Callable = pick_lr,
-                    optimizers=OPTIMIZERS, entry_hook: Callable | None = None,
-                    runner: Callable | None = None) -> dict:
-    """THE evaluation protocol, for all the experiments at once (sharing rollouts):
-
-    1. each baseline runs on the validation problems ``factory(exp, "val")`` with every rate of
-       ``exp.grid``; ``pick`` chooses its rate from the final losses (:func:`pick_lr`);
-    2. the learned optimizer ``net`` and the tuned baselines run on the SAME test problems
-       ``factory(exp, "test")`` (seeds ``(seed, 3, k)``);
-    3. per optimizer :func:`summarize`'s statistics (every run's final loss included); the
-       learned optimizer paired against the best tuned baseline (``paired``).
-
-    Each distinct rollout runs once, at the longest horizon any experiment asks of it. The
-    rollouts of steps 1 (and then 2) are computed as one batch: by ``runner(requests)`` when
-    given (e.g. worker processes; ``requests`` is a list of ``(key, exp, split, seed, steps)``
-    and it returns ``{key: losses (runs in the instance, steps + 1)}``), else one by one here.
-
-    Returns ``{key: result}``; a result has the experiment's fields, ``problem_config``,
-    ``problem`` (a description), one entry per optimizer (baselines also ``lr`` and
-    ``val_final_loss``, the mean final validation loss per rate), ``paired`` and ``seconds``.
-    ``entry_hook(entry, losses)`` may add to an entry from its (runs, steps + 1) losses.
-    """
-    cache = RolloutCache() if cache is None else cache
-    log = log or (lambda msg: None)
-    baselines = [n for n in optimizers if n != "lstm"]
-    t0 = time.perf_counter()
-    problems = {e.key: {split: factory(e, split) for split in ("val", "test")}
-                for e in experiments}
-
-    def seeds(exp, split, runs):
-        return problem_seeds(problems[exp.key][split], seed, split, runs)
-
-    def key(rule_key, exp, split, s):
-        return (rule_key, (exp.dataset, exp.optimizee), split, s)
-
-    def make_rule(rule_key):
-        return LearnedRule(net) if rule_key == ("lstm",) else BaselineRule(*rule_key)
-
-    def fill(wanted):
-        """Compute every (rule_key, exp, split) rollout not in the cache, longest first."""
-        todo = {}
-        for rule_key, exp, split, runs in wanted:
-            for s in seeds(exp, split, runs):
-                k = key(rule_key, exp, split, s)
-                if not cache.has(k, exp.steps) and exp.steps > todo.get(k, (0,))[0]:
-                    todo[k] = (exp.steps, exp, split, s)
-        requests = [(k, exp, split, s, steps) for k, (steps, exp, split, s) in todo.items()]
-        if runner is not None and requests:
-            for k, losses in runner(requests).items():
-                cache.put(k, losses)
-        for k, exp, split, s, steps in sorted(requests, key=lambda r: -r[4]):
-            if not cache.has(k, steps):
-                cache.get(k, lambda k=k: make_rule(k[0]),
-                          lambda exp=exp, split=split, s=s: problems[exp.key][split].sample(s),
-                          steps)
-
-    def losses(rule_key, exp, split, runs):
-        rows = [cache.store[key(rule_key, exp, split, s)][:, :exp.steps + 1]
-                for s in seeds(exp, split, runs)]
-        return np.concatenate(rows, axis=0)[:runs]  # (runs, steps + 1)
-
-    def entry(losses_):
-        e = summarize(losses_)
-        if entry_hook is not None:
-            entry_hook(e, losses_)
-        return e
-
-    # 1. validation rollouts of every baseline at every rate, and the learned optimizer's tests
-    fill([((name, float(lr)), exp, "val", exp.val_runs)
-          for exp in experiments for name in baselines for lr in exp.grid]
-         + ([(("lstm",), exp, "test", exp.runs) for exp in experiments]
-            if "lstm" in optimizers else []))
-    tuned = {}
-    for exp in experiments:
-        for name in baselines:
-            table = {}
-            for lr in exp.grid:
-                table[float(lr)] = losses((name, float(lr)), exp, "val", exp.val_runs)[:, -1]
-                log(f"tune {name} lr={lr:g}: {_mean_or_inf(table[float(lr)]):.4g}")
-            tuned[exp.key, name] = (float(pick(table)), table)
-    # 2. the tuned baselines on the test problems
-    fill([((name, tuned[exp.key, name][0]), exp, "test", exp.runs)
-          for exp in experiments for name in baselines])
-    out = {}
-    for exp in experiments:
-        res = asdict(exp)
-        res["seed"] = int(seed)
-        res["grid"] = [float(v) for v in exp.grid]
-        res["problem_config"] = problems[exp.key]["test"].config()
-        res["problem"] = problems[exp.key]["test"].describe()
-        for name in optimizers:
-            if name == "lstm":
-                res["lstm"] = entry(losses(("lstm",), exp, "test", exp.runs))
-                log(f"lstm: final loss {res['lstm']['final_loss']}")
-                continue
-            lr, table = tuned[exp.key, name]
-            e = entry(losses((name, lr), exp, "test", exp.runs))
-            e["lr"] = lr
-            e["val_final_loss"] = {f"{k:g}": finite_or_none(_mean_or_inf(v))
-                                   for k, v in table.items()}
-            res[name] = e
-            log(f"{name}: final loss {e['final_loss']}")
-        if "lstm" in optimizers and baselines:
-            res["paired"] = paired_against_best(res, baselines)
-        out[exp.key] = res
-    seconds = time.perf_counter() - t0
-    for res in out.values():
-        res["seconds"] = seconds
-    log(f"{len(out)} experiment(s) done in {seconds:.0f} s ({cache.steps_computed:,} optimizee "
-        "steps computed)")
-    return out
-
-
-def _num(x) -> float:
-    return math.inf if x is None else float(x)
-
-
-def best_baseline(result: dict, baselines=BASELINES) -> str:
-    """The tuned baseline with the lowest mean final test loss (diverged counts as +inf)."""
-    return min(baselines, key=lambda b: (_num(result[b]["final_loss"]), baselines.index(b)))
-
-
-def compare_final(result: dict) -> dict:
-    """The learned optimizer's final test loss against the best tuned baseline's, in words.
-
-    Both ran on the same test problems, so the comparison is PAIRED
-    (:func:`~minigrad.l2l.stats.paired_comparison`): per run, the difference learned - best;
-    its mean and 95% t half-width (``diff``, ``diff_ci95``) decide the ``verdict``: "lower"
-    (the whole interval below 0), "higher" (above 0) or "indistinguishable" (it contains 0).
-    A diverged run makes the difference +inf (learned) or -inf (baseline). Also: ``ratio`` of
-    the mean final losses, the fraction of runs ``wins``, and whether the two separate 95%
-    intervals overlap.
-    """
-    best = best_baseline(result)
-    lstm, base = result["lstm"], result[best]
-    a = np.array([_num(v) for v in lstm["finals"]])
-    b = np.array([_num(v) for v in base["finals"]])
-    paired = paired_comparison(a, b)
-    if paired["diff_ci95"] is not None:
-        low, high = paired["diff_ci95"]
-        diff, ci = paired["mean_diff"], (high - low) / 2
-        verdict = {"a": "lower", "b": "higher", "tie": "indistinguishable"}[paired["verdict"]]
-    else:
-        finite = np.isfinite(a).all()
-        diff = -math.inf if finite else math.inf
-        ci = math.nan
-        verdict = "lower" if finite else "higher"
-        if paired["mean_diff"] is not None:  # one run only: no interval
-            diff, verdict = paired["mean_diff"], "indistinguishable"
-    la, lb = _num(lstm["final_loss"]), _num(base["final_loss"])
-    overlap = None
-    if None not in (lstm["final_ci95"], base["final_ci95"]) and math.isfinite(la + lb):
-        overlap = abs(la - lb) <= lstm["final_ci95"] + base["final_ci95"]
-    return {"best": best, "best_lr": base["lr"], "lstm_final": la,
-            "lstm_ci95": lstm["final_ci95"], "best_final": lb, "best_ci95": base["final_ci95"],
-            "ratio": la / lb if lb and math.isfinite(lb) else math.nan, "diff": diff,
-            "diff_ci95": ci, "verdict": verdict, "ci_overlap": overlap, "wins": paired["wins"],
-            "runs": len(a), "start": _num(lstm["curve"][0])}

@@ -24,7 +24,8 @@ import math
 
 import numpy as np
 
-__all__ = ["CI_METHOD", "PAIRED_METHOD", "mean_ci95", "paired_comparison", "t_quantile_975"]
+__all__ = ["CI_METHOD", "PAIRED_METHOD", "finite_or_none", "inf_if_none", "mean_ci95",
+           "mean_or_inf", "paired_comparison", "t_quantile_975"]
 
 CI_METHOD = "Student-t 95% interval over runs: mean +- t(0.975, n-1) * std(ddof=1) / sqrt(n)"
 
@@ -81,8 +82,9 @@ def paired_comparison(a, b) -> dict:
     aa = np.where(np.isfinite(a), a, np.inf)
     bb = np.where(np.isfinite(b), b, np.inf)
     wins = float(np.mean((aa < bb) + 0.5 * (aa == bb)))
-    out = {"runs": int(a.size), "mean_a": _num(a.mean()), "mean_b": _num(b.mean()),
-           "median_a": _num(np.median(aa)), "median_b": _num(np.median(bb)), "wins": wins,
+    out = {"runs": int(a.size), "mean_a": finite_or_none(a.mean()),
+           "mean_b": finite_or_none(b.mean()), "median_a": finite_or_none(np.median(aa)),
+           "median_b": finite_or_none(np.median(bb)), "wins": wins,
            "mean_diff": None, "diff_ci95": None, "method": PAIRED_METHOD}
     if np.isfinite(a).all() and np.isfinite(b).all():
         d = a - b
@@ -97,6 +99,24 @@ def paired_comparison(a, b) -> dict:
     return out
 
 
-def _num(x):
+# ------------------------------------------------------- one score, and losses in JSON ---
+def mean_or_inf(losses) -> float:
+    """The mean of ``losses`` (one per run), or +inf when any run diverged (nan or inf): the
+    score by which a learning rate is chosen and a run is judged (lower is better)."""
+    x = np.asarray(losses, dtype=np.float64)
+    return float(x.mean()) if np.isfinite(x).all() else math.inf
+
+
+def finite_or_none(x):
+    """``float(x)``, or None when it is None, NaN or infinite (JSON has neither NaN nor inf;
+    a stored result writes a diverged loss as null)."""
+    if x is None:
+        return None
     x = float(x)
     return x if math.isfinite(x) else None
+
+
+def inf_if_none(x) -> float:
+    """A stored loss back as a number: None (a diverged run, see :func:`finite_or_none`) is
+    +inf, so it compares as worse than any finite loss."""
+    return math.inf if x is None else float(x)

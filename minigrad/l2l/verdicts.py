@@ -9,47 +9,35 @@ import numpy as np
 
 from .baselines import BASELINES, DISPLAY_NAMES
 from .claims import RULES, PaperExperiment
-from .stats import paired_comparison
+from .evaluate import best_baseline, ci_overlap, paired_against
+from .stats import finite_or_none, inf_if_none
 
 NAMES = DISPLAY_NAMES
 
 __all__ = ["fmt_number", "horizon_analysis", "judge"]
 
 
-def _finite(x):
-    return float(x) if x is not None and math.isfinite(x) else None
-
-
-def _num(x) -> float:
-    return math.inf if x is None else float(x)
-
-
-def _overlap(a: dict, b: dict):
-    """Whether the 95% CIs of two final losses overlap (None when one is unknown)."""
-    ma, mb, ca, cb = a["final_loss"], b["final_loss"], a["final_ci95"], b["final_ci95"]
-    if None in (ma, mb, ca, cb):
-        return None
-    return abs(ma - mb) <= ca + cb
-
-
 def judge(exp: PaperExperiment, res: dict, train_steps: int = 100) -> dict:
     """Whether the paper's claim held, by the rule of ``exp.kind`` (see :data:`RULES`)."""
-    best = min(BASELINES, key=lambda b: (_num(res[b]["final_loss"]), BASELINES.index(b)))
+    best = best_baseline(res)
     lstm, base = res["lstm"], res[best]
     v = {"kind": exp.kind, "rule": RULES[exp.kind].format(check_from=exp.check_from,
                                                           steps=exp.steps),
-         "best_baseline": best, "best_lr": base["lr"], "ci_overlap": _overlap(lstm, base),
-         "lstm_below_best": _num(lstm["final_loss"]) < _num(base["final_loss"])}
+         "best_baseline": best, "best_lr": base["lr"], "ci_overlap": ci_overlap(lstm, base),
+         "lstm_below_best": inf_if_none(lstm["final_loss"]) < inf_if_none(base["final_loss"])}
     overlap = {True: "95% CIs overlap", False: "95% CIs disjoint", None: "CI unknown"}[
         v["ci_overlap"]]
-    ratio = _num(lstm["final_loss"]) / _num(base["final_loss"]) if base["final_loss"] else None
-    v["final_ratio"] = _finite(ratio) if ratio is not None else None
+    ratio = (inf_if_none(lstm["final_loss"]) / inf_if_none(base["final_loss"])
+             if base["final_loss"] else None)
+    v["final_ratio"] = finite_or_none(ratio)
     rel = f"final loss {fmt_number(ratio, '.2f')}x the best tuned baseline's ({NAMES[best]}, " \
           f"lr {base['lr']:g}); {overlap}"
     if exp.kind == "every_step":
         lo = min(exp.check_from, exp.steps)
-        floor = [min(_num(res[b]["curve"][t]) for b in BASELINES) for t in range(exp.steps + 1)]
-        failing = [t for t in range(lo, exp.steps + 1) if not _num(lstm["curve"][t]) < floor[t]]
+        floor = [min(inf_if_none(res[b]["curve"][t]) for b in BASELINES)
+                 for t in range(exp.steps + 1)]
+        failing = [t for t in range(lo, exp.steps + 1)
+                   if not inf_if_none(lstm["curve"][t]) < floor[t]]
         v.update(held=not failing, failing_steps=failing)
         v["text"] = (f"held: below every tuned baseline at all steps {lo}-{exp.steps}; {rel}"
                      if not failing else
@@ -79,10 +67,7 @@ def _paired(res: dict, best: str) -> dict:
     stored = res.get("paired")
     if stored is not None and stored.get("baseline") == best:
         return stored
-    nan = float("nan")
-    a = [nan if x is None else x for x in res["lstm"]["finals"]]
-    b = [nan if x is None else x for x in res[best]["finals"]]
-    return {"baseline": best, **paired_comparison(a, b)}
+    return paired_against(res, best)
 
 
 def _paired_text(p: dict) -> str:
@@ -102,8 +87,8 @@ def horizon_analysis(res: dict, best: str, train_steps: int) -> dict:
     ``lowest``; ``at_train`` (the mean loss at the training horizon, None if the run is not
     longer) and ``final``; ``behind_from``: the step from which the learned optimizer's mean
     loss stays above ``best``'s (None when it ends at or below it); ``diverged_runs``."""
-    curve = np.array([_num(c) for c in res["lstm"]["curve"]])
-    bcurve = np.array([_num(c) for c in res[best]["curve"]])
+    curve = np.array([inf_if_none(c) for c in res["lstm"]["curve"]])
+    bcurve = np.array([inf_if_none(c) for c in res[best]["curve"]])
     steps = len(curve) - 1
     first = min(train_steps, steps)
     bad = np.flatnonzero(~np.isfinite(curve[first:]) | (curve[first:] > 2 * curve[0]))
@@ -125,7 +110,7 @@ def _horizon(res: dict, best: str, train_steps: int) -> dict:
     """:func:`horizon_analysis` and its report in words (the verdict of a long-horizon row)."""
     h = horizon_analysis(res, best, train_steps)
     steps, low, div = h["steps"], h["lowest_step"], h["diverged_at"]
-    curve = np.array([_num(c) for c in res["lstm"]["curve"]])
+    curve = np.array([inf_if_none(c) for c in res["lstm"]["curve"]])
     parts = [f"no divergence in {steps:,} steps" if div is None else
              f"diverges at step {div} (mean loss {fmt_number(curve[div])} > twice the initial "
              f"{fmt_number(curve[0])})",

@@ -145,91 +145,123 @@ def train_recipe(recipe: str | Recipe = "fast", minutes: float = 2.0, *, problem
     meta_cfg["seed"] = net_cfg["seed"] = int(seed)
     if optimizee is not None:
         prob_cfg["optimizee"] = optimizee
-    imitation = recipe.imitation
-    if imitation is not None and problem != "mnist":
+    if recipe.imitation is not None and problem != "mnist":
         raise ValueError(f"recipe {recipe.name}: its imitation warm start is written for the "
                          f"mnist problem, not {problem}")
     trainer = build_trainer(problem, net_cfg, meta_cfg, prob_cfg, dtype, recipe.processes)
-    seconds, val_seconds, record = [], [], None
+    budgeted = _BudgetedRun(trainer, recipe, settings, minutes, finish_in_time, callback)
     try:
-        elapsed = 0.0
-        if imitation is not None:
-            record = warm_start(trainer.net, trainer.problem, imitation, int(seed), progress)
-            elapsed = record["seconds"]  # the warm start counts in the budget
-        val_problem = None
-        if settings.val_every:
-            val_problem = problem_from_config(trainer.problem.config(), split="val", dtype=dtype)
-        extra = {"command": f"minigrad.l2l.launch.train_recipe({recipe.name!r}, {minutes:g})",
-                 "recipe": {"name": recipe.name, "processes": recipe.processes,
-                            "imitation": None if imitation is None else imitation.to_dict()}}
-        if record is not None:
-            extra["imitation"] = record
-
-        def emit(event):
-            return bool(callback(event)) if callback is not None else False
-
-        def validate():
-            t0 = time.perf_counter()
-            score = run.validate()
-            val_seconds.append(time.perf_counter() - t0)
-            return score
-
-        def after_iteration(event):
-            seconds.append(event["seconds"])
-            if event["validation"] is not None:
-                val_seconds.append(event["val_seconds"])
-            stop = emit(_event(event, minutes))
-            if finish_in_time:
-                # the next meta-iteration, and a validation after it, must end in the budget
-                need = event["seconds"] + (val_seconds[-1] if val_problem and val_seconds else 0)
-                stop = stop or run.elapsed() + need > 60.0 * minutes
-            return stop
-
-        run = TrainingRun(trainer, trainer.problem.config(), out, settings,
-                          val_problem=val_problem, elapsed_s=elapsed, extra=extra,
-                          progress=progress, callback=after_iteration, report=False)
-        def validate_now():  # a validation outside the loop; False when interrupted
-            try:
-                score = validate()
-            except KeyboardInterrupt:
-                return False
-            emit(_event({"iteration": trainer.iteration, "train_loss": None,
-                         "validation": score, "seconds": None, "elapsed": run.elapsed()},
-                        minutes))
-            return True
-
-        # the starting point: the first point of the curve, and the weights kept if no later
-        # ones do better
-        exit_code = 0 if val_problem is None or validate_now() else 130
-        if exit_code == 0:
-            exit_code = run.run()
-        last_val = run.val_history[-1][0] if run.val_history else None
-        if val_problem is not None and exit_code == 0 and last_val != trainer.iteration:
-            exit_code = 0 if validate_now() else 130
-            if out is not None:
-                run.save("done" if exit_code == 0 else "interrupted")
+        budgeted.start(int(seed), dtype, progress, out)
+        exit_code = budgeted.train(out)
     finally:
         close = getattr(trainer, "close", None)
         if close is not None:
             close()
-    weights = "last"
-    if run.best is not None:
-        trainer.net.load_state_dict(run.best)
-        weights = "best"
-    per_run = _per_run(trainer)
-    return {
-        "net": trainer.net, "weights": weights, "best_iteration": run.best_iteration(),
-        # exit code 1 is also a finished run whose checkpoint could not be written to `out`
-        "status": "interrupted" if exit_code == 130 else getattr(run, "final_status", "done"),
-        "iterations": trainer.iteration,
-        "train_curve": [v / per_run for v in trainer.curve],
-        "iteration_seconds": seconds, "validation": [list(r) for r in run.val_history],
-        "validation_seconds": val_seconds, "val_every": settings.val_every,
-        "val_runs": settings.val_runs, "val_metric": settings.val_metric,
-        "elapsed_s": run.elapsed(), "minutes": float(minutes), "recipe": recipe.name,
-        "description": recipe.describe(), "settings": asdict(settings),
-        "config": trainer.config.to_dict(), "processes": recipe.processes, "imitation": record,
-    }
+    return budgeted.result(exit_code)
+
+
+class _BudgetedRun:
+    """The steps of :func:`train_recipe` on a built trainer: the warm start, the
+    :class:`~minigrad.l2l.training.TrainingRun` within the budget, the validations before the
+    first meta-iteration and after the last, and what the run measured."""
+
+    def __init__(self, trainer, recipe: Recipe, settings, minutes: float, finish_in_time: bool,
+                 callback: Callable | None):
+        self.trainer, self.recipe, self.settings = trainer, recipe, settings
+        self.minutes, self.finish_in_time, self.callback = minutes, finish_in_time, callback
+        self.seconds, self.val_seconds = [], []  # per meta-iteration, per validation
+        self.record = None  # the warm start's
+        self.val_problem = self.run = None
+
+    def start(self, seed: int, dtype: str, progress: bool, out) -> None:
+        """The recipe's warm start (it counts in the budget), then the training run."""
+        trainer, imitation = self.trainer, self.recipe.imitation
+        elapsed = 0.0
+        if imitation is not None:
+            self.record = warm_start(trainer.net, trainer.problem, imitation, seed, progress)
+            elapsed = self.record["seconds"]
+        if self.settings.val_every:
+            self.val_problem = problem_from_config(trainer.problem.config(), split="val",
+                                                   dtype=dtype)
+        recipe = self.recipe
+        extra = {"command": f"minigrad.l2l.launch.train_recipe({recipe.name!r}, "
+                            f"{self.minutes:g})",
+                 "recipe": {"name": recipe.name, "processes": recipe.processes,
+                            "imitation": None if imitation is None else imitation.to_dict()}}
+        if self.record is not None:
+            extra["imitation"] = self.record
+        self.run = TrainingRun(trainer, trainer.problem.config(), out, self.settings,
+                               val_problem=self.val_problem, elapsed_s=elapsed, extra=extra,
+                               progress=progress, callback=self.after_iteration, report=False)
+
+    def train(self, out) -> int:
+        """Validate the starting point (the first point of the curve, and the weights kept if
+        no later ones do better), meta-train, validate the last weights if the run did not;
+        the exit code (130: interrupted)."""
+        run = self.run
+        exit_code = 0 if self.val_problem is None or self.validate_now() else 130
+        if exit_code == 0:
+            exit_code = run.run()
+        last_val = run.val_history[-1][0] if run.val_history else None
+        if self.val_problem is not None and exit_code == 0 and last_val != self.trainer.iteration:
+            exit_code = 0 if self.validate_now() else 130
+            if out is not None:
+                run.save("done" if exit_code == 0 else "interrupted")
+        return exit_code
+
+    def emit(self, event: dict) -> bool:
+        return bool(self.callback(event)) if self.callback is not None else False
+
+    def after_iteration(self, event: dict) -> bool:
+        """The training run's callback: record, call back; True stops the run (asked to, or,
+        with ``finish_in_time``, no time left for another meta-iteration and validation)."""
+        self.seconds.append(event["seconds"])
+        if event["validation"] is not None:
+            self.val_seconds.append(event["val_seconds"])
+        stop = self.emit(_event(event, self.minutes))
+        if self.finish_in_time:
+            # the next meta-iteration, and a validation after it, must end in the budget
+            need = event["seconds"] + (self.val_seconds[-1]
+                                       if self.val_problem and self.val_seconds else 0)
+            stop = stop or self.run.elapsed() + need > 60.0 * self.minutes
+        return stop
+
+    def validate_now(self) -> bool:
+        """A validation outside the loop, called back; False when interrupted."""
+        try:
+            t0 = time.perf_counter()
+            score = self.run.validate()
+            self.val_seconds.append(time.perf_counter() - t0)
+        except KeyboardInterrupt:
+            return False
+        self.emit(_event({"iteration": self.trainer.iteration, "train_loss": None,
+                          "validation": score, "seconds": None, "elapsed": self.run.elapsed()},
+                         self.minutes))
+        return True
+
+    def result(self, exit_code: int) -> dict:
+        """:func:`train_recipe`'s dict, the best weights loaded into the net."""
+        trainer, run, recipe, settings = self.trainer, self.run, self.recipe, self.settings
+        weights = "last"
+        if run.best is not None:
+            trainer.net.load_state_dict(run.best)
+            weights = "best"
+        per_run = _per_run(trainer)
+        return {
+            "net": trainer.net, "weights": weights, "best_iteration": run.best_iteration(),
+            # exit code 1 is also a finished run whose checkpoint could not be written to `out`
+            "status": "interrupted" if exit_code == 130 else getattr(run, "final_status",
+                                                                      "done"),
+            "iterations": trainer.iteration,
+            "train_curve": [v / per_run for v in trainer.curve],
+            "iteration_seconds": self.seconds, "validation": [list(r) for r in run.val_history],
+            "validation_seconds": self.val_seconds, "val_every": settings.val_every,
+            "val_runs": settings.val_runs, "val_metric": settings.val_metric,
+            "elapsed_s": run.elapsed(), "minutes": float(self.minutes), "recipe": recipe.name,
+            "description": recipe.describe(), "settings": asdict(settings),
+            "config": trainer.config.to_dict(), "processes": recipe.processes,
+            "imitation": self.record,
+        }
 
 
 def _event(event: dict, minutes: float) -> dict:

@@ -148,6 +148,18 @@ def _tried(results: list, ckpts: dict) -> list:
 
 
 def render_results(results: list, ckpts: dict, info: dict, root: Path) -> str:
+    """RESULTS.md: the verdicts, how a claim is judged, the protocol, each experiment (with
+    its validation tables), what was tried for the missed targets, and the run's cost."""
+    lines = _summary_lines(results, info)
+    lines += _rules_lines(results)
+    lines += _protocol_lines(results, ckpts, root)
+    lines += _experiment_lines(results)
+    lines += _tried(results, ckpts)
+    lines += _cost_lines(info)
+    return "\n".join(lines)
+
+
+def _summary_lines(results: list, info: dict) -> list:
     held = [r for r in results if r["verdict"]["held"] is not None]
     n_held = sum(bool(r["verdict"]["held"]) for r in held)
     lines = ["# Results: reproducing Andrychowicz et al. (2016) on minigrad", "",
@@ -160,17 +172,24 @@ def render_results(results: list, ckpts: dict, info: dict, root: Path) -> str:
               f"Each cell: mean final test loss ± 95% CI half-width over the test runs "
               f"(learning rate tuned on validation problems).", "",
               f"![all experiments](docs/img/{HEADLINE})", ""]
-    lines += results_table(results) + [""]
-    lines += ["## How a claim is judged", ""]
+    return lines + results_table(results) + [""]
+
+
+def _rules_lines(results: list) -> list:
+    lines = ["## How a claim is judged", ""]
     lines += [f"- **{k}** ({', '.join(r['key'] for r in results if r['verdict']['kind'] == k)}"
               f"): {RULES[k].format(check_from=5, steps='T')}."
               for k in RULES if any(r["verdict"]["kind"] == k for r in results)]
-    lines += ["- The best tuned baseline is the one with the lowest mean final test loss "
-              "(so beating it means beating all four). 'CIs overlap': the 95% intervals of the "
-              "learned optimizer's and the best baseline's mean final losses overlap.", ""]
-    lines += ["## Protocol", "",
-              "- Learned optimizers (shipped in `minigrad/l2l/pretrained/`, provenance in its "
-              "README):", ""]
+    return lines + [
+        "- The best tuned baseline is the one with the lowest mean final test loss "
+        "(so beating it means beating all four). 'CIs overlap': the 95% intervals of the "
+        "learned optimizer's and the best baseline's mean final losses overlap.", ""]
+
+
+def _protocol_lines(results: list, ckpts: dict, root: Path) -> list:
+    lines = ["## Protocol", "",
+             "- Learned optimizers (shipped in `minigrad/l2l/pretrained/`, provenance in its "
+             "README):", ""]
     lines += _ckpt_lines(ckpts, root) + [""]
     lines += ["- Their meta-training (mean optimizee loss over the horizon per meta-iteration, "
               "and the validation scores the weights were chosen by):", ""]
@@ -193,7 +212,11 @@ def render_results(results: list, ckpts: dict, info: dict, root: Path) -> str:
         lines.append(f"| {r['key']} | {r['optimizee'] or r['problem']} | {r['steps']} | "
                      f"{r['runs']} | {r['val_runs']} | "
                      f"{', '.join(f'{v:g}' for v in r['lr_grid'])} |")
-    lines += ["", "## Experiments", ""]
+    return lines
+
+
+def _experiment_lines(results: list) -> list:
+    lines = ["", "## Experiments", ""]
     for r in results:
         v = r["verdict"]
         lines += [f"### {r['title']}", "", f"Paper: {r['claim']}. Verdict: {v['text']}.", "",
@@ -211,14 +234,16 @@ def render_results(results: list, ckpts: dict, info: dict, root: Path) -> str:
             lines.append(f"- at the edge of the grid: {', '.join(edge)} (a rate beyond it might "
                          "do better)")
         lines.append("")
-    lines += _tried(results, ckpts)
-    lines += ["## Cost", "",
-              f"- wall time {info['wall_s']:.0f} s ({info['wall_s'] / 60:.1f} min), CPU time "
-              f"{info['cpu_s']:.0f} s, {_workers(info)} worker process(es) on a machine with "
-              f"{os.cpu_count()} cores (load average {info['load']:.1f} at the start)",
-              f"- peak memory (ru_maxrss): main process {info['rss_main_mb']:.0f} MiB, largest "
-              f"worker {info['rss_workers_mb']:.0f} MiB", ""]
-    return "\n".join(lines)
+    return lines
+
+
+def _cost_lines(info: dict) -> list:
+    return ["## Cost", "",
+            f"- wall time {info['wall_s']:.0f} s ({info['wall_s'] / 60:.1f} min), CPU time "
+            f"{info['cpu_s']:.0f} s, {_workers(info)} worker process(es) on a machine with "
+            f"{os.cpu_count()} cores (load average {info['load']:.1f} at the start)",
+            f"- peak memory (ru_maxrss): main process {info['rss_main_mb']:.0f} MiB, largest "
+            f"worker {info['rss_workers_mb']:.0f} MiB", ""]
 
 
 def render_readme_section(results: list, info: dict, img_prefix: str, results_link: str,

@@ -218,33 +218,16 @@ def _reproduce(args) -> int:
     log = (lambda msg: None) if args.no_progress else (lambda m: print(m, file=sys.stderr))
     if args.workers < 1:
         raise ReproduceError(f"--workers must be >= 1, got {args.workers}")
-    exps = experiments(args.quick)
-    if args.only:
-        keys = [k.strip() for k in args.only.split(",") if k.strip()]
-        unknown = sorted(set(keys) - {e.key for e in exps})
-        if unknown or not keys:
-            raise ReproduceError(f"--only: unknown {unknown or 'empty list'}; expected some of "
-                                 f"{', '.join(e.key for e in exps)}")
-        exps = [e for e in exps if e.key in keys]
+    exps = _selected_experiments(args)
     _check_size(exps, args.workers)
     out = output_folder(args)
-    readme = Path(args.readme) if args.readme else None
-    if readme is not None:
-        if not readme.is_file():
-            raise ReproduceError(f"--readme {readme}: no such file")
-        text = readme.read_text()
-        if README_BEGIN not in text or README_END not in text:
-            raise ReproduceError(f"--readme {readme}: no '{README_BEGIN}' ... '{README_END}' "
-                                 "markers to write between")
+    readme = _checked_readme(args)
     if args.replot:
         return _rerender(args, out, readme)
-    problems = sorted({e.problem for e in exps})
     flags = {"quadratic": args.quadratic_checkpoint, "mnist": args.mnist_checkpoint}
-    ckpts = {p: _load_ckpt(flags[p], p, args.weights) for p in problems}
+    ckpts = {p: _load_ckpt(flags[p], p, args.weights) for p in sorted({e.problem for e in exps})}
     img = out / "docs" / "img"
     img.mkdir(parents=True, exist_ok=True)
-    argv = getattr(args, "_argv", None)
-    command = " ".join(["python -m minigrad.l2l"] + (sys.argv[1:] if argv is None else argv))
     log(f"reproduce: {len(exps)} experiments ({'quick' if args.quick else 'full'}), "
         f"{args.workers} worker(s) -> {out}")
 
@@ -254,16 +237,7 @@ def _reproduce(args) -> int:
     claims = {e.key: e.claim for e in exps}
     for r in results:
         r["claim"] = claims[r["key"]]
-    kept = {p: {k: v for k, v in c.items() if k != "meta"} | {"path": _portable(c["path"])} | {
-        "meta": {k: v for k, v in c["meta"].items()
-                 if k not in ("curve", "final_losses", "optimizer")}}
-        for p, c in ckpts.items()}
-    payload = {"info": {"command": command, "quick": bool(args.quick),
-                        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-                        "commit": _git_commit(Path(__file__).parent), "workers": args.workers,
-                        "load": load},
-               "experiments": [asdict(e) for e in exps], "checkpoints": kept,
-               "results": results}
+    payload = _payload(args, exps, ckpts, results, load)
     draw_figures(payload, img)
     for problem, c in ckpts.items():  # the meta-training curves (the checkpoints carry them)
         draw_training_curve(c["meta"], img / training_figure_name(problem),
@@ -275,6 +249,58 @@ def _reproduce(args) -> int:
                            rss_workers_mb=child_ru.ru_maxrss / 1024)
     write_text(out / "docs" / "l2l_results.json", dump_payload(payload))
     write_reports(payload, out, readme)
+    _print_summary(results, out, img, readme, t0, cpu0)
+    return 0
+
+
+def _selected_experiments(args) -> list:
+    """The experiments of the run (``--quick``), only those of ``--only`` when given."""
+    exps = experiments(args.quick)
+    if args.only:
+        keys = [k.strip() for k in args.only.split(",") if k.strip()]
+        unknown = sorted(set(keys) - {e.key for e in exps})
+        if unknown or not keys:
+            raise ReproduceError(f"--only: unknown {unknown or 'empty list'}; expected some of "
+                                 f"{', '.join(e.key for e in exps)}")
+        exps = [e for e in exps if e.key in keys]
+    return exps
+
+
+def _checked_readme(args) -> Path | None:
+    """``--readme`` as a path, checked before any work: a file with the markers."""
+    if not args.readme:
+        return None
+    readme = Path(args.readme)
+    if not readme.is_file():
+        raise ReproduceError(f"--readme {readme}: no such file")
+    text = readme.read_text()
+    if README_BEGIN not in text or README_END not in text:
+        raise ReproduceError(f"--readme {readme}: no '{README_BEGIN}' ... '{README_END}' "
+                             "markers to write between")
+    return readme
+
+
+def _payload(args, exps: list, ckpts: dict, results: list, load: float) -> dict:
+    """What ``docs/l2l_results.json`` holds (its ``info`` completed with the costs later):
+    the command, the experiments, the checkpoints (portable paths, their metadata without the
+    bulky curves) and the results."""
+    argv = getattr(args, "_argv", None)
+    command = " ".join(["python -m minigrad.l2l"] + (sys.argv[1:] if argv is None else argv))
+    kept = {p: {k: v for k, v in c.items() if k != "meta"} | {"path": _portable(c["path"])} | {
+        "meta": {k: v for k, v in c["meta"].items()
+                 if k not in ("curve", "final_losses", "optimizer")}}
+        for p, c in ckpts.items()}
+    return {"info": {"command": command, "quick": bool(args.quick),
+                     "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+                     "commit": _git_commit(Path(__file__).parent), "workers": args.workers,
+                     "load": load},
+            "experiments": [asdict(e) for e in exps], "checkpoints": kept,
+            "results": results}
+
+
+def _print_summary(results: list, out: Path, img: Path, readme: Path | None, t0: float,
+                   cpu0: float) -> None:
+    """A line per experiment (its verdict), the files written, and what the run cost."""
     for r in results:
         print(f"{r['title']}: LSTM {_cell(r['lstm'])}; best baseline "
               f"{NAMES[r['verdict']['best_baseline']]} "
@@ -286,7 +312,6 @@ def _reproduce(args) -> int:
           + (f", {readme}" if readme else ""))
     print(f"wall time {wall:.1f} s ({wall / 60:.1f} min), CPU time {_cpu_s() - cpu0:.0f} s, "
           f"peak memory (ru_maxrss) {peak:.0f} MiB")
-    return 0
 
 
 def _rerender(args, out: Path, readme: Path | None) -> int:

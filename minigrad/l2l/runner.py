@@ -38,17 +38,19 @@ def load_net(path: str, weights: str):
     return load_learned_optimizer(path, weights=weights)[0]
 
 
-_CACHE: dict = {}
+def _problem(spec: dict, split: str):
+    """:func:`build_problem`, once per process for each (spec, split)."""
+    key = ("problem", json.dumps(spec, sort_keys=True), split)
+    if key not in _CACHE:
+        _CACHE[key] = build_problem(spec, split)
+    return _CACHE[key]
 
 
 def run_job(job) -> np.ndarray:
     """One rollout: ``(rule, problem spec, split, seed, steps, checkpoint)`` -> losses of shape
     (runs in the instance, steps + 1), float64. Problems and networks are cached per process."""
     rule, spec, split, seed, steps, ckpt = job
-    pkey = ("problem", json.dumps(spec, sort_keys=True), split)
-    if pkey not in _CACHE:
-        _CACHE[pkey] = build_problem(spec, split)
-    problem = _CACHE[pkey]
+    problem = _problem(spec, split)
     if rule[0] == "lstm":
         nkey = ("net", ckpt["path"], ckpt["weights"])
         if nkey not in _CACHE:
@@ -158,7 +160,4 @@ def _with_optimizee(spec: dict, family: str, optimizee) -> dict:
 
 
 def _build(spec: dict, family: str, optimizee, split: str):
-    key = ("problem", json.dumps(_with_optimizee(spec, family, optimizee), sort_keys=True), split)
-    if key not in _CACHE:
-        _CACHE[key] = build_problem(_with_optimizee(spec, family, optimizee), split)
-    return _CACHE[key]
+    return _problem(_with_optimizee(spec, family, optimizee), split)

@@ -23,6 +23,8 @@ The parts, one file each::
 * ``environment.py``: Section 3: the environment, what this machine has (versions, cores, GPU).
 * ``first_exercise.py``: Sections 4 and 5: exercise 00.1 (how exercises give feedback), then
   gradient descent on f(x) = x^2 and its learning rate.
+* ``quiz.py``: the end-of-lesson quiz, :data:`QUIZ` (shown with the widgets of
+  :mod:`minigrad.course.quiz`).
 """
 
 from __future__ import annotations
@@ -39,8 +41,10 @@ from .first_exercise import (
     square,
 )
 from .paper_picture import draw_paper_picture
+from .quiz import QUIZ
 
 __all__ = [
+    "QUIZ",
     "LESSONS",
     "Lesson",
     "course_map_markdown",

@@ -24,35 +24,42 @@ class Lesson:
 
 LESSONS: tuple[Lesson, ...] = (
     Lesson("00", "welcome", "Welcome",
-           "the course map, the paper in one picture, your backend, how exercises are checked, "
-           "a first widget"),
+           "the course map, the paper in one picture, your backend, how exercises are checked "
+           "(00.1: `square`), a first widget"),
     Lesson("01", "autograd_from_scratch", "Autograd from scratch",
            "derivatives, the chain rule and computational graphs; you build a scalar "
-           "reverse-mode engine", ("00",)),
+           "reverse-mode engine (01.1-01.4: the backwards of `*` and tanh, an iterative "
+           "topological order, the backward pass)", ("00",)),
     Lesson("02", "tensors_and_gradients", "Tensors and gradients",
            "minigrad's Tensor and Function, broadcasting in backward, `grad` vs `backward`, "
-           "`no_grad`/`detach`, gradient checks in float64", ("01",)),
+           "`no_grad`/`detach`, gradient checks in float64 (02.1-02.4: `sum_to` and the "
+           "backwards of division, sigmoid and sum)", ("01",)),
     Lesson("03", "modules_and_optimizers", "Modules and optimizers",
            "Module, Linear, MLP; SGD, NAG, RMSprop and Adam from their formulas, raced; an MLP "
-           "on real MNIST digits", ("02",)),
+           "on real MNIST digits (03.1: an Adam step; 03.2: momentum and Nesterov steps)",
+           ("02",)),
     Lesson("04", "rnn_lstm_bptt", "RNNs, LSTMs and BPTT",
            "recurrent nets, (truncated) backpropagation through time, vanishing and exploding "
-           "gradients, the LSTM cell", ("02",)),
+           "gradients, the LSTM cell (04.1: its forward; 04.2: the truncated-BPTT loop)",
+           ("02",)),
     Lesson("05", "learning_to_learn", "Learning to learn",
            "the optimizer as an LSTM: coordinatewise, the meta-loss over the whole trajectory, "
-           "meta-training on quadratics", ("03", "04"), part=2),
+           "meta-training on quadratics (05.1: the unrolled meta-loss; 05.2: the coordinatewise "
+           "optimizer module; 05.3: the meta-training loop)", ("03", "04"), part=2),
     Lesson("06", "gradient_preprocessing", "Gradient preprocessing",
-           "gradients spanning many orders of magnitude and the paper's log-and-sign inputs",
-           ("05",), part=2),
+           "gradients spanning many orders of magnitude and the paper's log-and-sign inputs "
+           "(06.1: LogAndSign)", ("05",), part=2),
     Lesson("07", "mnist", "MNIST",
-           "a learned optimizer for an MLP on digits, against tuned baselines on held-out data",
-           ("03", "06"), part=2),
+           "a learned optimizer for an MLP on digits, against tuned baselines on held-out data "
+           "(07.1: the MLP's loss from one flat vector; 07.2: picking the learning rate); "
+           "then you train your own", ("03", "06"), part=2),
     Lesson("08", "generalisation", "Generalisation",
-           "longer horizons, wider and deeper nets, and ReLU, where the learned optimizer fails",
-           ("07",), part=2),
+           "longer horizons, wider and deeper nets, and ReLU, where the learned optimizer fails "
+           "(08.1: the final-loss ratio)", ("07",), part=2),
     Lesson("09", "beyond_the_paper", "Beyond the paper",
            "paper vs official code, first- vs second-order meta-gradients, what the LSTM "
-           "learned, GPUs", ("08",), part=2),
+           "learned, GPUs (09.1: the second-order meta-gradient; 09.2: predict W2's gradient "
+           "ratio under ReLU)", ("08",), part=2),
 )
 
 PART_NAMES = {1: "Part 1: the engine", 2: "Part 2: learning to learn"}

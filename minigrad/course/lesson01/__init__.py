@@ -29,6 +29,8 @@ The parts, one file each::
   gradient descent, and the explorers themselves.
 * ``exercise_checks.py``: Section 6: the checks of exercises 01.1-01.5, with the graphs each is
   checked on.
+* ``quiz.py``: the end-of-lesson quiz, :data:`QUIZ` (shown with the widgets of
+  :mod:`minigrad.course.quiz`).
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ from .numerical_derivatives import (
     loglog_slope,
     plot_difference_errors,
 )
+from .quiz import QUIZ
 from .value import (
     RULES,
     Value,
@@ -71,6 +74,7 @@ from .value import (
 )
 
 __all__ = [
+    "QUIZ",
     "EXPRESSIONS",
     "Explorer",
     "RULES",

@@ -25,6 +25,8 @@ The parts, one file each::
   float64.
 * ``explorers.py``: Section 5: the explorers.
 * ``exercise_checks.py``: Section 6: the checks of the exercises.
+* ``quiz.py``: the end-of-lesson quiz, :data:`QUIZ` (shown with the widgets of
+  :mod:`minigrad.course.quiz`).
 """
 
 from __future__ import annotations
@@ -57,8 +59,10 @@ from .graphs_and_broadcasting import (
     draw_tensor_graph,
     sum_to_array,
 )
+from .quiz import QUIZ
 
 __all__ = [
+    "QUIZ",
     "BROADCAST_OPS",
     "FD_FUNCTIONS",
     "broadcast_report",

@@ -28,6 +28,8 @@ The parts, one file each::
   and lives at the course level, in :mod:`minigrad.course.mnist_mlp`; it is re-exported here.
 * ``exercise_checks.py``: Section 5: the checks of the exercises (momentum, Nesterov and Adam
   steps).
+* ``quiz.py``: the end-of-lesson quiz, :data:`QUIZ` (shown with the widgets of
+  :mod:`minigrad.course.quiz`).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from minigrad.course.mnist_mlp import make_optimizer as make_optimizer  # used b
 
 from . import exercise_checks  # noqa: F401  (registers its exercise checks)
 from .mnist_baselines import paper_baselines_on_mnist, plot_digits
+from .quiz import QUIZ
 from .races import DIVERGED as DIVERGED  # used by the tests and notebooks
 from .races import (
     PROBLEMS,
@@ -65,6 +68,7 @@ from .update_rules import (
 )
 
 __all__ = [
+    "QUIZ",
     "OPTIMIZERS",
     "PAPER_MNIST_LRS",
     "PROBLEMS",

@@ -31,6 +31,8 @@ The parts, one file each::
 * ``adding_problem.py``: Section 5: a sequence task, the adding problem.
 * ``exercise_checks.py``: Section 6: the check of exercise 04.1, the LSTM cell forward from
   primitive ops.
+* ``quiz.py``: the end-of-lesson quiz, :data:`QUIZ` (shown with the widgets of
+  :mod:`minigrad.course.quiz`).
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from .adding_problem import adding_problem, plot_adding, train_adding
 from .gate_diagram import draw_lstm_cell
 from .lstm_cell import compare_cells, lstm_cell, time_cells
 from .lstm_cell import random_cell_inputs as random_cell_inputs  # used by the tests and notebooks
+from .quiz import QUIZ
 from .truncated_bptt import (
     make_truncation_explorer,
     plot_truncation,
@@ -67,6 +70,7 @@ from .vanishing_gradients import (
 )
 
 __all__ = [
+    "QUIZ",
     "adding_problem",
     "compare_cells",
     "count_graph_nodes",

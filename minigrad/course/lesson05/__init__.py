@@ -46,6 +46,8 @@ The parts, one file each::
   quadratic figure).
 * ``explorer.py``: Section 8: the meta-training explorer (unroll length, meta learning rate,
   hidden size).
+* ``quiz.py``: the end-of-lesson quiz, :data:`QUIZ` (shown with the widgets of
+  :mod:`minigrad.course.quiz`).
 """
 
 from __future__ import annotations
@@ -77,6 +79,7 @@ from .pretrained import (
     plot_comparison,
     pretrained_or_fallback,
 )
+from .quiz import QUIZ
 from .short_training import (
     LivePlot,
     MetaRun,
@@ -87,6 +90,7 @@ from .short_training import (
 )
 
 __all__ = [
+    "QUIZ",
     "COMPARISON_GRID",
     "LivePlot",
     "MetaRun",

@@ -20,6 +20,8 @@ The parts, one file each::
   what it does to the MNIST gradients.
 * ``untrained_view.py``: Section 4: with against without preprocessing, what the untrained LSTM
   optimizer sees.
+* ``quiz.py``: the end-of-lesson quiz, :data:`QUIZ` (shown with the widgets of
+  :mod:`minigrad.course.quiz`).
 """
 
 from __future__ import annotations
@@ -38,9 +40,11 @@ from .mlp_gradients import (
     mnist_gradient_snapshots,
     plot_gradient_histograms,
 )
+from .quiz import QUIZ
 from .untrained_view import lstm_input_statistics, plot_lstm_inputs, statistics_table
 
 __all__ = [
+    "QUIZ",
     "ARRAY_NAMES",
     "GradientSnapshot",
     "library_log_and_sign",

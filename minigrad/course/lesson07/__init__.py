@@ -47,6 +47,8 @@ The parts, one file each::
   one.
 * ``own_optimizer.py``: Section 5: train your own optimizer with the fast recipe, live, and race it
   on the held-out test runs.
+* ``quiz.py``: the end-of-lesson quiz, :data:`QUIZ` (shown with the widgets of
+  :mod:`minigrad.course.quiz`).
 """
 
 from __future__ import annotations
@@ -97,8 +99,10 @@ from .own_optimizer import (
     train_own,
     training_speed,
 )
+from .quiz import QUIZ
 
 __all__ = [
+    "QUIZ",
     "DECADES",
     "DEFAULT_MINUTES",
     "ENV_MINUTES",

@@ -23,6 +23,8 @@ The parts, one file each::
 * ``relu_gradients.py``: Why ReLU is different: the gradients the LSTM reads.
 * ``long_horizons.py``: Long horizons and the width/depth sweep.
 * ``explorer.py``: The explorer: pick a problem and a horizon.
+* ``quiz.py``: the end-of-lesson quiz, :data:`QUIZ` (shown with the widgets of
+  :mod:`minigrad.course.quiz`).
 """
 
 from __future__ import annotations
@@ -32,9 +34,11 @@ from .explorer import curves_at, make_generalisation_explorer
 from .fashion import FashionProblem, fashion_available, load_fashion, problem_factory
 from .final_loss_ratio import final_loss_ratio, overview
 from .long_horizons import describe_horizon, horizon_report, plot_sweep, sweep_grid
+from .quiz import QUIZ
 from .relu_gradients import gradient_stats, plot_gradient_histograms
 
 __all__ = [
+    "QUIZ",
     "CLAIMS",
     "EXPERIMENTS",
     "SWEEP",

@@ -43,6 +43,8 @@ The parts, one file each::
 * ``take_home.py``: the notebook's "Take it home": the shipped MNIST optimizer as a drop-in
   optimizer (:class:`minigrad.l2l.LearnedOptimizer`) on lesson 03's MLP, raced live against
   Adam (:func:`race`, :func:`race_summary`, :func:`race_reading`).
+* ``quiz.py``: the end-of-lesson quiz, :data:`QUIZ` (shown with the widgets of
+  :mod:`minigrad.course.quiz`).
 """
 
 from __future__ import annotations
@@ -81,6 +83,7 @@ from .quadratic_families import (
     transfer,
     tune_lr,
 )
+from .quiz import QUIZ
 from .second_order import cosine, library_meta_gradient, tiny_problem, unrolled_meta_gradient
 from .take_home import RACE_STEPS, race, race_reading, race_summary
 from .update_responses import (
@@ -97,6 +100,7 @@ from .update_responses import (
 from .w2_prediction import predict_w2_ratio, w2_measurement, w2_report
 
 __all__ = [
+    "QUIZ",
     "FAMILIES",
     "FUNCTIONS",
     "LR_GRID",

@@ -873,6 +873,29 @@ def press_slider_and_click(page, relpath: str, button_text: str, key: str = "Hom
     return True, f"{what}: done after {seconds:.1f} s"
 
 
+def answer_quiz(page, relpath: str, choice: str, expect: str, timeout: float = 30.0):
+    """In the end-of-lesson quiz (minigrad/course/quiz.py), pick the radio button labelled
+    ``choice`` (its text, without the letter), click that question's Check button, and wait
+    until the question's feedback shows ``expect``. Returns ``(ok, message)``."""
+    box = page.locator(".mg-quiz-question", has=page.locator("label", has_text=choice)).first
+    if not box.count():
+        return False, f"{relpath}: no quiz question offers {choice!r}"
+    box.scroll_into_view_if_needed()
+    box.locator("label", has_text=choice).first.click()
+    _await_idle(page, relpath, timeout)
+    t0 = time.monotonic()
+    box.locator("button", has_text="Check").first.click()
+    text = ""
+    while time.monotonic() - t0 < timeout:
+        text = box.inner_text()
+        if expect in text:
+            return True, (f"quiz: picked {choice!r}, clicked Check: the feedback says "
+                          f"{expect!r} ({time.monotonic() - t0:.1f} s)")
+        time.sleep(0.2)
+    return False, (f"{relpath}: after picking {choice!r} and clicking Check, the question "
+                   f"did not show {expect!r} within {timeout:.0f} s; it shows:\n{text[-800:]}")
+
+
 def _take_screenshot(page, expect: WidgetExpectations, path: Path) -> None:
     """Screenshot with the first widget cell (else the top of the notebook) in view."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,8 @@ download), wait for the kernel to be connected and idle, run all cells, and asse
 * every explorer (a widget cell with a control) changes its output when one control moves
   (slider: focus the handle, press End; else a dropdown, toggle, radio, checkbox or button);
 * what a notebook's panels need beyond that (:data:`INTERACTIONS`): lesson 07's training
-  panel, set to its smallest budget, trains when Train is clicked and says what it trained.
+  panel, set to its smallest budget, trains when Train is clicked and says what it trained;
+  lesson 00's quiz, answered wrong and then right, explains both answers.
 
 A screenshot per notebook goes to the test's tmp dir and, when MINIGRAD_SCREENSHOT_DIR is set,
 there too. Run: ``.venv/bin/pytest -m browser -s`` (``-s`` prints timings per notebook).
@@ -35,6 +36,7 @@ import pytest
 from browser_helpers import (
     CHROMIUM_ARGS,
     LabServer,
+    answer_quiz,
     check_notebook,
     expected_widget_cells,
     find_chromium,
@@ -126,8 +128,21 @@ def _timing_line(report) -> str:
 
 #: What a notebook's panels need beyond the generic checks, after "run all" (stem -> action):
 #: lesson 07's training panel trains only when its button is clicked, so set the smallest
-#: budget and click Train; it must draw its curve and say what it trained.
+#: budget and click Train; it must draw its curve and say what it trained. Lesson 00's quiz
+#: is answered (wrong, then right) and must explain each answer.
+def _answer_lesson00_quiz(page, relpath):
+    """Lesson 00's quiz, question 2 (gradient descent on x² with α = 0.75): a wrong answer
+    first, whose feedback must say why it is wrong, then the right one."""
+    ok, wrong = answer_quiz(page, relpath, "It diverges.", "1 − 2α = −0.5")
+    if not ok:
+        return ok, wrong
+    ok, right = answer_quiz(page, relpath, "It converges, and x changes sign at every step.",
+                            "✅ Right.")
+    return ok, f"{wrong}; then {right}"
+
+
 INTERACTIONS = {
+    "00_welcome": _answer_lesson00_quiz,
     "07_mnist": lambda page, relpath: press_slider_and_click(
         page, relpath, "Train", key="Home", done_text="Trained"),
 }

@@ -289,10 +289,15 @@ class _QuestionWidget:
         return self.result
 
 
-#: Radio-button labels are one line of fixed height in ipywidgets' CSS; a choice is often a
-#: sentence, so inside a quiz they wrap.
+#: Radio-button labels are one line of fixed height in ipywidgets' CSS, and the button comes
+#: after the text in the DOM; a choice is often a sentence, so inside a quiz the labels wrap,
+#: with the button kept in front of the text's first line.
 QUIZ_CSS = (".mg-quiz .widget-radio-box label, .mg-quiz .jupyter-widget-radio-box label "
-            "{height: auto; line-height: 1.35; white-space: normal; margin-bottom: 0.3em}")
+            "{height: auto; line-height: 1.35; white-space: normal; margin-bottom: 0.3em; "
+            "display: flex; flex-direction: row-reverse; justify-content: flex-end; "
+            "align-items: baseline} "
+            ".mg-quiz .widget-radio-box input, .mg-quiz .jupyter-widget-radio-box input "
+            "{flex: none; margin: 0 0.5em 0 0}")
 
 
 class QuizWidget:

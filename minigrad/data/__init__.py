@@ -11,6 +11,7 @@
 Errors about files are :class:`DataError` (a ``ValueError``) and name the file and the problem.
 """
 
+from .cifar10 import CIFAR10_CLASSES, cifar10_channel_stats, cifar10_to_float, load_cifar10
 from .download import download_file, file_digest
 from .errors import ChecksumError, DataError, DownloadError
 from .idx import read_idx, write_idx
@@ -29,6 +30,7 @@ from .splits import Split, Splits, make_splits, mnist_splits, stratified_indices
 
 __all__ = [
     "BatchSampler",
+    "CIFAR10_CLASSES",
     "ChecksumError",
     "DATASETS",
     "DataError",
@@ -36,12 +38,15 @@ __all__ = [
     "MNIST_5K_PATH",
     "Split",
     "Splits",
+    "cifar10_channel_stats",
+    "cifar10_to_float",
     "data_home",
     "download_file",
     "download_idx_dataset",
     "file_digest",
     "find_idx_files",
     "idx_splits",
+    "load_cifar10",
     "load_idx_dataset",
     "load_mnist_5k",
     "make_splits",

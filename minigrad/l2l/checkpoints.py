@@ -4,8 +4,11 @@ One ``.npz`` file (written atomically by :func:`minigrad.nn.save_checkpoint`, re
 ``allow_pickle=False``) holds
 
 * ``net.<name>``: the LSTM optimizer's weights phi at the end of the last complete
-  meta-iteration; ``best.<name>``: the weights that did best on validation problems (when
-  validation ran);
+  meta-iteration (an optimizer with one LSTM per parameter group prefixes each name with its
+  group, ``net.conv.lstm.weight_ih_l0``, ``net.fc.head.bias``, and its metadata ``net`` names
+  the ``groups`` and which parameters each held, ``assignment``:
+  :mod:`minigrad.l2l.grouped`); ``best.<name>``: the weights that did best on validation
+  problems (when validation ran);
 * ``optimizer.<i>.<state>``: Adam's state for phi (so training resumes exactly);
 * metadata (JSON): ``format``, the problem family, the network and meta-training
   configurations, ``iteration`` (meta-iterations completed), the training ``curve`` (mean
@@ -201,7 +204,7 @@ def load_learned_optimizer(spec, problem: str | None = None, weights: str = "bes
     :class:`CheckpointMismatch` for one that is not a learned optimizer of ``problem``, or
     whose weights do not fit its configuration.
     """
-    from .lstm_optimizer import LSTMOptimizer
+    from .grouped import build_net
 
     if weights not in ("best", "last"):
         raise ValueError(f"load_learned_optimizer: weights must be 'best' or 'last', got "
@@ -212,7 +215,7 @@ def load_learned_optimizer(spec, problem: str | None = None, weights: str = "bes
     arrays, meta = read_checkpoint(path, problem)
     chosen = split_arrays(arrays, "best") if weights == "best" else {}
     try:
-        net = LSTMOptimizer(**meta["net"], dtype=meta.get("dtype", "float32"))
+        net = build_net(meta["net"], dtype=meta.get("dtype", "float32"))
         net.load_state_dict(chosen or split_arrays(arrays, "net"))
     except (ValueError, TypeError) as exc:
         raise CheckpointMismatch(f"{path}: does not fit its own configuration: {exc}") from None

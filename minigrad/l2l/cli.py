@@ -3,6 +3,7 @@
     python -m minigrad.l2l train --problem quadratic --meta-iters 1000 --out runs/quad.npz
     python -m minigrad.l2l train --problem mnist --out runs/mnist.npz --val-every 50
     python -m minigrad.l2l train --problem mnist --out runs/mnist.npz --resume --meta-iters 2000
+    python -m minigrad.l2l train --problem convnet --dataset fashion-mnist --groups conv,fc
     python -m minigrad.l2l evaluate --problem mnist --checkpoint pretrained
     python -m minigrad.l2l evaluate --problem mnist --checkpoint runs/mnist.npz \\
         --optimizee sigmoid-20 --runs 50 --json results.json --plot curves.png
@@ -48,6 +49,7 @@ from .checkpoints import (
     restore_trainer,
 )
 from .evaluate import OPTIMIZERS, run_protocol
+from .grouped import parse_groups
 from .imitation import ImitationConfig
 from .launch import base_config, build_trainer, recipe_flags, warm_start
 from .lstm_optimizer import INITS, net_defaults
@@ -55,6 +57,7 @@ from .meta import HORIZON_WEIGHTS, META_OBJECTIVES
 from .paper import PAPER
 from .preprocess import PREPROCESSORS
 from .problems import (
+    CONVNET_DATASETS,
     OPTIMIZEE_HELP,
     PROBLEMS,
     parse_optimizee,
@@ -112,6 +115,23 @@ def _betas(text):
     return values
 
 
+def _int_list(text):
+    try:
+        values = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = []
+    if not values or any(v < 1 for v in values):
+        raise argparse.ArgumentTypeError(f"expected positive integers as N1,N2,..., got {text}")
+    return values
+
+
+def _groups(text):
+    try:
+        return parse_groups(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _add_problem_args(p):
     p.add_argument("--problem", required=True, help=f"one of {', '.join(PROBLEMS)}")
     p.add_argument("--optimizee", default=None,
@@ -120,6 +140,10 @@ def _add_problem_args(p):
     p.add_argument("--variant", choices=("paper", "official"), default=None,
                    help="quadratic family: the paper's (Gaussian W, y; summed) or the official "
                         "code's (uniform; batch mean) (default: paper, or the checkpoint's)")
+    p.add_argument("--dataset", choices=CONVNET_DATASETS, default=None,
+                   help="convnet: the images (mnist: the shipped digits; fashion-mnist: Debian's "
+                        "dataset-fashion-mnist or minigrad.data's folder; cifar10: the binary "
+                        "batches in $MINIGRAD_CIFAR10) (default: mnist, or the checkpoint's)")
     p.add_argument("--seed", type=int, default=None, help="seed of every random draw (0)")
     p.add_argument("--threads", type=int, default=DEFAULT_THREADS,
                    help="threads for the array work: the learned optimizer's LSTM blocks run on "
@@ -240,6 +264,14 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--processes", type=_positive_int, default=None,
                    help="processes sharing each unroll's coordinates (the recipe's: paper 1, "
                         "fast 2); the numbers agree to float32 rounding whatever the count")
+    t.add_argument("--conv-channels", type=_int_list, default=None,
+                   help="convnet: channels of each convolutional layer (16,16,16)")
+    t.add_argument("--linear", type=_int_list, default=None,
+                   help="convnet: widths of the hidden fully connected layers (32)")
+    t.add_argument("--groups", type=_groups, default=None,
+                   help="one LSTM per parameter group, named by kind: conv,fc (the paper's for "
+                        "the convnet: the conv kernels / everything else), or all: one LSTM for "
+                        "every parameter (the paper's LSTM-merged)")
     t.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     e = sub.add_parser("evaluate", help="compare a learned optimizer with tuned baselines",
@@ -287,7 +319,7 @@ def cmd_bench(bench_args: list) -> int:
 # ---------------------------------------------------------------------------------- train ---
 _NET_FLAGS = {"preprocess": "preprocess", "p": "p", "output_scale": "output_scale",
               "hidden_size": "hidden_size", "num_layers": "layers", "init": "init",
-              "forget_bias": "forget_bias", "head_init": "head_init"}
+              "forget_bias": "forget_bias", "head_init": "head_init", "groups": "groups"}
 _META_FLAGS = {"steps": "steps", "unroll": "unroll", "meta_lr": "meta_lr",
                "second_order": "second_order", "loss_terms": "loss_terms", "seed": "seed",
                "warmup_iters": "warmup_iters", "decay_iters": "decay_iters",
@@ -309,6 +341,13 @@ def _check_problem(args):
             raise UsageError(str(exc)) from None
     if args.variant is not None and args.problem != "quadratic":
         raise UsageError(f"--variant applies to the quadratic problem only, not {args.problem}")
+    for flag in ("dataset", "conv_channels", "linear"):
+        if getattr(args, flag, None) is not None and args.problem != "convnet":
+            raise UsageError(f"--{flag.replace('_', '-')} applies to the convnet problem only, "
+                             f"not {args.problem}")
+    if getattr(args, "groups", None) and args.problem != "convnet":
+        raise UsageError(f"--groups {','.join(args.groups)}: one LSTM per parameter group "
+                         f"needs the convnet problem, not {args.problem}")
 
 
 def _resolve_train_config(args, meta_ckpt, recipe):
@@ -319,6 +358,7 @@ def _resolve_train_config(args, meta_ckpt, recipe):
     if meta_ckpt is not None:  # the checkpoint's net, not the recipe's
         net = {**net_defaults(args.problem),
                **{k: v for k, v in meta_ckpt["net"].items() if k != "seed"}}
+        net["groups"] = meta_ckpt["net"].get("groups", [])  # absent: one LSTM
         meta.update(meta_ckpt["meta"])
         problem.update(meta_ckpt["problem"])
         dtype = meta_ckpt.get("dtype", dtype)
@@ -340,6 +380,9 @@ def _resolve_train_config(args, meta_ckpt, recipe):
     if args.train_pool is not None and args.problem != "mnist":
         raise UsageError(f"--train-pool applies to the mnist problem only, not {args.problem}")
     take(problem, "train_pool", args.train_pool, "train_pool")
+    take(problem, "dataset", args.dataset, "dataset")
+    take(problem, "conv_channels", args.conv_channels, "conv_channels")
+    take(problem, "linear", args.linear, "linear")
     if args.dtype is not None:
         if meta_ckpt is not None and args.dtype != dtype:
             conflicts.append(f"--dtype {args.dtype} (checkpoint: {dtype})")
@@ -552,6 +595,8 @@ def cmd_evaluate(args) -> int:
         prob_cfg.pop("optimizee", None)
     if args.problem != "quadratic":
         prob_cfg.pop("variant", None)
+    if args.dataset is not None:  # e.g. a convnet optimizer trained on MNIST, on CIFAR-10
+        prob_cfg["dataset"] = args.dataset
     try:
         val_problem = problem_from_config(prob_cfg, split="val", optimizee=args.optimizee,
                                            dtype=dtype)

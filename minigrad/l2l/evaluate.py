@@ -40,6 +40,7 @@ from ..grad_mode import no_grad
 from ..tensor import Tensor
 from .baselines import BASELINES, DEFAULT_LR_GRID, OPTIMIZERS, make_baseline
 from .flat import Flattener
+from .grouped import bind_net
 from .paper import PAPER
 from .problems import parse_optimizee
 from .stats import (
@@ -64,17 +65,24 @@ SEED_TAGS = {"train": 1, "val": 2, "test": 3, "imitation": 4}
 
 
 class LearnedRule:
-    """The learned optimizer as an update rule: theta <- theta + m(g, h; phi), no graph."""
+    """The learned optimizer as an update rule: theta <- theta + m(g, h; phi), no graph.
+
+    An optimizer with one LSTM per parameter group must know which coordinates are which:
+    :func:`rollout` calls :meth:`bind` with the instance (see :mod:`minigrad.l2l.grouped`)."""
 
     def __init__(self, net):
-        self.net = net
+        self.net = self.stepper = net
 
     def start(self, theta):
         self.state = None  # the LSTM's zero state
         return theta
 
+    def bind(self, instance, flat):
+        """Step the flat vector of ``instance`` (a no-op for a single LSTM)."""
+        self.stepper = bind_net(self.net, instance, flat)
+
     def step(self, theta, g):
-        delta, self.state = self.net.update_array(g, self.state)
+        delta, self.state = self.stepper.update_array(g, self.state)
         theta += delta
         return theta
 
@@ -108,6 +116,8 @@ def rollout(rule, instance, steps: int) -> np.ndarray:
     arrays = instance.init_params()
     flat = Flattener.like(arrays)
     theta = rule.start(flat.flatten(arrays))
+    if hasattr(rule, "bind"):  # the learned optimizer: which coordinates go to which LSTM
+        rule.bind(instance, flat)
     rows = []
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for t in range(steps + 1):

@@ -24,7 +24,8 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict
 
-from .lstm_optimizer import LSTMOptimizer, net_defaults
+from .grouped import build_net
+from .lstm_optimizer import net_defaults
 from .meta import MetaConfig, MetaTrainer
 from .paper import PAPER
 from .parallel import ParallelMetaTrainer
@@ -42,11 +43,14 @@ NO_ITERATION_LIMIT = 10**9
 def base_config(problem: str, recipe: Recipe):
     """``(net, meta, problem_config, dtype)``: the paper's defaults for ``problem`` with the
     recipe's settings (:class:`~minigrad.l2l.meta.MetaConfig` fields, LSTMOptimizer
-    arguments) on top."""
-    net = {**net_defaults(problem), **recipe.net}
+    arguments, and for MNIST its problem settings) on top."""
+    net = {**net_defaults(problem), **recipe.net,
+           **(recipe.mnist_net if problem == "mnist" else {})}
     meta = MetaConfig().to_dict()
     meta.update(recipe.meta)
     problem_config = {"variant": "paper", "optimizee": PAPER.mnist_optimizee}
+    if problem == "mnist":
+        problem_config.update(recipe.mnist_problem)
     return net, meta, problem_config, "float32"
 
 
@@ -67,14 +71,16 @@ def recipe_flags(recipe: Recipe, flags: dict) -> dict:
 def build_trainer(problem: str, net: dict, meta: dict, problem_config: dict,
                   dtype: str = "float32", processes: int = 1):
     """A fresh learned optimizer (``net``: :class:`~minigrad.l2l.lstm_optimizer.LSTMOptimizer`
-    settings), the training problem and its trainer (``meta``: MetaConfig settings); on
+    settings, with ``groups`` one LSTM per parameter group: :func:`~minigrad.l2l.grouped.
+    build_net`), the training problem and its trainer (``meta``: MetaConfig settings); on
     ``processes`` > 1 a :class:`~minigrad.l2l.parallel.ParallelMetaTrainer`. ValueError for
     settings that do not go together."""
     config = MetaConfig(**{k: (tuple(v) if k == "betas" else v) for k, v in meta.items()})
     keys = CONFIG_KEYS[problem]
     train_problem = problem_from_config(
         {"name": problem, **{k: v for k, v in problem_config.items() if k in keys}}, dtype=dtype)
-    learned = LSTMOptimizer(**net, dtype=dtype)
+    assignment = train_problem.param_groups() if hasattr(train_problem, "param_groups") else None
+    learned = build_net(net, dtype=dtype, assignment=assignment)
     if processes > 1:
         return ParallelMetaTrainer(learned, train_problem, config, processes=processes)
     return MetaTrainer(learned, train_problem, config)

@@ -51,11 +51,18 @@ _DEFAULTS = {
     "mnist": {"preprocess": "logsign", "p": PAPER.p, "output_scale": PAPER.mnist_output_scale},
     "quadratic": {"preprocess": "identity", "output_scale": 1.0},
     "square": {"preprocess": "identity", "output_scale": 1.0, "num_layers": 0, "init": "zeros"},
+    # the paper's CIFAR optimizer: one LSTM for the conv kernels, one for the rest
+    # (minigrad.l2l.grouped); LogAndSign with the paper's p and the MNIST output scale, as the
+    # paper gives no other for CIFAR (the official code: k = 5, scale 0.01)
+    "convnet": {"preprocess": "logsign", "p": PAPER.p, "output_scale": PAPER.mnist_output_scale,
+                "groups": ["conv", "fc"]},
 }
 
 
 def net_defaults(problem: str) -> dict:
-    """The paper's per-problem optimizer settings (everything else: :class:`LSTMOptimizer`)."""
+    """The paper's per-problem optimizer settings (everything else: :class:`LSTMOptimizer`).
+    The convnet's include ``groups`` (one LSTM per parameter group): build it with
+    :func:`minigrad.l2l.grouped.build_net`."""
     base = {"preprocess": "logsign", "p": PAPER.p, "hidden_size": PAPER.hidden_size,
             "num_layers": PAPER.num_layers, "output_scale": PAPER.mnist_output_scale,
             "init": "l2l", "forget_bias": PAPER.forget_bias}

@@ -61,6 +61,7 @@ from ..nn import detach_state
 from ..tensor import Tensor
 from .evaluate import SEED_TAGS
 from .flat import Flattener
+from .grouped import bind_net
 from .paper import PAPER
 
 __all__ = ["HORIZON_WEIGHTS", "META_OBJECTIVES", "MetaConfig", "MetaTrainer",
@@ -263,6 +264,7 @@ def unroll(net, instance, flat: Flattener, theta, state, t0: int, length: int, *
     """
     if method not in ("tangent", "graph"):
         raise ValueError(f"unroll: method must be 'tangent' or 'graph', got {method!r}")
+    net = bind_net(net, instance, flat)  # one LSTM per parameter group: which rows are which
     if second_order:
         method = "graph"
     loss, g = _loss_and_grad(instance, flat, theta, t0, create_graph=second_order)

@@ -10,7 +10,9 @@ coordinate's path to phi is its own::
                 = sum over coordinates j of  sum_t g_{t,j} d theta_{t,j}/d phi
 
 (g_t enters the LSTM as a constant, and row j's LSTM state depends only on row j's inputs.)
-So process r runs the LSTM on rows R_r only, and its backward gives the r-th part of the sum;
+So process r runs the LSTM on rows R_r only, and its backward gives the r-th part of the sum
+(with one LSTM per parameter group, :mod:`minigrad.l2l.grouped`, each group's LSTM on the rows
+of R_r of its kind);
 the parts add up to the single-process meta-gradient exactly, up to the order of float
 additions. The optimizee needs the whole theta at every step: the processes send each other
 their rows' updates delta_{t, R_r} (one small message per step and process), and each computes
@@ -37,6 +39,7 @@ import numpy as np
 
 from ..nn import detach_state
 from ..tensor import Tensor
+from .grouped import bind_net, build_net
 from .meta import LossWithGradient, MetaTrainer, _loss_and_grad, log_of_mean, meta_term
 
 __all__ = ["ParallelMetaTrainer", "split_rows"]
@@ -99,10 +102,9 @@ def _worker_loop(conn, rank: int, net_config: dict, dtype: str, problem_config: 
     messages."""
     from .evaluate import LearnedRule, evaluate_rule
     from .flat import Flattener
-    from .lstm_optimizer import LSTMOptimizer
     from .problems import problem_from_config
 
-    net = LSTMOptimizer(**net_config, dtype=dtype)
+    net = build_net(net_config, dtype=dtype)
     problems = {"train": problem_from_config(problem_config, split="train", dtype=dtype)}
     horizon = state = None
     while True:
@@ -128,7 +130,8 @@ def _worker_loop(conn, rank: int, net_config: dict, dtype: str, problem_config: 
                 conn.send(part)
                 return conn.recv()
 
-            meta_loss, _, state, _ = unroll_rows(net, instance, flat, theta, state, t0, length,
+            meta_loss, _, state, _ = unroll_rows(bind_net(net, instance, flat, rows), instance,
+                                                 flat, theta, state, t0, length,
                                                  rows, exchange, report=False,
                                                  meta_objective=objective,
                                                  step_weights=step_weights)
@@ -248,7 +251,8 @@ class ParallelMetaTrainer(MetaTrainer):
             self._send_all(("unroll", self.net.state_dict(), theta, t0, length,
                             self.config.meta_objective, weights))
         meta_loss, theta, state, values = unroll_rows(
-            self.net, instance, flat, theta, state, t0, length, rows, self._exchange,
+            bind_net(self.net, instance, flat, rows), instance, flat, theta, state, t0, length,
+            rows, self._exchange,
             meta_objective=self.config.meta_objective, step_weights=weights)
         return _SplitMetaLoss(self, meta_loss), theta, state, values
 

@@ -33,6 +33,11 @@ Families
     default splits a validation or test net fits 1,000 digits, a training net 3,000, and 100
     steps take a net on 1,000 digits much further (a final loss several times lower), so a
     pool of 1,000 trains the optimizer on the regime it is judged in.
+:class:`ConvNetProblem`
+    The paper's small convnet (its CIFAR experiment; the official code's ``cifar10`` problem)
+    on ``mnist`` (the shipped digits), ``fashion-mnist`` or ``cifar10`` images, with the same
+    train / validation / test discipline as MNIST. Its parameters come in two kinds, ``conv``
+    and ``fc``, for an optimizer with one LSTM per kind (:mod:`minigrad.l2l.grouped`).
 :class:`SquareProblem`
     ``f(x) = x^2`` from x = 1: the official code's sanity check.
 
@@ -56,11 +61,11 @@ from ..tensor import Tensor
 from .paper import PAPER
 
 __all__ = [
-    "MnistProblem", "OPTIMIZEE_HELP", "PROBLEMS", "QuadraticProblem", "SquareProblem",
-    "make_problem", "parse_optimizee",
+    "CONVNET_DATASETS", "ConvNetProblem", "MnistProblem", "OPTIMIZEE_HELP", "PROBLEMS",
+    "QuadraticProblem", "SquareProblem", "make_problem", "parse_optimizee",
 ]
 
-PROBLEMS = ("quadratic", "mnist", "square")
+PROBLEMS = ("quadratic", "mnist", "square", "convnet")
 OPTIMIZEE_HELP = ("sigmoid-20 (the paper's), sigmoid-40, sigmoid-20x2 (two hidden layers of 20), "
                   "relu-20; in general ACT-W (one hidden layer of W units), ACT-WxL (L layers "
                   "of W) or ACT-W1-W2-... (explicit widths), ACT in {sigmoid, relu}")
@@ -365,15 +370,302 @@ class MnistInstance:
         loss = self.loss(params, step)
         return loss, loss.data.reshape(1)
 
+    def param_kinds(self) -> list:
+        """Every array of an MLP is fully connected (kind ``fc``), so an optimizer with one LSTM
+        per kind steps them all with its ``fc`` LSTM (:mod:`minigrad.l2l.grouped`)."""
+        return ["fc"] * len(self.params0)
+
+
+# -------------------------------------------------------------------------------- convnet ---
+CONVNET_DATASETS = ("mnist", "fashion-mnist", "cifar10")
+#: Batch normalisation's epsilon: Sonnet's default (the official code's networks), not
+#: PyTorch's 1e-5.
+CONVNET_BN_EPS = 1e-3
+_IMAGE_SHAPES = {"mnist": (1, 28, 28), "fashion-mnist": (1, 28, 28), "cifar10": (3, 32, 32)}
+
+
+def _load_cifar10():
+    try:
+        from ..data.cifar10 import load_cifar10
+    except ImportError as exc:
+        raise ValueError(f"convnet: the cifar10 data set needs minigrad.data.cifar10 "
+                         f"(load_cifar10), which this installation lacks ({exc})") from None
+    return load_cifar10()
+
+
+@functools.lru_cache(maxsize=2)
+def _convnet_data(dataset: str, data_seed: int) -> dict:
+    """``{split: (uint8 images (n, C, H, W), int64 labels (n,))}`` on the CPU.
+
+    * ``mnist``: the 5,000 shipped digits, split 3,000 / 1,000 / 1,000 as for the MLP
+      (:func:`~minigrad.data.mnist_splits`);
+    * ``fashion-mnist``: the official training file less a stratified, seeded validation
+      sample of 10,000, and the official test file (:func:`~minigrad.data.idx_splits`);
+    * ``cifar10``: the same for CIFAR-10's 50,000 training and 10,000 test images
+      (``minigrad.data.cifar10.load_cifar10``: ``$MINIGRAD_CIFAR10`` or the data folder).
+    """
+    from ..data import idx_splits, mnist_splits, stratified_indices
+
+    if dataset == "mnist":
+        splits = mnist_splits(seed=data_seed, normalize=None)
+    elif dataset == "fashion-mnist":
+        splits = idx_splits("fashion-mnist", val_size=10000, seed=data_seed, normalize=None)
+    else:
+        train_x, train_y, test_x, test_y = _load_cifar10()
+        train_y, test_y = np.asarray(train_y, np.int64), np.asarray(test_y, np.int64)
+        tr, va = stratified_indices(train_y, (len(train_y) - 10000, 10000), data_seed)
+        parts = {"train": (train_x[tr], train_y[tr]), "val": (train_x[va], train_y[va]),
+                 "test": (test_x, test_y)}
+        return {k: (np.ascontiguousarray(x.reshape((-1,) + _IMAGE_SHAPES[dataset])), y)
+                for k, (x, y) in parts.items()}
+    shape = _IMAGE_SHAPES[dataset]
+    return {name: (np.ascontiguousarray(part.images.reshape((-1,) + shape)),
+                   part.labels.astype(np.int64))
+            for name, part in zip(("train", "val", "test"), splits)}
+
+
+@functools.lru_cache(maxsize=6)
+def _convnet_split_on_device(dataset: str, data_seed: int, split: str, device: str):
+    images, labels = _convnet_data(dataset, data_seed)[split]
+    return to_device(images, device), to_device(labels, device)
+
+
+def _int_tuple(values, what: str, minimum: int) -> tuple:
+    if isinstance(values, (int, np.integer)):
+        values = (values,)
+    out = tuple(int(v) for v in values)
+    if any(v < minimum for v in out):
+        raise ValueError(f"convnet: {what} must be >= {minimum}, got {out}")
+    return out
+
+
+class ConvNetProblem:
+    """The paper's small convnet (its CIFAR experiment), as the official code's ``cifar10``
+    problem builds it (Sonnet's ``ConvNet2D`` and ``MLP``)::
+
+        per conv layer i:  conv k x k, stride 1, "same" padding (+ bias)
+                           -> batch norm (offset beta only) -> ReLU -> max pool 2x2, stride 2
+        flatten -> per hidden linear layer: linear (+ bias) -> batch norm (beta) -> ReLU
+                -> linear to 10 classes -> mean cross-entropy on the minibatch
+
+    Defaults: conv channels (16, 16, 16), kernel 5, linear layers (32,), batch norm on, batch
+    128 (the official code's). A new minibatch at every step, drawn WITH replacement from the
+    split by (instance seed, step), as for the MNIST MLP; images are ``p / 255`` (the official
+    code's scaling, no mean subtraction). Every weight and bias ~ N(0, 0.01^2) (the official
+    code's initialiser for the convnet, as for the MLP); every beta starts at 0.
+
+    Choices the paper leaves open, and how they are made here:
+
+    * **Batch norm has no scale gamma** (Sonnet's default, ``scale=False``), eps 1e-3
+      (Sonnet's, :data:`CONVNET_BN_EPS`). The conv biases stay as in the official code,
+      although batch norm subtracts them out again (their gradient is zero up to rounding).
+    * **The optimizee is always in training mode**: every loss, in meta-training and in
+      evaluation alike, normalises with the statistics of its own minibatch (as the official
+      code's network does during its 100 steps). No running statistics are kept, so a loss is
+      a pure function of (theta, seed, step), like the MLP's; the reported loss is that
+      minibatch loss.
+    * **Pooling**: "same" pooling as in TensorFlow (a map of odd size gets one more row or
+      column of output: 7 -> 4 on 28 x 28 images). After the ReLU every entry is >= 0, so the
+      zero padding added at the bottom and right never changes a maximum.
+    * **Parameter kinds** (for one LSTM per kind): ``conv`` holds the convolution kernels
+      only; ``fc`` everything else, the conv biases and every beta included: the official
+      code's assignment (``conv_vars`` / ``fc_vars`` of its ``cifar`` configuration).
+    * **Splits**: ``train`` for meta-training, ``val`` for tuning, ``test`` for reported
+      results. MNIST: the shipped digits (3,000 / 1,000 / 1,000); Fashion-MNIST and CIFAR-10:
+      10,000 stratified images of the official training file for ``val`` (seed
+      ``data_seed``), the rest for ``train``, the official test file for ``test``.
+    * Linear weights are (fan_in, fan_out) as in :class:`MnistProblem`; conv kernels are
+      (out, in, k, k) in PyTorch's layout, and the flattening is channel-first (NCHW), a
+      permutation of the official NHWC one.
+    """
+
+    name = "convnet"
+    SPLITS = ("train", "val", "test")
+    runs_per_sample = 1
+
+    def __init__(self, dataset: str = "mnist", split: str = "train",
+                 conv_channels=(16, 16, 16), linear=(32,), batch_norm: bool = True,
+                 kernel_size: int = 5, batch_size: int = PAPER.batch_size,
+                 init_std: float = PAPER.init_std, data_seed: int = 0, dtype=None):
+        if dataset not in CONVNET_DATASETS:
+            raise ValueError(f"convnet: unknown dataset {dataset!r}; expected one of "
+                             f"{', '.join(CONVNET_DATASETS)}")
+        if split not in self.SPLITS:
+            raise ValueError(f"convnet: unknown split {split!r}; expected one of "
+                             f"{', '.join(self.SPLITS)}")
+        self.conv_channels = _int_tuple(conv_channels, "conv_channels", 1)
+        self.linear = _int_tuple(linear, "linear", 1)
+        if not self.conv_channels:
+            raise ValueError("convnet: needs at least one convolutional layer")
+        self.kernel_size = int(kernel_size)
+        if self.kernel_size < 1 or self.kernel_size % 2 == 0:
+            raise ValueError(f"convnet: kernel_size must be odd and >= 1 (\"same\" padding), "
+                             f"got {kernel_size}")
+        self.batch_norm = bool(batch_norm)
+        self.batch_size = int(batch_size)
+        if self.batch_size < (2 if self.batch_norm else 1):
+            raise ValueError(f"convnet: batch_size must be >= 2 with batch norm (>= 1 "
+                             f"without), got {batch_size}")
+        self.dataset, self.split = dataset, split
+        self.init_std = float(init_std)
+        self.data_seed = int(data_seed)
+        self.dtype = as_dtype(dtype) if dtype is not None else get_default_dtype()
+        self.image_shape = _IMAGE_SHAPES[dataset]
+        self.shapes, self.names, self.kinds = self._layout()
+        self.data()  # load (and check) the data now: a missing data set is an early error
+
+    def _layout(self):
+        """``(shapes, names, kinds)`` of the parameter arrays, in the order of ``params``."""
+        shapes, names, kinds = [], [], []
+
+        def add(name, shape, kind):
+            names.append(name)
+            shapes.append(tuple(int(d) for d in shape))
+            kinds.append(kind)
+
+        c, h, w = self.image_shape
+        k = self.kernel_size
+        for i, out in enumerate(self.conv_channels, start=1):
+            add(f"conv{i}.weight", (out, c, k, k), "conv")
+            add(f"conv{i}.bias", (out,), "fc")
+            if self.batch_norm:
+                add(f"conv{i}.bn.bias", (out,), "fc")
+            c, h, w = out, -(-h // 2), -(-w // 2)
+        fan_in = c * h * w
+        widths = self.linear + (10,)
+        for j, out in enumerate(widths, start=1):
+            add(f"fc{j}.weight", (fan_in, out), "fc")
+            add(f"fc{j}.bias", (out,), "fc")
+            if self.batch_norm and j < len(widths):
+                add(f"fc{j}.bn.bias", (out,), "fc")
+            fan_in = out
+        return shapes, names, kinds
+
+    def param_groups(self) -> dict:
+        """``{kind: [parameter names]}``: which arrays each kind holds."""
+        out: dict = {}
+        for name, kind in zip(self.names, self.kinds):
+            out.setdefault(kind, []).append(name)
+        return out
+
+    def data(self):
+        """(uint8 images (n, C, H, W), labels) of this problem's split, on the default device."""
+        return _convnet_split_on_device(self.dataset, self.data_seed, self.split,
+                                        default_device())
+
+    def sample(self, seed) -> ConvNetInstance:
+        rng = _rng(seed, _TAG_INIT)
+        params = []
+        for name, shape in zip(self.names, self.shapes):
+            if ".bn." in name:
+                p = np.zeros(shape, dtype=self.dtype)
+            else:
+                p = rng.normal(0.0, self.init_std, shape).astype(self.dtype)
+            params.append(to_device(p, default_device()))
+        images, labels = self.data()
+        return ConvNetInstance(self, params, images, labels, seed)
+
+    def sample_runs(self, seeds) -> list:
+        return [self.sample(s) for s in seeds]
+
+    def config(self) -> dict:
+        return {"name": self.name, "dataset": self.dataset,
+                "conv_channels": list(self.conv_channels), "linear": list(self.linear),
+                "batch_norm": self.batch_norm, "kernel_size": self.kernel_size,
+                "batch_size": self.batch_size, "init_std": self.init_std,
+                "data_seed": self.data_seed}
+
+    def describe(self) -> str:
+        conv = "-".join(str(c) for c in self.conv_channels)
+        fc = "-".join(str(w) for w in self.linear + (10,))
+        bn = "batch norm" if self.batch_norm else "no batch norm"
+        return (f"convnet (conv {conv}, {self.kernel_size}x{self.kernel_size}; fc {fc}; {bn}) "
+                f"on {self.dataset}, {self.split} images")
+
+
+class ConvNetInstance:
+    """One convnet with its initial weights; minibatch ``step`` is a pure function of the seed.
+    The loss reads the parameters as a list of arrays (views of the flat theta), in the
+    problem's order; batch norm always uses the minibatch's statistics (training mode)."""
+
+    num_runs = 1
+
+    def __init__(self, problem: ConvNetProblem, params, images, labels, seed):
+        self.problem = problem
+        self.params0 = params
+        self.images, self.labels = images, labels
+        self.device = default_device()
+        self.seed = seed
+        self._cache = (None, None)
+
+    def init_params(self) -> list:
+        return [p.copy() for p in self.params0]
+
+    def param_kinds(self) -> list:
+        """``conv`` or ``fc`` for each array (see :class:`ConvNetProblem`)."""
+        return list(self.problem.kinds)
+
+    def batch(self, step: int):
+        """The minibatch (x (B, C, H, W) floats in [0, 1], y) at optimizee step ``step``."""
+        if self._cache[0] != step:
+            n = len(self.labels)
+            idx = _rng(self.seed, _TAG_BATCH, step).integers(0, n, self.problem.batch_size)
+            idx = to_device(idx, self.device)
+            dtype = self.problem.dtype
+            x = self.images[idx].astype(dtype) / dtype.type(255)
+            self._cache = (step, (x, self.labels[idx]))
+        return self._cache[1]
+
+    def loss(self, params, step=0) -> Tensor:
+        prob = self.problem
+        x, y = self.batch(step)
+        h = Tensor.from_array(x)
+        it = iter(p if isinstance(p, Tensor) else Tensor.from_array(p) for p in params)
+        for _ in prob.conv_channels:
+            w, b = next(it), next(it)
+            h = ops.conv2d(h, w, b, padding=prob.kernel_size // 2)
+            if prob.batch_norm:
+                h = ops.batch_norm(h, bias=next(it), training=True, eps=CONVNET_BN_EPS)
+            h = _max_pool_same(ops.relu(h))
+        h = ops.reshape(h, (h.shape[0], -1))
+        hidden = len(prob.linear)
+        for j in range(hidden + 1):
+            w, b = next(it), next(it)
+            h = ops.matmul(h, w) + b
+            if j < hidden:
+                if prob.batch_norm:
+                    h = ops.batch_norm(h, bias=next(it), training=True, eps=CONVNET_BN_EPS)
+                h = ops.relu(h)
+        return ops.cross_entropy(h, y)
+
+    def loss_and_runs(self, params, step=0):
+        loss = self.loss(params, step)
+        return loss, loss.data.reshape(1)
+
+
+def _max_pool_same(h):
+    """2 x 2 max pooling, stride 2, with TensorFlow's "same" padding: an odd height or width
+    gets a zero row or column at the bottom or right first (``h`` >= 0 after the ReLU, so a
+    maximum never changes)."""
+    n, c, height, width = h.shape
+    if height % 2:
+        h = ops.concatenate([h, Tensor.from_array(h.xp.zeros((n, c, 1, width), h.dtype))], 2)
+        height += 1
+    if width % 2:
+        h = ops.concatenate([h, Tensor.from_array(h.xp.zeros((n, c, height, 1), h.dtype))],
+                            3)
+    return ops.max_pool2d(h, 2)
+
 
 # ------------------------------------------------------------------------------- registry ---
 def make_problem(name: str, optimizee: str | None = None, *, split: str = "train",
                  variant: str = "paper", dtype=None, **kwargs):
-    """Build a problem family by name: ``quadratic``, ``mnist`` or ``square``.
+    """Build a problem family by name: ``quadratic``, ``mnist``, ``square`` or ``convnet``.
 
     ``optimizee`` applies to MNIST only (default ``sigmoid-20``); ``variant`` to the quadratic;
-    ``split`` to MNIST (``train``/``val``/``test``; the quadratic draws its val/test problems
-    from different seeds instead). Extra keyword arguments go to the problem's constructor.
+    ``split`` to MNIST and the convnet (``train``/``val``/``test``; the quadratic draws its
+    val/test problems from different seeds instead). Extra keyword arguments go to the
+    problem's constructor.
     """
     if name == "quadratic":
         if optimizee not in (None, "", "quadratic"):
@@ -383,21 +675,28 @@ def make_problem(name: str, optimizee: str | None = None, *, split: str = "train
         return MnistProblem(optimizee or PAPER.mnist_optimizee, split=split, dtype=dtype, **kwargs)
     if name == "square":
         return SquareProblem(dtype=dtype, **kwargs)
+    if name == "convnet":
+        if optimizee not in (None, "", "convnet"):
+            raise ValueError(f"the convnet problem has no optimizee choice (got {optimizee!r}); "
+                             "its settings are dataset, conv_channels, linear, ...")
+        return ConvNetProblem(split=split, dtype=dtype, **kwargs)
     raise ValueError(f"unknown problem {name!r}; expected one of {', '.join(PROBLEMS)}")
 
 
 #: The settings a problem family takes from a configuration (what ``config()`` stores).
 CONFIG_KEYS = {"quadratic": ("dim", "batch", "init_std", "variant"),
                "mnist": ("optimizee", "batch_size", "init_std", "data_seed", "train_pool"),
-               "square": ("x0",)}
+               "square": ("x0",),
+               "convnet": ("dataset", "conv_channels", "linear", "batch_norm", "kernel_size",
+                           "batch_size", "init_std", "data_seed")}
 
 
 def problem_from_config(config: dict, *, split: str = "train", optimizee: str | None = None,
                         dtype=None):
     """THE way back from a stored configuration (a problem's ``config()``, as checkpoints and
-    results keep it) to the problem family: ``split`` for MNIST, ``optimizee`` to change the
-    MLP (MNIST only), ``dtype`` (default: the configuration's ``dtype`` if it has one).
-    Unknown keys are an error naming them."""
+    results keep it) to the problem family: ``split`` for MNIST and the convnet, ``optimizee``
+    to change the MLP (MNIST only), ``dtype`` (default: the configuration's ``dtype`` if it
+    has one). Unknown keys are an error naming them."""
     cfg = dict(config)
     name = cfg.pop("name", None)
     if name not in CONFIG_KEYS:
@@ -415,6 +714,8 @@ def problem_from_config(config: dict, *, split: str = "train", optimizee: str | 
         return make_problem("mnist", cfg.pop("optimizee", None), split=split, dtype=dtype, **cfg)
     if optimizee is not None:
         raise ValueError(f"problem_from_config: an optimizee applies to mnist only, not {name}")
+    if name == "convnet":
+        return make_problem("convnet", split=split, dtype=dtype, **cfg)
     if name == "quadratic":
         return make_problem("quadratic", variant=cfg.pop("variant", "paper"), dtype=dtype, **cfg)
     return make_problem(name, dtype=dtype, **cfg)

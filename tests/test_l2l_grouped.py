@@ -1,0 +1,279 @@
+"""One LSTM per parameter group (issue 30 item 2): layouts, the grouped update, and its
+meta-gradient against central differences in float64 (first and second order), as
+tests/test_l2l_metagrad.py does for one LSTM.
+
+The tiny problem: f(theta) = ||W theta - y||^2 on 7 coordinates in three arrays of kinds
+conv, fc, conv (so the conv group is not one contiguous run), W dense, so every coordinate's
+gradient depends on both groups' updates (the second-order meta-gradient crosses groups).
+"""
+
+import numpy as np
+import pytest
+
+from minigrad import ops
+from minigrad.l2l.flat import Flattener
+from minigrad.l2l.grouped import (
+    GroupedLSTMOptimizer,
+    bind_net,
+    build_net,
+    make_layout,
+    parse_groups,
+    restrict_layout,
+)
+from minigrad.l2l.lstm_optimizer import LSTMOptimizer
+from minigrad.l2l.meta import MetaConfig, MetaTrainer, unroll
+from minigrad.tensor import Tensor
+
+P = 10.0
+SCALE = 0.3
+HIDDEN, LAYERS = 3, 2
+K = 4
+WEIGHTS = [0.5, 1.0, 2.0, 1.5]
+SHAPES = [(2,), (3,), (1, 2)]
+KINDS = ["conv", "fc", "conv"]
+MEMBERS = {"conv": np.array([0, 1, 5, 6]), "fc": np.array([2, 3, 4])}
+
+
+class TinyInstance:
+    """f(theta) = ||W theta - y||^2 over the arrays laid end to end (7 coordinates)."""
+
+    num_runs = 1
+
+    def __init__(self, seed=0, kinds=KINDS):
+        rng = np.random.default_rng(seed)
+        self.w = rng.standard_normal((7, 7)) / 2
+        self.y = rng.standard_normal((7, 1))
+        self.theta0 = [rng.normal(0, 0.5, s) for s in SHAPES]
+        self.kinds = list(kinds)
+
+    def init_params(self):
+        return [a.copy() for a in self.theta0]
+
+    def param_kinds(self):
+        return list(self.kinds)
+
+    def loss(self, params, step=0):
+        theta = ops.concatenate([ops.reshape(p, (-1,)) for p in params])
+        r = ops.matmul(Tensor.from_array(self.w), ops.reshape(theta, (7, 1))) - self.y
+        return ops.sum(r * r)
+
+    def loss_and_runs(self, params, step=0):
+        loss = self.loss(params, step)
+        return loss, loss.data.reshape(1)
+
+    def sample(self, seed):  # a problem family of one instance, for MetaTrainer
+        return self
+
+    def f(self, theta):
+        r = self.w @ theta - self.y[:, 0]
+        return float(r @ r)
+
+    def grad_f(self, theta):
+        return 2 * self.w.T @ (self.w @ theta - self.y[:, 0])
+
+
+def _net(seed=3):
+    return GroupedLSTMOptimizer(["conv", "fc"], preprocess="logsign", p=P, hidden_size=HIDDEN,
+                                num_layers=LAYERS, output_scale=SCALE, seed=seed).double()
+
+
+# ----- layouts and the grouped update -------------------------------------------------------------
+def test_parse_groups():
+    assert parse_groups("conv,fc") == ["conv", "fc"]
+    assert parse_groups(["fc", "conv"]) == ["fc", "conv"]
+    assert parse_groups("all") == parse_groups("") == parse_groups(None) == []
+    for bad in ("conv,conv", "conv,bias", "weights"):
+        with pytest.raises(ValueError, match="conv, fc"):
+            parse_groups(bad)
+
+
+def test_layouts_merge_neighbours_and_restrict_to_rows():
+    layout = make_layout(["conv", "fc", "fc", "conv"], [4, 2, 3, 5])
+    assert layout == (("conv", 0, 4), ("fc", 4, 9), ("conv", 9, 14))
+    assert restrict_layout(layout, slice(3, 10)) == (("conv", 0, 1), ("fc", 1, 6),
+                                                    ("conv", 6, 7))
+    assert restrict_layout(layout, slice(4, 9)) == (("fc", 0, 5),)
+    with pytest.raises(ValueError, match="2 kinds for 1 arrays"):
+        make_layout(["conv", "fc"], [3])
+
+
+def test_grouped_update_is_each_groups_lstm_on_its_own_coordinates():
+    net = _net()
+    inst = TinyInstance()
+    flat = Flattener.like(inst.init_params())
+    bound = bind_net(net, inst, flat)
+    g = np.random.default_rng(1).standard_normal(7)
+    delta, state = bound.update_array(g)
+    delta2, _ = bound.update_array(2 * g, state)
+    for grp, idx in MEMBERS.items():
+        own, own_state = net.net(grp).update_array(g[idx])
+        np.testing.assert_array_equal(delta[idx], own)
+        np.testing.assert_array_equal(delta2[idx], net.net(grp).update_array(2 * g[idx],
+                                                                             own_state)[0])
+    # the two LSTMs have different weights (seeds 3 and 4), so the groups differ
+    assert not np.allclose(net.net("conv").head.weight.numpy(), net.net("fc").head.weight.numpy())
+
+
+def test_grouped_net_state_dict_names_config_and_rebuild():
+    net = GroupedLSTMOptimizer("conv,fc", hidden_size=4, seed=2,
+                               assignment={"conv": ["conv1.weight"], "fc": ["fc1.weight"]})
+    names = list(net.state_dict())
+    assert names[0] == "conv.lstm.weight_ih_l0" and names[-1] == "fc.head.bias"
+    assert len(names) == 2 * len(LSTMOptimizer(hidden_size=4).state_dict())
+    cfg = net.config()
+    assert cfg["groups"] == ["conv", "fc"] and cfg["seed"] == 2 and cfg["hidden_size"] == 4
+    assert cfg["assignment"] == {"conv": ["conv1.weight"], "fc": ["fc1.weight"]}
+    again = build_net(cfg, dtype="float32")
+    assert isinstance(again, GroupedLSTMOptimizer) and again.config() == cfg
+    for k, v in net.state_dict().items():
+        np.testing.assert_array_equal(again.state_dict()[k], v)
+    single = build_net(LSTMOptimizer(hidden_size=4).config())
+    assert type(single) is LSTMOptimizer
+    assert type(build_net({**LSTMOptimizer().config(), "groups": []})) is LSTMOptimizer
+
+
+def test_grouped_net_needs_kinds_and_a_group_for_each():
+    net = _net()
+    flat = Flattener([(3,)])
+
+    class NoKinds:
+        pass
+
+    with pytest.raises(ValueError, match="has none"):
+        bind_net(net, NoKinds(), flat)
+    only_conv = GroupedLSTMOptimizer(["conv"], hidden_size=2)
+    with pytest.raises(ValueError, match="kind 'fc' have no LSTM"):
+        bind_net(only_conv, TinyInstance(), Flattener(SHAPES))
+    with pytest.raises(ValueError, match="bind"):
+        net.update(np.zeros(7))
+    # a group with no coordinates of its kind (an MLP: fc only) just does not step
+    fc_only = TinyInstance(kinds=["fc"] * 3)
+    delta, state = bind_net(net, fc_only, Flattener(SHAPES)).update_array(np.ones(7))
+    np.testing.assert_array_equal(delta, net.net("fc").update_array(np.ones(7))[0])
+    assert state[0] is None
+
+
+# ----- the meta-gradient, against central differences ---------------------------------------------
+def sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+def logsign(g):
+    mag = np.abs(g)
+    big = mag >= np.exp(-P)
+    first = np.where(big, np.log(np.where(big, mag, 1.0)) / P, -1.0)
+    second = np.where(big, np.sign(g), np.exp(P) * g)
+    return np.stack([first, second], axis=1)
+
+
+def lstm_step(phi, prefix, g, state):
+    x, new_state, H = logsign(g), [], HIDDEN
+    for layer, (h, c) in enumerate(state):
+        w = {k: phi[f"{prefix}lstm.{k}_l{layer}"]
+             for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+        a = x @ w["weight_ih"].T + w["bias_ih"] + h @ w["weight_hh"].T + w["bias_hh"]
+        i, fg = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H])
+        gg, o = np.tanh(a[:, 2 * H:3 * H]), sigmoid(a[:, 3 * H:])
+        c = fg * c + i * gg
+        h = o * np.tanh(c)
+        new_state.append((h, c))
+        x = h
+    return (x @ phi[f"{prefix}head.weight"].T + phi[f"{prefix}head.bias"])[:, 0] * SCALE, new_state
+
+
+def ref_meta_loss(phi, theta0, states0, inst, recorded=None):
+    """sum_k w_k f(theta_{k+1}) in plain NumPy with two independent LSTMs, each on its group's
+    coordinates; g_k from ``recorded`` (first order) or recomputed (second order)."""
+    theta = theta0.copy()
+    states = {grp: [(h.copy(), c.copy()) for h, c in st] for grp, st in states0.items()}
+    total = 0.0
+    g = recorded[0] if recorded is not None else inst.grad_f(theta)
+    for k in range(K):
+        delta = np.zeros_like(theta)
+        for grp, idx in MEMBERS.items():
+            delta[idx], states[grp] = lstm_step(phi, f"{grp}.", g[idx], states[grp])
+        theta = theta + delta
+        total += WEIGHTS[k] * inst.f(theta)
+        if k < K - 1:
+            g = recorded[k + 1] if recorded is not None else inst.grad_f(theta)
+    return total
+
+
+def central_differences(fn, phi, eps=1e-6):
+    grads = {}
+    for name, value in phi.items():
+        g = np.zeros_like(value)
+        flat, gflat = value.reshape(-1), g.reshape(-1)
+        for j in range(flat.size):
+            old = flat[j]
+            flat[j] = old + eps
+            plus = fn(phi)
+            flat[j] = old - eps
+            minus = fn(phi)
+            flat[j] = old
+            gflat[j] = (plus - minus) / (2 * eps)
+        grads[name] = g
+    return grads
+
+
+def setup():
+    net, inst = _net(), TinyInstance(5)
+    arrays = inst.init_params()
+    flat = Flattener.like(arrays)
+    # a first unroll, whose end (theta and both LSTM states) the tested unroll starts from
+    _, theta, state, _ = unroll(net, inst, flat, flat.flatten(arrays), None, 0, 3)
+    net.zero_grad()
+    states0 = {grp: [(h.numpy().copy(), c.numpy().copy()) for h, c in st]
+               for grp, st in zip(net.groups, state)}
+    return net, inst, flat, theta.copy(), state, states0
+
+
+def engine_grads(net, inst, flat, theta, state, **kw):
+    record = []
+    net.zero_grad()
+    meta_loss, *_ = unroll(net, inst, flat, theta, state, 3, K, step_weights=WEIGHTS,
+                           record=record, **kw)
+    meta_loss.backward()
+    return meta_loss.item(), {n: p.grad.numpy().copy() for n, p in net.named_parameters()}, record
+
+
+def assert_close(got, want):
+    assert set(got) == set(want)
+    for name in want:
+        np.testing.assert_allclose(got[name], want[name], rtol=2e-6, atol=1e-6 *
+                                   max(1.0, np.abs(want[name]).max()), err_msg=name)
+
+
+@pytest.mark.parametrize("method", ["tangent", "graph"])
+def test_grouped_first_order_meta_gradient_matches_central_differences(method):
+    net, inst, flat, theta, state, states0 = setup()
+    value, grads, record = engine_grads(net, inst, flat, theta, state, method=method)
+    phi = {n: v.astype(np.float64) for n, v in net.state_dict().items()}
+    assert np.isclose(ref_meta_loss(phi, theta, states0, inst, record), value, rtol=1e-12)
+    numeric = central_differences(lambda ph: ref_meta_loss(ph, theta, states0, inst, record),
+                                  phi)
+    assert_close(grads, numeric)
+    assert np.abs(grads["conv.head.weight"]).max() > 0 and np.abs(grads["fc.head.weight"]).max() > 0
+
+
+def test_grouped_second_order_meta_gradient_matches_central_differences_of_the_full_loss():
+    net, inst, flat, theta, state, states0 = setup()
+    value, grads, _ = engine_grads(net, inst, flat, theta, state, second_order=True)
+    phi = {n: v.astype(np.float64) for n, v in net.state_dict().items()}
+    assert np.isclose(ref_meta_loss(phi, theta, states0, inst), value, rtol=1e-12)
+    numeric = central_differences(lambda ph: ref_meta_loss(ph, theta, states0, inst), phi)
+    assert_close(grads, numeric)
+    _, first, _ = engine_grads(net, inst, flat, theta, state)
+    assert not np.allclose(first["fc.lstm.weight_ih_l0"], grads["fc.lstm.weight_ih_l0"],
+                           rtol=1e-3)
+
+
+def test_meta_trainer_trains_both_lstms():
+    net = _net()
+    before = net.state_dict()
+    trainer = MetaTrainer(net, TinyInstance(2), MetaConfig(steps=6, unroll=3, meta_lr=1e-2))
+    trainer.train(2)
+    assert trainer.iteration == 2 and np.isfinite(trainer.curve).all()
+    after = net.state_dict()
+    for grp in ("conv", "fc"):
+        assert not np.array_equal(before[f"{grp}.head.weight"], after[f"{grp}.head.weight"])

@@ -198,3 +198,83 @@ def test_torch_adapter_without_torch_says_how_to_install(monkeypatch):
     monkeypatch.delitem(sys.modules, "minigrad.l2l.torch_optimizer", raising=False)
     with pytest.raises(ImportError, match=r"needs PyTorch, an optional extra.*\.\[bench\]"):
         importlib.import_module("minigrad.l2l.torch_optimizer")
+
+
+# ----- a checkpoint with one LSTM per parameter group (the convnet's two LSTMs) ----------------
+CONVNET = dict(conv_channels=(2, 2), linear=(4,), batch_size=16)
+
+
+@pytest.fixture(scope="module")
+def two_lstm_checkpoint(tmp_path_factory):
+    """A convnet checkpoint with LSTMs conv and fc (untrained weights: the numbers, not the
+    training, are what these tests compare)."""
+    from minigrad.l2l.checkpoints import write_checkpoint
+    from minigrad.l2l.launch import build_trainer
+    from minigrad.l2l.meta import MetaConfig
+
+    trainer = build_trainer("convnet", {**net_defaults("convnet"), "hidden_size": 5},
+                            MetaConfig().to_dict(), dict(CONVNET), "float32")
+    path = tmp_path_factory.mktemp("grouped") / "cnn.npz"
+    write_checkpoint(path, trainer, trainer.problem.config())
+    return path
+
+
+def _convnet_groups(instance, names):
+    """The instance's parameters as Parameters, and LearnedOptimizer groups by kind."""
+    params = [Parameter(a) for a in instance.init_params()]
+    kinds = instance.param_kinds()
+    groups = [{"params": [p for p, k in zip(params, kinds) if k == kind], "lstm": kind}
+              for kind in names]
+    return params, groups
+
+
+def test_two_lstm_checkpoint_gives_learned_rule_losses(two_lstm_checkpoint):
+    """Each parameter group stepped by the checkpoint's LSTM of its kind: the losses of
+    LearnedRule on the flat vector (each coordinate's LSTM row is its own, whatever the order)."""
+    instance = make_problem("convnet", split="test", **CONVNET).sample((0, 3, 0))
+    net, _ = load_learned_optimizer(two_lstm_checkpoint, "convnet")
+    expected = rollout(LearnedRule(net), instance, 8)[:, 0]
+    params, groups = _convnet_groups(instance, ("fc", "conv"))  # any order of the groups
+    opt = LearnedOptimizer(groups, two_lstm_checkpoint, problem="convnet")
+    assert [n.seed for n in opt.nets] == [net.net("fc").seed, net.net("conv").seed]
+    losses = np.append(_train(opt, params, instance, 8), float(instance.loss(params, 8).data))
+    np.testing.assert_allclose(losses, expected, rtol=1e-5, atol=0)
+    assert expected[-1] != expected[0]  # the optimizer moved the net
+
+
+def test_two_lstm_groups_resume_exactly_and_take_a_net_object(two_lstm_checkpoint):
+    instance = make_problem("convnet", split="val", **CONVNET).sample((0, 2, 0))
+    net, _ = load_learned_optimizer(two_lstm_checkpoint, "convnet")
+    params, groups = _convnet_groups(instance, ("conv", "fc"))
+    opt = LearnedOptimizer(groups, net)  # the GroupedLSTMOptimizer itself
+    assert opt.nets == [net.net("conv"), net.net("fc")]
+    assert opt.param_groups[0]["checkpoint"] == "<GroupedLSTMOptimizer given>"
+    _train(opt, params, instance, 3)
+    saved, sd = [p.data.copy() for p in params], opt.state_dict()
+    straight = _train(opt, params, instance, 3, start=3)
+    for p, s in zip(params, saved):
+        p.data[...] = s
+    _, groups2 = _convnet_groups(instance, ("conv", "fc"))
+    for g2, g in zip(groups2, groups):
+        g2["params"] = g["params"]
+    again = LearnedOptimizer(groups2, net)
+    again.load_state_dict(sd)
+    np.testing.assert_array_equal(_train(again, params, instance, 3, start=3), straight)
+
+
+def test_two_lstm_checkpoint_errors(two_lstm_checkpoint):
+    p = Parameter(np.zeros(3, "float32"))
+    with pytest.raises(ValueError, match=r"one LSTM per parameter group \('conv', 'fc'\); "
+                                         r"give each parameter group an 'lstm' entry"):
+        LearnedOptimizer([p], two_lstm_checkpoint, problem="convnet")
+    with pytest.raises(ValueError, match=r"asks for the LSTM 'bias', but .* has LSTMs for "
+                                         r"'conv', 'fc' only"):
+        LearnedOptimizer([{"params": [p], "lstm": "bias"}], two_lstm_checkpoint,
+                         problem="convnet")
+    with pytest.raises(ValueError, match="holds one LSTM for every parameter; leave 'lstm' out"):
+        LearnedOptimizer([{"params": [p], "lstm": "conv"}], _net())
+    with pytest.raises(CheckpointMismatch, match="trained on the 'convnet' problem"):
+        LearnedOptimizer([{"params": [p], "lstm": "fc"}], two_lstm_checkpoint)  # mnist asked
+    # the lstm option may be the default for all groups
+    opt = LearnedOptimizer([p], two_lstm_checkpoint, problem="convnet", lstm="fc")
+    assert opt.param_groups[0]["lstm"] == "fc"

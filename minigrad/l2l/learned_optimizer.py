@@ -20,6 +20,19 @@ batch goes through the same LSTM, so the numbers are the same.
 
 Each group may name its own checkpoint: one LSTM per parameter group (e.g. one for the
 convolutional weights and one for the fully connected ones, as in the paper's CIFAR network).
+A checkpoint that itself holds one LSTM per parameter group (``train --problem convnet``:
+:mod:`minigrad.l2l.grouped`) needs each parameter group to say which of them steps it, by
+the option ``lstm``::
+
+    LearnedOptimizer([{"params": conv_kernels, "lstm": "conv"},
+                      {"params": everything_else, "lstm": "fc"}], checkpoint="runs/cnn.npz",
+                     problem="convnet")
+
+(a group without ``lstm``, or naming an LSTM the checkpoint lacks, is an error naming the
+checkpoint's groups; ``lstm`` with a one-LSTM checkpoint is an error too). The convnet's own
+assignment, which the checkpoint records (``meta["net"]["assignment"]``), puts the
+convolution kernels under ``conv`` and every other parameter, the biases and batch norm's
+offsets included, under ``fc``.
 Because the LSTM keeps a state per coordinate and every coordinate moves at every step, every
 parameter must have a gradient at every step: a missing one is an error, not a skip.
 """
@@ -34,6 +47,7 @@ from ..optim import Optimizer
 from ..tensor import Tensor
 from .checkpoints import load_learned_optimizer
 from .flat import Flattener
+from .grouped import GroupedLSTMOptimizer
 from .lstm_optimizer import LSTMOptimizer
 
 __all__ = ["LearnedOptimizer"]
@@ -48,12 +62,14 @@ class LearnedOptimizer(Optimizer):
     an :class:`~minigrad.l2l.LSTMOptimizer` to use as it is. ``problem``: the family the
     checkpoint must have been trained on (a checkpoint of another one is refused).
     ``weights``: ``"best"`` (best on validation, the default) or ``"last"``. A parameter group
-    (a dict) may set its own ``checkpoint``, ``problem`` and ``weights``.
+    (a dict) may set its own ``checkpoint``, ``problem`` and ``weights``, and with a checkpoint
+    of one LSTM per parameter group must set ``lstm``, the name of the one that steps it.
     """
 
     def __init__(self, params, checkpoint="pretrained", problem: str = "mnist",
-                 weights: str = "best"):
-        super().__init__(params, dict(checkpoint=checkpoint, problem=problem, weights=weights))
+                 weights: str = "best", lstm: str | None = None):
+        super().__init__(params, dict(checkpoint=checkpoint, problem=problem, weights=weights,
+                                      lstm=lstm))
         loaded = {}
         self.nets = [self._net_for(group, loaded) for group in self.param_groups]
         for k, (group, net) in enumerate(zip(self.param_groups, self.nets)):
@@ -68,18 +84,19 @@ class LearnedOptimizer(Optimizer):
 
     @staticmethod
     def _net_for(group, loaded):
-        """The group's LSTM (loaded once per checkpoint); its ``checkpoint`` entry becomes a
+        """The group's LSTM (loaded once per checkpoint; of a checkpoint with one LSTM per
+        parameter group, the one its ``lstm`` names); its ``checkpoint`` entry becomes a
         string (the path), so state dicts stay plain data."""
         spec = group["checkpoint"]
-        if isinstance(spec, LSTMOptimizer):
-            group["checkpoint"] = "<LSTMOptimizer given>"
-            return spec
+        if isinstance(spec, (LSTMOptimizer, GroupedLSTMOptimizer)):
+            group["checkpoint"] = f"<{type(spec).__name__} given>"
+            return _pick_lstm(spec, group, group["checkpoint"])
         key = (str(spec), group["problem"], group["weights"])
         if key not in loaded:
             loaded[key] = load_learned_optimizer(spec, group["problem"], group["weights"])
         net, meta = loaded[key]
         group["checkpoint"] = meta["path"]
-        return net
+        return _pick_lstm(net, group, meta["path"])
 
     def reset_state(self) -> None:
         """Forget every LSTM state (back to zeros) and the step counts: a fresh start."""
@@ -149,6 +166,27 @@ class LearnedOptimizer(Optimizer):
             raise ValueError(f"{_NAME}.load_state_dict: state for parameter(s) "
                              f"{sorted(saved)}, but there are only {index}")
         self.lstm_state, self.steps = states, steps
+
+
+def _pick_lstm(net, group, where):
+    """The LSTM of ``net`` that steps ``group``: ``net`` itself (one LSTM), or for one LSTM
+    per parameter group the one named by the group's ``lstm``."""
+    name = group["lstm"]
+    if not isinstance(net, GroupedLSTMOptimizer):
+        if name is not None:
+            raise ValueError(f"{_NAME}: a parameter group asks for the LSTM {name!r}, but "
+                             f"{where} holds one LSTM for every parameter; leave 'lstm' out")
+        return net
+    groups = ", ".join(repr(g) for g in net.groups)
+    if name is None:
+        raise ValueError(
+            f"{_NAME}: {where} holds one LSTM per parameter group ({groups}); give each "
+            "parameter group an 'lstm' entry naming the one that steps it, e.g. "
+            "[{'params': conv_kernels, 'lstm': 'conv'}, {'params': others, 'lstm': 'fc'}]")
+    if name not in net.groups:
+        raise ValueError(f"{_NAME}: a parameter group asks for the LSTM {name!r}, but {where} "
+                         f"has LSTMs for {groups} only")
+    return net.net(name)
 
 
 def _check_layout(state_dict, groups):

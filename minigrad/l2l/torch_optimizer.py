@@ -110,6 +110,11 @@ class LearnedTorchOptimizer(torch.optim.Optimizer):
         key = (str(spec), group["problem"], group["weights"])
         if key not in loaded:
             net, meta = load_learned_optimizer(spec, group["problem"], group["weights"])
+            if not isinstance(net, LSTMOptimizer):  # one LSTM per parameter group
+                raise ValueError(
+                    f"LearnedTorchOptimizer: {meta['path']} holds one LSTM per parameter group "
+                    f"({', '.join(net.groups)}); the PyTorch adapter takes one-LSTM checkpoints "
+                    "only (minigrad.l2l.LearnedOptimizer takes both)")
             loaded[key] = TorchLSTMOptimizer.from_minigrad(net), meta["path"]
         group["checkpoint"] = loaded[key][1]
         return loaded[key][0]

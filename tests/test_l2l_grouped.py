@@ -9,6 +9,19 @@ gradient depends on both groups' updates (the second-order meta-gradient crosses
 
 import numpy as np
 import pytest
+from test_l2l_metagrad import (  # the one-LSTM check's settings and helpers
+    HIDDEN,
+    LAYERS,
+    SCALE,
+    WEIGHTS,
+    K,
+    P,
+    assert_close,
+    central_differences,
+    check_second_order,
+    engine_grads,
+    lstm_step,
+)
 
 from minigrad import ops
 from minigrad.l2l.flat import Flattener
@@ -24,11 +37,6 @@ from minigrad.l2l.lstm_optimizer import LSTMOptimizer
 from minigrad.l2l.meta import MetaConfig, MetaTrainer, unroll
 from minigrad.tensor import Tensor
 
-P = 10.0
-SCALE = 0.3
-HIDDEN, LAYERS = 3, 2
-K = 4
-WEIGHTS = [0.5, 1.0, 2.0, 1.5]
 SHAPES = [(2,), (3,), (1, 2)]
 KINDS = ["conv", "fc", "conv"]
 MEMBERS = {"conv": np.array([0, 1, 5, 6]), "fc": np.array([2, 3, 4])}
@@ -154,33 +162,6 @@ def test_grouped_net_needs_kinds_and_a_group_for_each():
 
 
 # ----- the meta-gradient, against central differences ---------------------------------------------
-def sigmoid(a):
-    return 1.0 / (1.0 + np.exp(-a))
-
-
-def logsign(g):
-    mag = np.abs(g)
-    big = mag >= np.exp(-P)
-    first = np.where(big, np.log(np.where(big, mag, 1.0)) / P, -1.0)
-    second = np.where(big, np.sign(g), np.exp(P) * g)
-    return np.stack([first, second], axis=1)
-
-
-def lstm_step(phi, prefix, g, state):
-    x, new_state, H = logsign(g), [], HIDDEN
-    for layer, (h, c) in enumerate(state):
-        w = {k: phi[f"{prefix}lstm.{k}_l{layer}"]
-             for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
-        a = x @ w["weight_ih"].T + w["bias_ih"] + h @ w["weight_hh"].T + w["bias_hh"]
-        i, fg = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H])
-        gg, o = np.tanh(a[:, 2 * H:3 * H]), sigmoid(a[:, 3 * H:])
-        c = fg * c + i * gg
-        h = o * np.tanh(c)
-        new_state.append((h, c))
-        x = h
-    return (x @ phi[f"{prefix}head.weight"].T + phi[f"{prefix}head.bias"])[:, 0] * SCALE, new_state
-
-
 def ref_meta_loss(phi, theta0, states0, inst, recorded=None):
     """sum_k w_k f(theta_{k+1}) in plain NumPy with two independent LSTMs, each on its group's
     coordinates; g_k from ``recorded`` (first order) or recomputed (second order)."""
@@ -191,29 +172,12 @@ def ref_meta_loss(phi, theta0, states0, inst, recorded=None):
     for k in range(K):
         delta = np.zeros_like(theta)
         for grp, idx in MEMBERS.items():
-            delta[idx], states[grp] = lstm_step(phi, f"{grp}.", g[idx], states[grp])
+            delta[idx], states[grp] = lstm_step(phi, g[idx], states[grp], prefix=f"{grp}.")
         theta = theta + delta
         total += WEIGHTS[k] * inst.f(theta)
         if k < K - 1:
             g = recorded[k + 1] if recorded is not None else inst.grad_f(theta)
     return total
-
-
-def central_differences(fn, phi, eps=1e-6):
-    grads = {}
-    for name, value in phi.items():
-        g = np.zeros_like(value)
-        flat, gflat = value.reshape(-1), g.reshape(-1)
-        for j in range(flat.size):
-            old = flat[j]
-            flat[j] = old + eps
-            plus = fn(phi)
-            flat[j] = old - eps
-            minus = fn(phi)
-            flat[j] = old
-            gflat[j] = (plus - minus) / (2 * eps)
-        grads[name] = g
-    return grads
 
 
 def setup():
@@ -226,22 +190,6 @@ def setup():
     states0 = {grp: [(h.numpy().copy(), c.numpy().copy()) for h, c in st]
                for grp, st in zip(net.groups, state)}
     return net, inst, flat, theta.copy(), state, states0
-
-
-def engine_grads(net, inst, flat, theta, state, **kw):
-    record = []
-    net.zero_grad()
-    meta_loss, *_ = unroll(net, inst, flat, theta, state, 3, K, step_weights=WEIGHTS,
-                           record=record, **kw)
-    meta_loss.backward()
-    return meta_loss.item(), {n: p.grad.numpy().copy() for n, p in net.named_parameters()}, record
-
-
-def assert_close(got, want):
-    assert set(got) == set(want)
-    for name in want:
-        np.testing.assert_allclose(got[name], want[name], rtol=2e-6, atol=1e-6 *
-                                   max(1.0, np.abs(want[name]).max()), err_msg=name)
 
 
 @pytest.mark.parametrize("method", ["tangent", "graph"])
@@ -258,14 +206,9 @@ def test_grouped_first_order_meta_gradient_matches_central_differences(method):
 
 def test_grouped_second_order_meta_gradient_matches_central_differences_of_the_full_loss():
     net, inst, flat, theta, state, states0 = setup()
-    value, grads, _ = engine_grads(net, inst, flat, theta, state, second_order=True)
-    phi = {n: v.astype(np.float64) for n, v in net.state_dict().items()}
-    assert np.isclose(ref_meta_loss(phi, theta, states0, inst), value, rtol=1e-12)
-    numeric = central_differences(lambda ph: ref_meta_loss(ph, theta, states0, inst), phi)
-    assert_close(grads, numeric)
-    _, first, _ = engine_grads(net, inst, flat, theta, state)
-    assert not np.allclose(first["fc.lstm.weight_ih_l0"], grads["fc.lstm.weight_ih_l0"],
-                           rtol=1e-3)
+    check_second_order(net, inst, flat, theta, state,
+                       lambda ph: ref_meta_loss(ph, theta, states0, inst),
+                       weight="fc.lstm.weight_ih_l0")
 
 
 def test_meta_trainer_trains_both_lstms():

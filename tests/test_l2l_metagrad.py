@@ -48,6 +48,23 @@ def logsign(g):
     return np.stack([first, second], axis=1)
 
 
+def lstm_step(phi, g, state, prefix=""):
+    """One step of the optimizer in plain NumPy: ``(delta, new state)`` for gradient ``g``,
+    the weights ``phi[prefix + "lstm.weight_ih_l0"]``, ... (PyTorch's gate order)."""
+    x, new_state, H = logsign(g), [], HIDDEN
+    for layer, (h, c) in enumerate(state):
+        w = {k: phi[f"{prefix}lstm.{k}_l{layer}"]
+             for k in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")}
+        a = x @ w["weight_ih"].T + w["bias_ih"] + h @ w["weight_hh"].T + w["bias_hh"]
+        i, fg = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H])
+        gg, o = np.tanh(a[:, 2 * H:3 * H]), sigmoid(a[:, 3 * H:])
+        c = fg * c + i * gg
+        h = o * np.tanh(c)
+        new_state.append((h, c))
+        x = h
+    return (x @ phi[f"{prefix}head.weight"].T + phi[f"{prefix}head.bias"])[:, 0] * SCALE, new_state
+
+
 def ref_meta_loss(phi, theta0, state0, inst, recorded=None, objective="loss"):
     """sum_k w_k f(theta_{k+1}) (``objective="log"``: sum_k w_k log f(theta_{k+1});
     ``"logmean"``: log(sum_k w_k f(theta_{k+1}) / sum_k w_k)) in plain NumPy; g_k from
@@ -65,22 +82,9 @@ def ref_meta_loss(phi, theta0, state0, inst, recorded=None, objective="loss"):
     theta = theta0.copy()
     state = [(h.copy(), c.copy()) for h, c in state0]
     total = 0.0
-    H = HIDDEN
     g = recorded[0] if recorded is not None else grad_f(theta)
     for k in range(K):
-        x = logsign(g)
-        new_state = []
-        for layer, (h, c) in enumerate(state):
-            a = (x @ phi[f"lstm.weight_ih_l{layer}"].T + phi[f"lstm.bias_ih_l{layer}"]
-                 + h @ phi[f"lstm.weight_hh_l{layer}"].T + phi[f"lstm.bias_hh_l{layer}"])
-            i, fg = sigmoid(a[:, :H]), sigmoid(a[:, H:2 * H])
-            gg, o = np.tanh(a[:, 2 * H:3 * H]), sigmoid(a[:, 3 * H:])
-            c = fg * c + i * gg
-            h = o * np.tanh(c)
-            new_state.append((h, c))
-            x = h
-        state = new_state
-        delta = (x @ phi["head.weight"].T + phi["head.bias"])[:, 0] * SCALE
+        delta, state = lstm_step(phi, g, state)
         theta = theta + delta
         total += WEIGHTS[k] * (np.log(f(theta)) if objective == "log" else f(theta))
         if k < K - 1:
@@ -150,16 +154,22 @@ def test_first_order_meta_gradient_matches_central_differences(method, objective
         assert not np.allclose(paper["head.weight"], grads["head.weight"], rtol=1e-2)
 
 
-def test_second_order_meta_gradient_matches_central_differences_of_the_full_loss():
-    net, inst, flat, theta, state, state0 = setup(True)
+def check_second_order(net, inst, flat, theta, state, ref, weight="lstm.weight_ih_l0"):
+    """The second-order meta-gradient of the unroll from ``theta``, ``state`` equals central
+    differences of ``ref(phi)``, the full meta-loss in NumPy, and differs from the first-order
+    one (in the array ``weight``: the switch does something)."""
     value, grads, _ = engine_grads(net, inst, flat, theta, state, second_order=True)
     phi = {n: v.astype(np.float64) for n, v in net.state_dict().items()}
-    assert np.isclose(ref_meta_loss(phi, theta, state0, inst), value, rtol=1e-12)
-    numeric = central_differences(lambda ph: ref_meta_loss(ph, theta, state0, inst), phi)
-    assert_close(grads, numeric)
-    # and it is a different gradient from the first-order one (the switch does something)
+    assert np.isclose(ref(phi), value, rtol=1e-12)
+    assert_close(grads, central_differences(ref, phi))
     _, first, _ = engine_grads(net, inst, flat, theta, state)
-    assert not np.allclose(first["lstm.weight_ih_l0"], grads["lstm.weight_ih_l0"], rtol=1e-3)
+    assert not np.allclose(first[weight], grads[weight], rtol=1e-3)
+
+
+def test_second_order_meta_gradient_matches_central_differences_of_the_full_loss():
+    net, inst, flat, theta, state, state0 = setup(True)
+    check_second_order(net, inst, flat, theta, state,
+                       lambda ph: ref_meta_loss(ph, theta, state0, inst))
 
 
 def test_tangent_and_graph_methods_agree_and_official_terms_change_only_the_value():

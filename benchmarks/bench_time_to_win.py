@@ -49,9 +49,22 @@ def _fast_ideas() -> dict:
              "2 processes": ("two processes", ["--processes", str(fast.processes)])}
     if m.get("unroll", 20) != 20:
         ideas["short unrolls"] = (f"unrolls of {m['unroll']} steps", ["--unroll", str(m["unroll"])])
+    if m.get("unroll_doubling"):
+        ideas["unroll curriculum"] = (f"the unroll doubled every {m['unroll_doubling']} "
+                                      "meta-iterations",
+                                      ["--unroll-doubling", str(m["unroll_doubling"])])
     if m.get("meta_objective", "loss") != "loss":
-        ideas["log objective"] = ("the meta-loss summing log f_t",
+        ideas["log objective"] = (f"the {m['meta_objective']} meta-loss",
                                   ["--meta-objective", m["meta_objective"]])
+    if m.get("betas"):
+        ideas["beta2"] = (f"Adam's beta2 {m['betas'][1]:g}",
+                          ["--meta-betas", ",".join(f"{b:g}" for b in m["betas"])])
+    if "output_scale" in fast.mnist_net:
+        ideas["output scale"] = (f"output scale {fast.mnist_net['output_scale']:g}",
+                                 ["--output-scale", f"{fast.mnist_net['output_scale']:g}"])
+    if fast.mnist_problem.get("train_pool"):
+        ideas["train pool"] = (f"training nets on {fast.mnist_problem['train_pool']} digits",
+                               ["--train-pool", str(fast.mnist_problem["train_pool"])])
     if m.get("average"):
         ideas["average"] = (f"validation on a running average of the weights (a = "
                             f"{m['average']:g})", ["--average", f"{m['average']:g}"])

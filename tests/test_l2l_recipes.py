@@ -435,3 +435,18 @@ def test_train_pool_is_recorded_for_mnist_and_refused_elsewhere(tmp_path, capsys
     assert cli.main(["train", "--problem", "quadratic", "--meta-iters", "1", "--train-pool",
                      "64", "--out", str(tmp_path / "q.npz")]) == 2
     assert "--train-pool applies to the mnist problem only" in capsys.readouterr().err
+
+
+def test_a_recipes_mnist_settings_reach_mnist_runs_only():
+    from minigrad.l2l.launch import base_config
+
+    recipe = Recipe("t", "test", net={"head_init": "zeros"}, mnist_net={"output_scale": 0.5},
+                    mnist_problem={"train_pool": 1000})
+    net, _, problem, _ = base_config("mnist", recipe)
+    assert net["output_scale"] == 0.5 and net["head_init"] == "zeros"
+    assert problem["train_pool"] == 1000
+    net, _, problem, _ = base_config("quadratic", recipe)
+    assert net["output_scale"] == net_defaults("quadratic")["output_scale"]
+    assert net["head_init"] == "zeros" and "train_pool" not in problem
+    assert "output scale 0.5 on MNIST" in recipe.describe()
+    assert "each MNIST training net on 1000 digits" in recipe.describe()

@@ -152,6 +152,136 @@ def _add_problem_args(p):
                         "on a busy machine)")
 
 
+def _add_run_args(g):
+    """``train``'s options for the run."""
+    g.add_argument("--meta-iters", type=_positive_int, default=None,
+                   help="train until this many meta-iterations (horizons) are done (1000, or "
+                        "the checkpoint's)")
+    g.add_argument("--minutes", type=_positive_float, default=None,
+                   help="stop when the run's wall-clock time (all sessions, warm start, "
+                        "validation and checkpoints included) reaches this many minutes; "
+                        "without --meta-iters, the budget alone ends the run")
+    g.add_argument("--out", default=None, help="checkpoint path (runs/l2l-PROBLEM.npz)")
+    g.add_argument("--resume", action="store_true", help="continue the checkpoint at --out")
+    g.add_argument("--force", action="store_true", help="overwrite an existing --out")
+    g.add_argument("--reset-optimizer-state", action="store_true",
+                   help="with --resume: start the meta-optimizer's Adam state afresh when the "
+                        "checkpoint lacks it (an error otherwise; the log says so)")
+    g.add_argument("--checkpoint-every", type=_positive_float, default=None,
+                   help="seconds between checkpoints (120, or the checkpoint's)")
+    g.add_argument("--log", default=None,
+                   help="append one line per meta-iteration to this file (default: --out with "
+                        "the suffix .log; '-' for none)")
+    g.add_argument("--recipe", choices=tuple(RECIPES), default=None,
+                   help="how to meta-train: " + "; ".join(r.describe() for r in RECIPES.values())
+                        + ". Flags given as well override the recipe's value (default: paper, "
+                          "or the checkpoint's)")
+    g.add_argument("--processes", type=_positive_int, default=None,
+                   help="processes sharing each unroll's coordinates (the recipe's: paper 1, "
+                        "fast 2); the numbers agree to float32 rounding whatever the count")
+    g.add_argument("--dtype", choices=("float32", "float64"), default=None, help="(float32)")
+    g.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _add_validation_args(g):
+    """``train``'s options for validation and the best weights."""
+    g.add_argument("--val-every", type=_non_negative_int, default=None,
+                   help="validate every N meta-iterations and keep the best weights (0: never, "
+                        "or the checkpoint's)")
+    g.add_argument("--val-runs", type=_positive_int, default=None,
+                   help="validation problems (MNIST nets / quadratic batches) (16, or the "
+                        "checkpoint's)")
+    g.add_argument("--val-metric", choices=VAL_METRICS, default=None,
+                   help="keep the weights with the lowest validation loss: the mean over steps "
+                        "1..T, or the final loss at step T, which the claims compare (the "
+                        "recipe's: paper mean; or the checkpoint's)")
+
+
+def _add_meta_args(g):
+    """``train``'s options for meta-training."""
+    g.add_argument("--steps", type=_positive_int, default=None, help=f"horizon T ({PAPER.steps})")
+    g.add_argument("--unroll", type=_positive_int, default=None,
+                   help=f"unroll length K ({PAPER.unroll})")
+    g.add_argument("--unroll-doubling", type=_non_negative_int, default=None,
+                   help="double the unroll length every N meta-iterations, up to the horizon "
+                        "(a curriculum: many cheap meta-updates first, then longer unrolls "
+                        "against truncation's short-horizon bias; paper: 0, fixed)")
+    g.add_argument("--meta-lr", type=_positive_float, default=None,
+                   help=f"Adam lr on phi ({PAPER.meta_lr:g})")
+    g.add_argument("--warmup-iters", type=_non_negative_int, default=None,
+                   help="meta-iterations over which the meta lr ramps up linearly (paper: 0)")
+    g.add_argument("--decay-iters", type=_non_negative_int, default=None,
+                   help="then the meta lr halves every N meta-iterations (paper: 0, constant) "
+                        "down to --min-lr-ratio of its peak")
+    g.add_argument("--min-lr-ratio", type=_positive_float, default=None,
+                   help="the decay's floor, a fraction of --meta-lr (the recipe's: "
+                        f"fast {RECIPES['fast'].meta.get('min_lr_ratio', 0.1):g}; otherwise 0.1)")
+    g.add_argument("--meta-betas", type=_betas, default=None,
+                   help=f"Adam's B1,B2 on phi (paper: {PAPER.betas[0]:g},{PAPER.betas[1]:g}); "
+                        "a smaller B2 (e.g. 0.99, a memory of about 100 meta-updates) lets the "
+                        "step size follow meta-gradients that grow or shrink as training goes")
+    g.add_argument("--clip-grad-norm", type=_positive_float, default=None,
+                   help="clip the meta-gradient's norm at this value (paper: no clipping)")
+    g.add_argument("--average", type=_average, default=None,
+                   help="keep a running average of the optimizer's weights, phi_avg <- a "
+                        "phi_avg + (1 - a) phi after each meta-update (a in [0, 1); 0.99 "
+                        "remembers about 100 meta-updates); validation and the best weights use "
+                        "it (paper: 0, none)")
+    g.add_argument("--meta-objective", choices=META_OBJECTIVES, default=None,
+                   help="what each optimizee step adds to the meta-loss: its loss f_t (paper) or "
+                        "log f_t (Wichrowska et al. 2017: every step counts by its relative "
+                        "improvement, so the late, small losses weigh as much as the first); "
+                        "logmean: the log of each unroll's mean f_t (scale-free across the "
+                        "horizon without rewarding a loss that swings from step to step)")
+    g.add_argument("--horizon-weights", choices=HORIZON_WEIGHTS, default=None,
+                   help="how the meta-loss weighs the steps of a horizon: uniform (paper) or "
+                        "linear, 2t / (T + 1) at step t (the last steps, whose loss the claims "
+                        "compare, count most)")
+    g.add_argument("--second-order", action="store_true", default=None,
+                   help="keep second derivatives (exact meta-gradient; slow)")
+    g.add_argument("--loss-terms", choices=("paper", "official"), default=None,
+                   help="meta-loss terms per unroll: f(theta_1..K) (paper) or also f(theta_0) "
+                        "(official code; changes only the reported value)")
+    g.add_argument("--imitation", action=argparse.BooleanOptionalAction, default=None,
+                   help="start with the imitation warm start (minigrad.l2l.imitation: fit the "
+                        "LSTM to Adam's updates first), or not (default: the recipe's choice)")
+
+
+def _add_optimizer_args(g):
+    """``train``'s options for the learned optimizer."""
+    g.add_argument("--preprocess", choices=PREPROCESSORS, default=None,
+                   help="gradient preprocessing (MNIST: logsign; quadratic: identity)")
+    g.add_argument("--p", type=_positive_float, default=None,
+                   help=f"LogAndSign exponent ({PAPER.p:g})")
+    g.add_argument("--output-scale", type=_positive_float, default=None,
+                   help=f"update scale (MNIST {PAPER.mnist_output_scale:g}, quadratic 1)")
+    g.add_argument("--hidden-size", type=_positive_int, default=None,
+                   help=f"LSTM units ({PAPER.hidden_size})")
+    g.add_argument("--layers", type=int, default=None, help=f"LSTM layers ({PAPER.num_layers})")
+    g.add_argument("--init", choices=INITS, default=None, help="initialisation (l2l)")
+    g.add_argument("--head-init", choices=INITS, default=None,
+                   help="initialisation of the linear head alone (default: --init's; "
+                        "zeros: the untrained optimizer takes no steps)")
+    g.add_argument("--forget-bias", type=float, default=None,
+                   help=f"forget-gate bias ({PAPER.forget_bias:+g})")
+    g.add_argument("--groups", type=_groups, default=None,
+                   help="one LSTM per parameter group, named by kind: conv,fc (the paper's for "
+                        "the convnet: the conv kernels / everything else), or all: one LSTM for "
+                        "every parameter (the paper's LSTM-merged)")
+
+
+def _add_training_problem_args(g):
+    """``train``'s options for the training problems."""
+    g.add_argument("--train-pool", type=_positive_int, default=None,
+                   help="MNIST: each training net fits its own N digits, drawn from the "
+                        "training split by its seed (default: all 3,000); validation and test "
+                        "nets fit their whole split of 1,000, so 1000 trains in their regime")
+    g.add_argument("--conv-channels", type=_int_list, default=None,
+                   help="convnet: channels of each convolutional layer (16,16,16)")
+    g.add_argument("--linear", type=_int_list, default=None,
+                   help="convnet: widths of the hidden fully connected layers (32)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m minigrad.l2l",
@@ -163,116 +293,11 @@ def build_parser() -> argparse.ArgumentParser:
                                    "out take the paper's values (or, with --resume, the "
                                    "checkpoint's).")
     _add_problem_args(t)
-    t.add_argument("--steps", type=_positive_int, default=None, help=f"horizon T ({PAPER.steps})")
-    t.add_argument("--unroll", type=_positive_int, default=None,
-                   help=f"unroll length K ({PAPER.unroll})")
-    t.add_argument("--meta-iters", type=_positive_int, default=None,
-                   help="train until this many meta-iterations (horizons) are done (1000, or "
-                        "the checkpoint's)")
-    t.add_argument("--meta-lr", type=_positive_float, default=None,
-                   help=f"Adam lr on phi ({PAPER.meta_lr:g})")
-    t.add_argument("--out", default=None, help="checkpoint path (runs/l2l-PROBLEM.npz)")
-    t.add_argument("--resume", action="store_true", help="continue the checkpoint at --out")
-    t.add_argument("--force", action="store_true", help="overwrite an existing --out")
-    t.add_argument("--reset-optimizer-state", action="store_true",
-                   help="with --resume: start the meta-optimizer's Adam state afresh when the "
-                        "checkpoint lacks it (an error otherwise; the log says so)")
-    t.add_argument("--checkpoint-every", type=_positive_float, default=None,
-                   help="seconds between checkpoints (120, or the checkpoint's)")
-    t.add_argument("--val-every", type=_non_negative_int, default=None,
-                   help="validate every N meta-iterations and keep the best weights (0: never, "
-                        "or the checkpoint's)")
-    t.add_argument("--val-runs", type=_positive_int, default=None,
-                   help="validation problems (MNIST nets / quadratic batches) (16, or the "
-                        "checkpoint's)")
-    t.add_argument("--val-metric", choices=VAL_METRICS, default=None,
-                   help="keep the weights with the lowest validation loss: the mean over steps "
-                        "1..T, or the final loss at step T, which the claims compare (the "
-                        "recipe's: paper mean; or the checkpoint's)")
-    t.add_argument("--log", default=None,
-                   help="append one line per meta-iteration to this file (default: --out with "
-                        "the suffix .log; '-' for none)")
-    t.add_argument("--second-order", action="store_true", default=None,
-                   help="keep second derivatives (exact meta-gradient; slow)")
-    t.add_argument("--loss-terms", choices=("paper", "official"), default=None,
-                   help="meta-loss terms per unroll: f(theta_1..K) (paper) or also f(theta_0) "
-                        "(official code; changes only the reported value)")
-    t.add_argument("--preprocess", choices=PREPROCESSORS, default=None,
-                   help="gradient preprocessing (MNIST: logsign; quadratic: identity)")
-    t.add_argument("--p", type=_positive_float, default=None,
-                   help=f"LogAndSign exponent ({PAPER.p:g})")
-    t.add_argument("--output-scale", type=_positive_float, default=None,
-                   help=f"update scale (MNIST {PAPER.mnist_output_scale:g}, quadratic 1)")
-    t.add_argument("--hidden-size", type=_positive_int, default=None,
-                   help=f"LSTM units ({PAPER.hidden_size})")
-    t.add_argument("--layers", type=int, default=None, help=f"LSTM layers ({PAPER.num_layers})")
-    t.add_argument("--init", choices=INITS, default=None, help="initialisation (l2l)")
-    t.add_argument("--head-init", choices=INITS, default=None,
-                   help="initialisation of the linear head alone (default: --init's; "
-                        "zeros: the untrained optimizer takes no steps)")
-    t.add_argument("--forget-bias", type=float, default=None,
-                   help=f"forget-gate bias ({PAPER.forget_bias:+g})")
-    t.add_argument("--dtype", choices=("float32", "float64"), default=None, help="(float32)")
-    t.add_argument("--recipe", choices=tuple(RECIPES), default=None,
-                   help="how to meta-train: " + "; ".join(r.describe() for r in RECIPES.values())
-                        + ". Flags given as well override the recipe's value (default: paper, "
-                          "or the checkpoint's)")
-    t.add_argument("--warmup-iters", type=_non_negative_int, default=None,
-                   help="meta-iterations over which the meta lr ramps up linearly (paper: 0)")
-    t.add_argument("--decay-iters", type=_non_negative_int, default=None,
-                   help="then the meta lr halves every N meta-iterations (paper: 0, constant) "
-                        "down to --min-lr-ratio of its peak")
-    t.add_argument("--min-lr-ratio", type=_positive_float, default=None,
-                   help="the decay's floor, a fraction of --meta-lr (the recipe's: "
-                        f"fast {RECIPES['fast'].meta.get('min_lr_ratio', 0.1):g}; otherwise 0.1)")
-    t.add_argument("--meta-objective", choices=META_OBJECTIVES, default=None,
-                   help="what each optimizee step adds to the meta-loss: its loss f_t (paper) or "
-                        "log f_t (Wichrowska et al. 2017: every step counts by its relative "
-                        "improvement, so the late, small losses weigh as much as the first); "
-                        "logmean: the log of each unroll's mean f_t (scale-free across the "
-                        "horizon without rewarding a loss that swings from step to step)")
-    t.add_argument("--horizon-weights", choices=HORIZON_WEIGHTS, default=None,
-                   help="how the meta-loss weighs the steps of a horizon: uniform (paper) or "
-                        "linear, 2t / (T + 1) at step t (the last steps, whose loss the claims "
-                        "compare, count most)")
-    t.add_argument("--unroll-doubling", type=_non_negative_int, default=None,
-                   help="double the unroll length every N meta-iterations, up to the horizon "
-                        "(a curriculum: many cheap meta-updates first, then longer unrolls "
-                        "against truncation's short-horizon bias; paper: 0, fixed)")
-    t.add_argument("--train-pool", type=_positive_int, default=None,
-                   help="MNIST: each training net fits its own N digits, drawn from the "
-                        "training split by its seed (default: all 3,000); validation and test "
-                        "nets fit their whole split of 1,000, so 1000 trains in their regime")
-    t.add_argument("--meta-betas", type=_betas, default=None,
-                   help=f"Adam's B1,B2 on phi (paper: {PAPER.betas[0]:g},{PAPER.betas[1]:g}); "
-                        "a smaller B2 (e.g. 0.99, a memory of about 100 meta-updates) lets the "
-                        "step size follow meta-gradients that grow or shrink as training goes")
-    t.add_argument("--clip-grad-norm", type=_positive_float, default=None,
-                   help="clip the meta-gradient's norm at this value (paper: no clipping)")
-    t.add_argument("--average", type=_average, default=None,
-                   help="keep a running average of the optimizer's weights, phi_avg <- a "
-                        "phi_avg + (1 - a) phi after each meta-update (a in [0, 1); 0.99 "
-                        "remembers about 100 meta-updates); validation and the best weights use "
-                        "it (paper: 0, none)")
-    t.add_argument("--imitation", action=argparse.BooleanOptionalAction, default=None,
-                   help="start with the imitation warm start (minigrad.l2l.imitation: fit the "
-                        "LSTM to Adam's updates first), or not (default: the recipe's choice)")
-    t.add_argument("--minutes", type=_positive_float, default=None,
-                   help="stop when the run's wall-clock time (all sessions, warm start, "
-                        "validation and checkpoints included) reaches this many minutes; "
-                        "without --meta-iters, the budget alone ends the run")
-    t.add_argument("--processes", type=_positive_int, default=None,
-                   help="processes sharing each unroll's coordinates (the recipe's: paper 1, "
-                        "fast 2); the numbers agree to float32 rounding whatever the count")
-    t.add_argument("--conv-channels", type=_int_list, default=None,
-                   help="convnet: channels of each convolutional layer (16,16,16)")
-    t.add_argument("--linear", type=_int_list, default=None,
-                   help="convnet: widths of the hidden fully connected layers (32)")
-    t.add_argument("--groups", type=_groups, default=None,
-                   help="one LSTM per parameter group, named by kind: conv,fc (the paper's for "
-                        "the convnet: the conv kernels / everything else), or all: one LSTM for "
-                        "every parameter (the paper's LSTM-merged)")
-    t.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _add_run_args(t.add_argument_group("the run"))
+    _add_validation_args(t.add_argument_group("validation and the best weights"))
+    _add_meta_args(t.add_argument_group("meta-training"))
+    _add_optimizer_args(t.add_argument_group("the learned optimizer"))
+    _add_training_problem_args(t.add_argument_group("the training problems"))
 
     e = sub.add_parser("evaluate", help="compare a learned optimizer with tuned baselines",
                        description="Tune each baseline's learning rate on validation problems, "
@@ -439,27 +464,11 @@ def _check_writable(targets: dict) -> None:
 
 
 def _train(args, out: Path) -> int:
-    ckpt_arrays = ckpt_meta = None
-    if args.resume:
-        if not out.is_file():
-            raise UsageError(f"--resume: there is no checkpoint at {out} to resume")
-        try:
-            ckpt_arrays, ckpt_meta = read_checkpoint(out, args.problem)
-        except CheckpointMismatch as exc:
-            raise UsageError(str(exc)) from None
-    elif out.exists() and not args.force:
-        raise UsageError(f"{out} already exists; pass --resume to continue it, --force to "
-                         "overwrite it, or choose another --out")
+    """``train``: open the checkpoint to resume (if any), resolve the settings, build or restore
+    the trainer, record what the run is, warm-start it if the recipe says so, and run it."""
+    ckpt_arrays, ckpt_meta = _open_for_training(args, out)
     recipe = _resolve_recipe(args, ckpt_meta)
-    flags = {"meta_iters": args.meta_iters, "val_every": args.val_every,
-             "val_runs": args.val_runs, "checkpoint_every": args.checkpoint_every,
-             "minutes": args.minutes, "val_metric": args.val_metric}
-    if ckpt_meta is None:  # a new run: the recipe's settings where no flag is given
-        flags = recipe_flags(recipe, flags)
-    try:
-        settings, notes = resolve_run_settings(flags, ckpt_meta)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+    settings, notes = _run_settings(args, recipe, ckpt_meta)
     if not out.parent.is_dir():
         out.parent.mkdir(parents=True, exist_ok=True)
     net_cfg, meta_cfg, prob_cfg, dtype = _resolve_train_config(args, ckpt_meta, recipe)
@@ -472,43 +481,25 @@ def _train(args, out: Path) -> int:
         trainer = build_trainer(args.problem, net_cfg, meta_cfg, prob_cfg, dtype, processes)
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    net, problem, config = trainer.net, trainer.problem, trainer.config
-    if config.second_order and args.problem == "mnist":
+    if trainer.config.second_order and args.problem == "mnist":
         print("warning: second-order meta-gradients on MNIST are very slow", file=sys.stderr)
-    best, val_history, elapsed = None, [], 0.0
-    if ckpt_meta is not None:
-        try:
-            best, val_history, elapsed = restore_trainer(
-                trainer, ckpt_arrays, ckpt_meta, path=out,
-                reset_optimizer=args.reset_optimizer_state)
-        except CheckpointMismatch as exc:
-            raise UsageError(f"{exc}; pass --reset-optimizer-state to start the meta-optimizer "
-                             "afresh from the checkpoint's weights") from None
-        except ValueError as exc:
-            raise UsageError(f"{out}: does not fit the configuration: {exc}") from None
-        for note in notes:
-            print(f"{out}: {note}", file=sys.stderr)
+    best, val_history, elapsed = _restore(args, out, trainer, ckpt_arrays, ckpt_meta, notes)
     val_problem = None
     if settings.val_every:
-        val_problem = problem_from_config(problem.config(), split="val", dtype=dtype)
-    argv = sys.argv[1:] if args._argv is None else list(args._argv)
-    extra = {"command": " ".join(["python -m minigrad.l2l"] + argv),
-             "data": _data_version(args.problem), "minigrad_version": _version(),
-             "recipe": {"name": recipe.name, "processes": processes,
-                        "imitation": None if imitation is None else imitation.to_dict()}}
-    if stored:  # resuming: what the run was started with, and the processes of this session
-        extra["recipe"] = dict(stored, processes=processes)
+        val_problem = problem_from_config(trainer.problem.config(), split="val", dtype=dtype)
+    extra = _provenance(args, recipe, processes, imitation, stored)
     if ckpt_meta is not None and ckpt_meta.get("imitation"):
         extra["imitation"] = ckpt_meta["imitation"]
     elif imitation is not None and trainer.iteration == 0:
         if args.problem != "mnist":
             raise UsageError(f"--recipe {recipe.name}: its imitation warm start is written for "
                              f"the mnist problem, not {args.problem}")
-        record = warm_start(net, problem, imitation, config.seed, not args.no_progress)
+        record = warm_start(trainer.net, trainer.problem, imitation, trainer.config.seed,
+                            not args.no_progress)
         extra["imitation"] = record
         elapsed += record["seconds"]  # the warm start counts in the run's time
     log_path = args.log if args.log is not None else out.with_suffix(".log")
-    run = TrainingRun(trainer, problem.config(), out, settings, val_problem=val_problem,
+    run = TrainingRun(trainer, trainer.problem.config(), out, settings, val_problem=val_problem,
                       best=best, val_history=val_history, elapsed_s=elapsed, extra=extra,
                       log_path=None if str(log_path) == "-" else log_path,
                       progress=not args.no_progress)
@@ -522,6 +513,68 @@ def _train(args, out: Path) -> int:
         close = getattr(trainer, "close", None)
         if close is not None:
             close()
+
+
+def _open_for_training(args, out: Path):
+    """``(arrays, meta)`` of the checkpoint ``--resume`` continues, or ``(None, None)`` for a
+    new run (refusing to overwrite ``out`` without ``--force``)."""
+    if args.resume:
+        if not out.is_file():
+            raise UsageError(f"--resume: there is no checkpoint at {out} to resume")
+        try:
+            return read_checkpoint(out, args.problem)
+        except CheckpointMismatch as exc:
+            raise UsageError(str(exc)) from None
+    if out.exists() and not args.force:
+        raise UsageError(f"{out} already exists; pass --resume to continue it, --force to "
+                         "overwrite it, or choose another --out")
+    return None, None
+
+
+def _run_settings(args, recipe, ckpt_meta):
+    """The run's :class:`~minigrad.l2l.training.RunSettings` and the notes on what a resumed
+    run changed: the flags, else (a new run) the recipe's, else the checkpoint's."""
+    flags = {"meta_iters": args.meta_iters, "val_every": args.val_every,
+             "val_runs": args.val_runs, "checkpoint_every": args.checkpoint_every,
+             "minutes": args.minutes, "val_metric": args.val_metric}
+    if ckpt_meta is None:  # a new run: the recipe's settings where no flag is given
+        flags = recipe_flags(recipe, flags)
+    try:
+        return resolve_run_settings(flags, ckpt_meta)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _restore(args, out: Path, trainer, ckpt_arrays, ckpt_meta, notes):
+    """``(best, val_history, elapsed_s)``: restored from the checkpoint into ``trainer`` on
+    ``--resume`` (printing the notes), nothing for a new run."""
+    if ckpt_meta is None:
+        return None, [], 0.0
+    try:
+        restored = restore_trainer(trainer, ckpt_arrays, ckpt_meta, path=out,
+                                   reset_optimizer=args.reset_optimizer_state)
+    except CheckpointMismatch as exc:
+        raise UsageError(f"{exc}; pass --reset-optimizer-state to start the meta-optimizer "
+                         "afresh from the checkpoint's weights") from None
+    except ValueError as exc:
+        raise UsageError(f"{out}: does not fit the configuration: {exc}") from None
+    for note in notes:
+        print(f"{out}: {note}", file=sys.stderr)
+    return restored
+
+
+def _provenance(args, recipe, processes, imitation, stored) -> dict:
+    """What the checkpoint records of how the run was made: the command, the data and
+    minigrad versions, and the recipe (on resume, the one it was started with, with this
+    session's processes)."""
+    argv = sys.argv[1:] if args._argv is None else list(args._argv)
+    extra = {"command": " ".join(["python -m minigrad.l2l"] + argv),
+             "data": _data_version(args.problem), "minigrad_version": _version(),
+             "recipe": {"name": recipe.name, "processes": processes,
+                        "imitation": None if imitation is None else imitation.to_dict()}}
+    if stored:
+        extra["recipe"] = dict(stored, processes=processes)
+    return extra
 
 
 def _resolve_recipe(args, ckpt_meta):
@@ -553,50 +606,11 @@ def _version():
 
 # ------------------------------------------------------------------------------- evaluate ---
 def cmd_evaluate(args) -> int:
+    """``evaluate``: check the request, load the learned optimizer, run the protocol
+    (:func:`~minigrad.l2l.evaluate.run_protocol`), then write and print the results."""
     _check_problem(args)
-    names = [n.strip() for n in args.optimizers.split(",") if n.strip()]
-    unknown = [n for n in names if n not in OPTIMIZERS]
-    if unknown or not names:
-        raise UsageError(f"--optimizers: unknown {unknown or 'empty list'}; expected some of "
-                         f"{','.join(OPTIMIZERS)}")
-    if args.lr_min > args.lr_max:
-        raise UsageError(f"--lr-min {args.lr_min} is above --lr-max {args.lr_max}")
-    baselines, grid = [n for n in names if n != "lstm"], lr_grid(args.lr_min, args.lr_max)
-    try:
-        check_fits(protocol_bytes(steps=args.steps, runs=args.runs,
-                                  val_runs=args.val_runs or args.runs, baselines=len(baselines),
-                                  grid=len(grid), learned="lstm" in names),
-                   f"evaluate --steps {args.steps} --runs {args.runs} over {len(grid)} "
-                   f"learning rates", "--runs, --val-runs or --steps, or narrow --lr-min/--lr-max")
-    except RequestTooLarge as exc:
-        raise UsageError(str(exc)) from None
-    for target in (args.json, args.plot):
-        if target is not None and not Path(target).resolve().parent.is_dir():
-            raise UsageError(f"cannot write {target}: its folder does not exist")
-    _check_writable({"--json": args.json, "--plot": args.plot})
-    net, meta = None, None
-    dtype = "float32"
-    prob_cfg = {"name": args.problem}
-    if "lstm" in names:
-        if args.checkpoint is None:
-            raise UsageError("--checkpoint PATH|pretrained is needed to evaluate the learned "
-                             "optimizer (or leave 'lstm' out of --optimizers)")
-        try:
-            net, meta = load_learned_optimizer(args.checkpoint, args.problem, args.weights)
-        except (FileNotFoundError, CheckpointMismatch) as exc:
-            raise UsageError(str(exc)) from None
-        dtype = meta.get("dtype", "float32")
-        prob_cfg = dict(meta["problem"])
-    if args.variant is not None:
-        prob_cfg["variant"] = args.variant
-    prob_cfg.setdefault("variant", "paper")
-    prob_cfg.setdefault("optimizee", PAPER.mnist_optimizee)
-    if args.problem != "mnist":
-        prob_cfg.pop("optimizee", None)
-    if args.problem != "quadratic":
-        prob_cfg.pop("variant", None)
-    if args.dataset is not None:  # e.g. a convnet optimizer trained on MNIST, on CIFAR-10
-        prob_cfg["dataset"] = args.dataset
+    names = _evaluate_request(args)
+    net, meta, dtype, prob_cfg = _evaluated_optimizer(args, names)
     try:
         val_problem = problem_from_config(prob_cfg, split="val", optimizee=args.optimizee,
                                            dtype=dtype)
@@ -629,6 +643,61 @@ def cmd_evaluate(args) -> int:
     if written:
         print(f"wrote {' and '.join(written)}", file=sys.stderr)
     return 0
+
+
+def _evaluate_request(args) -> list:
+    """The optimizers ``evaluate`` compares, after checking that the request is valid, fits
+    in memory and can write its outputs (UsageError otherwise)."""
+    names = [n.strip() for n in args.optimizers.split(",") if n.strip()]
+    unknown = [n for n in names if n not in OPTIMIZERS]
+    if unknown or not names:
+        raise UsageError(f"--optimizers: unknown {unknown or 'empty list'}; expected some of "
+                         f"{','.join(OPTIMIZERS)}")
+    if args.lr_min > args.lr_max:
+        raise UsageError(f"--lr-min {args.lr_min} is above --lr-max {args.lr_max}")
+    baselines, grid = [n for n in names if n != "lstm"], lr_grid(args.lr_min, args.lr_max)
+    try:
+        check_fits(protocol_bytes(steps=args.steps, runs=args.runs,
+                                  val_runs=args.val_runs or args.runs, baselines=len(baselines),
+                                  grid=len(grid), learned="lstm" in names),
+                   f"evaluate --steps {args.steps} --runs {args.runs} over {len(grid)} "
+                   f"learning rates", "--runs, --val-runs or --steps, or narrow --lr-min/--lr-max")
+    except RequestTooLarge as exc:
+        raise UsageError(str(exc)) from None
+    for target in (args.json, args.plot):
+        if target is not None and not Path(target).resolve().parent.is_dir():
+            raise UsageError(f"cannot write {target}: its folder does not exist")
+    _check_writable({"--json": args.json, "--plot": args.plot})
+    return names
+
+
+def _evaluated_optimizer(args, names):
+    """``(net, meta, dtype, problem_config)``: the learned optimizer of ``--checkpoint`` (None
+    when ``lstm`` is not among ``names``) and the problem to evaluate on: the checkpoint's,
+    with ``--variant`` and ``--dataset`` applied."""
+    net, meta, dtype = None, None, "float32"
+    prob_cfg = {"name": args.problem}
+    if "lstm" in names:
+        if args.checkpoint is None:
+            raise UsageError("--checkpoint PATH|pretrained is needed to evaluate the learned "
+                             "optimizer (or leave 'lstm' out of --optimizers)")
+        try:
+            net, meta = load_learned_optimizer(args.checkpoint, args.problem, args.weights)
+        except (FileNotFoundError, CheckpointMismatch) as exc:
+            raise UsageError(str(exc)) from None
+        dtype = meta.get("dtype", "float32")
+        prob_cfg = dict(meta["problem"])
+    if args.variant is not None:
+        prob_cfg["variant"] = args.variant
+    prob_cfg.setdefault("variant", "paper")
+    prob_cfg.setdefault("optimizee", PAPER.mnist_optimizee)
+    if args.problem != "mnist":
+        prob_cfg.pop("optimizee", None)
+    if args.problem != "quadratic":
+        prob_cfg.pop("variant", None)
+    if args.dataset is not None:  # e.g. a convnet optimizer trained on MNIST, on CIFAR-10
+        prob_cfg["dataset"] = args.dataset
+    return net, meta, dtype, prob_cfg
 
 
 def _loss(mean, half=None) -> str:

@@ -278,33 +278,49 @@ def unroll(net, instance, flat: Flattener, theta, state, t0: int, length: int, *
         cur = cur + delta
         step = t0 + k + 1
         w = 1.0 if step_weights is None else step_weights[k]
-        if method == "tangent":
-            loss, g = _loss_and_grad(instance, flat, cur.data, step)
-            value, gradient = meta_term(loss.data, g, meta_objective)
-            if w != 1.0:  # weighted inside the node, as the parallel trainer does
-                value, gradient = w * value, w * gradient
-            term = LossWithGradient.apply(cur, value=value, g=gradient)
-        else:
-            loss = term = instance.loss(flat.views(cur), step)
-            if meta_objective == "log":
-                term = ops.log(loss)
-            if k < length - 1:
-                g = grad(loss, cur, retain_graph=True, create_graph=second_order)
-                g = g if second_order else g.data
+        loss, term, g = _step_term(instance, flat, cur, step, w, method, meta_objective,
+                                   second_order, need_grad=k < length - 1)
         values.append(loss.item())
-        terms.append(term if w == 1.0 or method == "tangent" else term * w)
-    meta_loss = terms[0]
-    for term in terms[1:]:
-        meta_loss = meta_loss + term
-    if meta_objective == "logmean":
-        if method == "graph":
-            total_weight = length if step_weights is None else sum(step_weights)
-            meta_loss = ops.log(meta_loss * (1.0 / total_weight))
-        else:
-            meta_loss = log_of_mean(meta_loss, values, step_weights)
+        terms.append(term)
+    meta_loss = _meta_loss(terms, values, step_weights, method, meta_objective)
     if extra:
         meta_loss = meta_loss + extra
     return meta_loss, cur.data, detach_state(state), values
+
+
+def _step_term(instance, flat, cur, step, w, method, meta_objective, second_order, need_grad):
+    """Step ``step`` of an unroll (see :func:`unroll`): ``(loss, term, g)``, the optimizee loss
+    f(theta_t) at ``cur`` = theta_t, its weighted meta-loss term, and the gradient g_t to feed
+    the optimizer next (None on the graph path when ``need_grad`` is false)."""
+    if method == "tangent":
+        loss, g = _loss_and_grad(instance, flat, cur.data, step)
+        value, gradient = meta_term(loss.data, g, meta_objective)
+        if w != 1.0:  # weighted inside the node, as the parallel trainer does
+            value, gradient = w * value, w * gradient
+        return loss, LossWithGradient.apply(cur, value=value, g=gradient), g
+    loss = term = instance.loss(flat.views(cur), step)
+    if meta_objective == "log":
+        term = ops.log(loss)
+    g = None
+    if need_grad:
+        g = grad(loss, cur, retain_graph=True, create_graph=second_order)
+        g = g if second_order else g.data
+    return loss, (term if w == 1.0 else term * w), g
+
+
+def _meta_loss(terms, values, step_weights, method, meta_objective):
+    """The unroll's meta-loss from its terms: their sum, or for ``"logmean"`` the log of their
+    weighted mean (on the tangent path through :func:`log_of_mean`, which needs the
+    ``values``)."""
+    meta_loss = terms[0]
+    for term in terms[1:]:
+        meta_loss = meta_loss + term
+    if meta_objective != "logmean":
+        return meta_loss
+    if method == "graph":
+        total_weight = len(terms) if step_weights is None else sum(step_weights)
+        return ops.log(meta_loss * (1.0 / total_weight))
+    return log_of_mean(meta_loss, values, step_weights)
 
 
 class MetaTrainer:

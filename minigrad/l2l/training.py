@@ -27,7 +27,6 @@ run says which settings it took and which a flag changed.
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import signal
 import sys
@@ -41,6 +40,7 @@ from ..nn import CheckpointError
 from .checkpoints import write_checkpoint
 from .evaluate import LearnedRule, evaluate_rule, problem_seeds
 from .meta import MetaTrainingDiverged
+from .stats import mean_or_inf
 
 #: How validation scores weights: the mean loss over the horizon, or the final loss.
 VAL_METRICS = ("mean", "final")
@@ -122,12 +122,7 @@ def validation_losses(net, val_problem, config, runs: int, seed: int, evaluate=N
 def validation_score(net, val_problem, config, runs: int, seed: int, evaluate=None) -> float:
     """Mean optimizee loss over steps 1..T on ``runs`` validation problems (lower is better);
     +inf if it is not finite (see :func:`validation_losses`)."""
-    return _finite(validation_losses(net, val_problem, config, runs, seed, evaluate)[:, 1:])
-
-
-def _finite(losses) -> float:
-    value = float(losses.mean())
-    return value if math.isfinite(value) else math.inf
+    return mean_or_inf(validation_losses(net, val_problem, config, runs, seed, evaluate)[:, 1:])
 
 
 class TrainingRun:
@@ -223,7 +218,7 @@ class TrainingRun:
         with t.evaluation_weights() as net:  # phi, or its running average (MetaConfig.average)
             losses = validation_losses(net, self.val_problem, t.config, self.settings.val_runs,
                                        t.config.seed, evaluate=getattr(t, "evaluate", None))
-            mean, final = _finite(losses[:, 1:]), _finite(losses[:, -1])
+            mean, final = mean_or_inf(losses[:, 1:]), mean_or_inf(losses[:, -1])
             value = final if self.settings.val_metric == "final" else mean
             if not self.val_history or value < min(r[1] for r in self.val_history):
                 self.best = net.state_dict()
@@ -244,11 +239,12 @@ class TrainingRun:
             try:
                 self._validate_if_missed()
                 self._loop(bar)
+                status, code = "done", 0
             except KeyboardInterrupt:
-                return self._stop(bar, "interrupted", 130)
+                status, code = "interrupted", 130
             except MetaTrainingDiverged as exc:
-                return self._stop(bar, f"diverged: {exc}", 1)
-            return self._stop(bar, "done", 0)
+                status, code = f"diverged: {exc}", 1
+            return self._stop(bar, status, code)
         finally:
             self.signals.restore()
 

@@ -184,3 +184,42 @@ def test_tangent_and_graph_methods_agree_and_official_terms_change_only_the_valu
     for name in g1:
         np.testing.assert_allclose(g1[name], g2[name], rtol=1e-12, atol=1e-14)
         np.testing.assert_array_equal(g1[name], g3[name])
+
+
+class StepsOnAnotherLoss:
+    """A quadratic whose optimizee STEPS follow another loss than the one the meta-loss counts:
+    ``loss(params, step)`` is f at a step-dependent rescaling of theta (as a minibatch is another
+    function than the pool), ``pool_loss(params)`` is f itself."""
+
+    def __init__(self, inst):
+        self.inst, self.w, self.y = inst, inst.w, inst.y
+
+    def init_params(self):
+        return self.inst.init_params()
+
+    def loss(self, params, step=0):
+        return self.inst.loss([p * (1.0 + 0.25 * (step % 3)) for p in params], step)
+
+    def pool_loss(self, params):
+        return self.inst.loss(params)
+
+
+@pytest.mark.parametrize("objective", ["loss", "logmean"])
+@pytest.mark.parametrize("method", ["tangent", "graph"])
+def test_the_pool_meta_loss_counts_the_pool_while_the_steps_follow_the_minibatch(method,
+                                                                                 objective):
+    net, inst, flat, theta, state, state0 = setup(False)
+    both = StepsOnAnotherLoss(inst)
+    value, grads, record = engine_grads(net, both, flat, theta, state, method=method,
+                                        meta_objective=objective, meta_data="pool")
+    phi = {n: v.astype(np.float64) for n, v in net.state_dict().items()}
+    # the reference: the recorded (minibatch) gradients as constants, f the pool's loss
+    assert np.isclose(ref_meta_loss(phi, theta, state0, inst, record, objective), value,
+                      rtol=1e-12)
+    numeric = central_differences(
+        lambda ph: ref_meta_loss(ph, theta, state0, inst, record, objective), phi)
+    assert_close(grads, numeric)
+    # the steps did follow the other loss: its gradients are not the pool's
+    _, _, pool_steps = engine_grads(net, inst, flat, theta, state, method=method,
+                                    meta_objective=objective)
+    assert not np.allclose(record[1], pool_steps[1], rtol=1e-3)

@@ -117,6 +117,13 @@ def test_a_train_pool_gives_each_training_net_its_own_digits_and_leaves_val_and_
     rows = [r.tobytes() for r in a.images]
     assert len(set(rows)) == len(rows) and set(rows) <= whole  # without replacement
     assert {r.tobytes() for r in a.batch(5)[0]} <= set(rows)  # minibatches from the pool
+    # pool_loss: the mean cross-entropy over the whole pool, by NumPy
+    w1, b1, w2, b2 = a.init_params()
+    z = (1 / (1 + np.exp(-(a.images @ w1 + b1)))) @ w2 + b2
+    z = z - z.max(1, keepdims=True)
+    want = np.mean(np.log(np.exp(z).sum(1)) - z[np.arange(1000), a.labels])
+    got = a.pool_loss([mg.tensor(p) for p in a.init_params()]).item()
+    assert got == pytest.approx(want, rel=1e-5)
     for split in ("val", "test"):
         assert len(MnistProblem("sigmoid-3", split=split, train_pool=10).sample(1).labels) == 1000
     assert MnistProblem("sigmoid-3").sample(1).init_params()[0].shape == a.params0[0].shape

@@ -450,3 +450,33 @@ def test_a_recipes_mnist_settings_reach_mnist_runs_only():
     assert net["head_init"] == "zeros" and "train_pool" not in problem
     assert "output scale 0.5 on MNIST" in recipe.describe()
     assert "each MNIST training net on 1000 digits" in recipe.describe()
+
+
+def _train_pool(make, meta_data="pool"):
+    problem = make_problem("mnist", "sigmoid-2", train_pool=64)
+    net = LSTMOptimizer(**net_defaults("mnist"), seed=1)
+    trainer = make(net, problem, MetaConfig(steps=4, unroll=2, meta_lr=0.01,
+                                            meta_objective="logmean", meta_data=meta_data))
+    try:
+        trainer.train(2)
+    finally:
+        getattr(trainer, "close", lambda: None)()
+    return net.state_dict(), trainer.curve
+
+
+def test_the_pool_meta_loss_is_the_same_on_one_or_two_processes_and_not_the_batchs():
+    plain = _train_pool(MetaTrainer)
+    one = _train_pool(lambda *a: ParallelMetaTrainer(*a, processes=1))
+    two = _train_pool(lambda *a: ParallelMetaTrainer(*a, processes=2))
+    assert one[1] == plain[1]
+    np.testing.assert_allclose(two[1], plain[1], rtol=1e-5)
+    for name, w in plain[0].items():
+        np.testing.assert_array_equal(one[0][name], w, err_msg=name)
+        np.testing.assert_allclose(two[0][name], w, rtol=1e-4, atol=1e-6, err_msg=name)
+    batch = _train_pool(MetaTrainer, meta_data="batch")
+    assert batch[1] != plain[1]  # the curve is the pool's loss, not the minibatches'
+    with pytest.raises(ValueError, match="meta_data 'pool' needs a problem whose nets have"):
+        MetaTrainer(LSTMOptimizer(**net_defaults("quadratic")), make_problem("quadratic"),
+                    MetaConfig(meta_data="pool"))
+    with pytest.raises(ValueError, match="meta_data must be one of batch, pool"):
+        MetaConfig(meta_data="all")

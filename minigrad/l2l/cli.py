@@ -53,7 +53,7 @@ from .grouped import parse_groups
 from .imitation import ImitationConfig
 from .launch import base_config, build_trainer, recipe_flags, warm_start
 from .lstm_optimizer import INITS, net_defaults
-from .meta import HORIZON_WEIGHTS, META_OBJECTIVES
+from .meta import HORIZON_WEIGHTS, META_DATA, META_OBJECTIVES
 from .paper import PAPER
 from .preprocess import PREPROCESSORS
 from .problems import (
@@ -216,6 +216,11 @@ def _add_meta_args(g):
     g.add_argument("--min-lr-ratio", type=_positive_float, default=None,
                    help="the decay's floor, a fraction of --meta-lr (the recipe's: "
                         f"fast {RECIPES['fast'].meta.get('min_lr_ratio', 0.1):g}; otherwise 0.1)")
+    g.add_argument("--meta-data", choices=META_DATA, default=None,
+                   help="what each f_t of the meta-loss is computed on: the step's minibatch "
+                        "(paper: batch) or the training net's whole pool of digits (pool: no "
+                        "minibatch noise in the meta-loss, and every hard digit counts at every "
+                        "step; the optimizer still steps on minibatch gradients)")
     g.add_argument("--meta-betas", type=_betas, default=None,
                    help=f"Adam's B1,B2 on phi (paper: {PAPER.betas[0]:g},{PAPER.betas[1]:g}); "
                         "a smaller B2 (e.g. 0.99, a memory of about 100 meta-updates) lets the "
@@ -351,7 +356,7 @@ _META_FLAGS = {"steps": "steps", "unroll": "unroll", "meta_lr": "meta_lr",
                "min_lr_ratio": "min_lr_ratio", "meta_objective": "meta_objective",
                "horizon_weights": "horizon_weights",
                "clip_grad_norm": "clip_grad_norm", "average": "average", "betas": "meta_betas",
-               "unroll_doubling": "unroll_doubling"}
+               "unroll_doubling": "unroll_doubling", "meta_data": "meta_data"}
 
 
 def _check_problem(args):

@@ -69,6 +69,8 @@ __all__ = ["HORIZON_WEIGHTS", "META_OBJECTIVES", "MetaConfig", "MetaTrainer",
 
 #: What one step adds to the meta-loss: f_t itself (the paper), or log f_t.
 META_OBJECTIVES = ("loss", "log", "logmean")
+#: What the meta-loss's f_t is computed on: the step's minibatch, or the net's whole pool.
+META_DATA = ("batch", "pool")
 #: How the steps of a horizon are weighted: all alike (the paper), or rising linearly.
 HORIZON_WEIGHTS = ("uniform", "linear")
 
@@ -99,6 +101,8 @@ class MetaConfig:
     average: float = 0.0              # a in phi_avg <- a phi_avg + (1 - a) phi (0: no average)
     unroll_doubling: int = 0          # the unroll length doubles every N meta-iterations, up
                                       # to the horizon (0: fixed at ``unroll``)
+    meta_data: str = "batch"          # what f_t in the meta-loss is computed on: the step's
+                                      # minibatch (paper) or the net's whole pool of data
     seed: int = 0
 
     def __post_init__(self):
@@ -126,6 +130,11 @@ class MetaConfig:
         self.betas = tuple(float(b) for b in self.betas)
         if not 0.0 <= self.average < 1.0:
             raise ValueError(f"MetaConfig: average must be in [0, 1), got {self.average}")
+        if self.meta_data not in META_DATA:
+            raise ValueError(f"MetaConfig: meta_data must be one of {', '.join(META_DATA)}, "
+                             f"got {self.meta_data!r}")
+        if self.meta_data != "batch" and self.loss_terms != "paper":
+            raise ValueError("MetaConfig: meta_data 'pool' takes loss_terms='paper' only")
         if self.unroll_doubling < 0:
             raise ValueError(f"MetaConfig: unroll_doubling must be >= 0, got "
                              f"{self.unroll_doubling}")
@@ -225,23 +234,28 @@ def log_of_mean(summed, values, weights=None):
     return summed * (1.0 / s) + (math.log(s / sum(w)) - 1.0)
 
 
-def _loss_and_grad(instance, flat, theta, step, create_graph=False):
-    """f_step at ``theta`` (array (N,)) on fresh leaves: ``(loss Tensor, gradient (N,))``.
+def _loss_and_grad(instance, flat, theta, step, create_graph=False, pool=False):
+    """f_step at ``theta`` (array (N,)) on fresh leaves: ``(loss Tensor, gradient (N,))``;
+    with ``pool``, the loss on the net's whole pool of data instead of minibatch ``step``.
 
     The gradient is an array, or a Tensor with a graph when ``create_graph`` (second order).
     """
+    def f(params):
+        return instance.pool_loss(params) if pool else instance.loss(params, step)
+
     if create_graph:
         leaf = Tensor.from_array(theta, requires_grad=True)
-        loss = instance.loss(flat.views(leaf), step)
+        loss = f(flat.views(leaf))
         return loss, grad(loss, leaf, create_graph=True)
     leaves = flat.leaves(theta)
-    loss = instance.loss(leaves, step)
+    loss = f(leaves)
     return loss, flat.flatten([g.data for g in grad(loss, leaves)])
 
 
 def unroll(net, instance, flat: Flattener, theta, state, t0: int, length: int, *,
            step_weights=None, second_order: bool = False, loss_terms: str = "paper",
-           method: str = "tangent", meta_objective: str = "loss", record=None):
+           method: str = "tangent", meta_objective: str = "loss", meta_data: str = "batch",
+           record=None):
     """One unroll of ``length`` optimizee steps from ``theta`` (array (N,)) and ``state``.
 
     Returns ``(meta_loss, theta_end, state_end, losses)``: the meta-loss Tensor (its graph
@@ -261,6 +275,10 @@ def unroll(net, instance, flat: Flattener, theta, state, t0: int, length: int, *
       d f(theta_t)/d phi = g_t . d theta_t/d phi needs nothing of f but g_t.
 
     ``second_order=True`` always uses ``"graph"`` with ``create_graph=True``.
+
+    ``meta_data="pool"``: each meta-loss term is the loss on the net's whole pool of data
+    (``instance.pool_loss``) at theta_t, while the optimizer still steps on minibatch
+    gradients; the losses returned are then the pool's.
     """
     if method not in ("tangent", "graph"):
         raise ValueError(f"unroll: method must be 'tangent' or 'graph', got {method!r}")
@@ -279,7 +297,8 @@ def unroll(net, instance, flat: Flattener, theta, state, t0: int, length: int, *
         step = t0 + k + 1
         w = 1.0 if step_weights is None else step_weights[k]
         loss, term, g = _step_term(instance, flat, cur, step, w, method, meta_objective,
-                                   second_order, need_grad=k < length - 1)
+                                   second_order, need_grad=k < length - 1,
+                                   pool=meta_data == "pool")
         values.append(loss.item())
         terms.append(term)
     meta_loss = _meta_loss(terms, values, step_weights, method, meta_objective)
@@ -288,24 +307,30 @@ def unroll(net, instance, flat: Flattener, theta, state, t0: int, length: int, *
     return meta_loss, cur.data, detach_state(state), values
 
 
-def _step_term(instance, flat, cur, step, w, method, meta_objective, second_order, need_grad):
-    """Step ``step`` of an unroll (see :func:`unroll`): ``(loss, term, g)``, the optimizee loss
-    f(theta_t) at ``cur`` = theta_t, its weighted meta-loss term, and the gradient g_t to feed
-    the optimizer next (None on the graph path when ``need_grad`` is false)."""
+def _step_term(instance, flat, cur, step, w, method, meta_objective, second_order, need_grad,
+               pool=False):
+    """Step ``step`` of an unroll (see :func:`unroll`): ``(loss, term, g)``, the loss the
+    meta-loss counts at ``cur`` = theta_t (minibatch ``step``'s, or with ``pool`` the whole
+    pool's), its weighted meta-loss term, and the minibatch gradient g_t to feed the optimizer
+    next (None on the graph path when ``need_grad`` is false)."""
     if method == "tangent":
         loss, g = _loss_and_grad(instance, flat, cur.data, step)
-        value, gradient = meta_term(loss.data, g, meta_objective)
+        counted, g_counted = _loss_and_grad(instance, flat, cur.data, step, pool=True) \
+            if pool else (loss, g)
+        value, gradient = meta_term(counted.data, g_counted, meta_objective)
         if w != 1.0:  # weighted inside the node, as the parallel trainer does
             value, gradient = w * value, w * gradient
-        return loss, LossWithGradient.apply(cur, value=value, g=gradient), g
-    loss = term = instance.loss(flat.views(cur), step)
+        return counted, LossWithGradient.apply(cur, value=value, g=gradient), g
+    params = flat.views(cur)
+    loss = instance.loss(params, step)
+    counted = term = instance.pool_loss(params) if pool else loss
     if meta_objective == "log":
-        term = ops.log(loss)
+        term = ops.log(counted)
     g = None
     if need_grad:
         g = grad(loss, cur, retain_graph=True, create_graph=second_order)
         g = g if second_order else g.data
-    return loss, (term if w == 1.0 else term * w), g
+    return counted, (term if w == 1.0 else term * w), g
 
 
 def _meta_loss(terms, values, step_weights, method, meta_objective):
@@ -335,6 +360,9 @@ class MetaTrainer:
         self.net, self.problem = net, problem
         self.config = config or MetaConfig()
         c = self.config
+        if c.meta_data == "pool" and not hasattr(problem.sample(0), "pool_loss"):
+            raise ValueError(f"MetaConfig: meta_data 'pool' needs a problem whose nets have a "
+                             f"pool of data (the MNIST MLP), not {problem.describe()}")
         self.params = net.parameters()
         self.meta_opt = optim.Adam(self.params, lr=c.meta_lr, betas=c.betas, eps=c.eps)
         self.iteration = 0
@@ -414,7 +442,7 @@ class MetaTrainer:
         return unroll(self.net, instance, flat, theta, state, t0, length,
                       step_weights=c.weights_for(t0, length),
                       second_order=c.second_order, loss_terms=c.loss_terms,
-                      meta_objective=c.meta_objective)
+                      meta_objective=c.meta_objective, meta_data=c.meta_data)
 
     def _horizon(self, snap) -> float:
         c = self.config

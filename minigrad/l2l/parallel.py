@@ -53,7 +53,7 @@ def split_rows(n: int, parts: int) -> list[slice]:
 
 def unroll_rows(net, instance, flat, theta, state, t0: int, length: int, rows: slice,
                 exchange, *, report: bool = True, meta_objective: str = "loss",
-                step_weights=None):
+                step_weights=None, meta_data: str = "batch"):
     """The first-order unroll of :func:`~minigrad.l2l.meta.unroll` (``method="tangent"``) on
     the coordinates ``rows`` only.
 
@@ -71,7 +71,11 @@ def unroll_rows(net, instance, flat, theta, state, t0: int, length: int, rows: s
         cur = cur + delta
         theta += exchange(delta.data)
         loss, g = _loss_and_grad(instance, flat, theta, t0 + k + 1)
-        value, gradient = meta_term(loss.data, g[rows], meta_objective)
+        if meta_data == "pool":  # the meta-loss counts the pool's loss; the steps, g's
+            loss, g_counted = _loss_and_grad(instance, flat, theta, t0 + k + 1, pool=True)
+        else:
+            g_counted = g
+        value, gradient = meta_term(loss.data, g_counted[rows], meta_objective)
         if step_weights is not None:
             value, gradient = step_weights[k] * value, step_weights[k] * gradient
         term = LossWithGradient.apply(cur, value=value if report else 0.0 * value, g=gradient)
@@ -122,7 +126,7 @@ def _worker_loop(conn, rank: int, net_config: dict, dtype: str, problem_config: 
             flat = Flattener.like(instance.init_params())
             horizon, state = (instance, flat, split_rows(len(flat), parts)[rank]), None
         elif kind == "unroll":
-            _, weights, theta, t0, length, objective, step_weights = msg
+            _, weights, theta, t0, length, objective, step_weights, meta_data = msg
             net.load_state_dict(weights)
             instance, flat, rows = horizon
 
@@ -134,7 +138,8 @@ def _worker_loop(conn, rank: int, net_config: dict, dtype: str, problem_config: 
                                                  flat, theta, state, t0, length,
                                                  rows, exchange, report=False,
                                                  meta_objective=objective,
-                                                 step_weights=step_weights)
+                                                 step_weights=step_weights,
+                                                 meta_data=meta_data)
             for p in net.parameters():
                 p.grad = None
             meta_loss.backward()
@@ -249,11 +254,11 @@ class ParallelMetaTrainer(MetaTrainer):
         weights = self.config.weights_for(t0, length)
         if self.processes > 1:
             self._send_all(("unroll", self.net.state_dict(), theta, t0, length,
-                            self.config.meta_objective, weights))
+                            self.config.meta_objective, weights, self.config.meta_data))
         meta_loss, theta, state, values = unroll_rows(
             bind_net(self.net, instance, flat, rows), instance, flat, theta, state, t0, length,
-            rows, self._exchange,
-            meta_objective=self.config.meta_objective, step_weights=weights)
+            rows, self._exchange, meta_objective=self.config.meta_objective,
+            step_weights=weights, meta_data=self.config.meta_data)
         return _SplitMetaLoss(self, meta_loss), theta, state, values
 
     def _exchange(self, part):

@@ -357,7 +357,15 @@ class MnistInstance:
         return self._cache[1]
 
     def loss(self, params, step=0) -> Tensor:
-        x, y = self.batch(step)
+        """The mean cross-entropy on minibatch ``step``: what the optimizee steps on."""
+        return self._cross_entropy(params, *self.batch(step))
+
+    def pool_loss(self, params) -> Tensor:
+        """The mean cross-entropy on every digit the net fits (its pool): what a minibatch loss
+        estimates, without the minibatch's noise (``MetaConfig.meta_data="pool"``)."""
+        return self._cross_entropy(params, self.images, self.labels)
+
+    def _cross_entropy(self, params, x, y) -> Tensor:
         h = Tensor.from_array(x)
         n_layers = len(params) // 2
         for k in range(n_layers):

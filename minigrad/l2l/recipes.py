@@ -105,6 +105,8 @@ class Recipe:
         if self.meta.get("average"):
             parts.append(f"validation on a running average of the weights "
                          f"(a = {self.meta['average']:g})")
+        if self.meta.get("meta_data", "batch") != "batch":
+            parts.append(f"the meta-loss on each net's {self.meta['meta_data']} of data")
         if self.meta.get("unroll_doubling"):
             parts.append(f"the unroll doubled every {self.meta['unroll_doubling']} "
                          "meta-iterations")

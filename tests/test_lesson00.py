@@ -174,7 +174,8 @@ def test_wrong_square_fails_with_the_first_bad_case_and_the_hint(capsys):
     out = capsys.readouterr().out
     assert out.startswith("❌ Exercise 00.1 (square a number): check 1, square_wrong(3): got 6, "
                           "expected 9")
-    assert "Hint: Multiply x by itself" in out and "reference implementation" in out
+    assert "Hint: x squared is x times x" in out and "reference implementation" in out
+    assert "'Hint 2'" in out and "x * x" not in out  # the idea first; code only in Hint 2
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
-"""Lesson 08 helpers: Fashion-MNIST problems, the final-loss ratio and its check, the
-overview, gradient statistics (sigmoid vs ReLU), the long-horizon report, the sweep, and the
+"""Lesson 08 helpers: Fashion-MNIST problems, the final-loss ratio and the overview, exercise
+08.1 (predict the ratio at step 200) and its diagnoses, the provenance of the stored results,
+gradient statistics (sigmoid vs ReLU), the long-horizon report, the sweep, and the
 generalisation explorer (headless)."""
 
 from __future__ import annotations
@@ -110,17 +111,101 @@ def test_final_loss_ratio_and_compare_final_agree():
     assert L.final_loss_ratio(res) == ("adam", math.inf)
 
 
-def test_exercise_08_1_passes_the_reference_and_catches_none(capsys):
-    assert check("08.1", L.final_loss_ratio) is L.final_loss_ratio
-    assert "passed 5/5" in capsys.readouterr().out
+def _verdict(capsys, fn):
+    got = check("08.1", fn)
+    return got, capsys.readouterr().out
 
-    def ignores_divergence(result):
-        finals = {b: result[b]["final_loss"] or 0.0 for b in BASELINES}
-        best = min(finals, key=finals.get)
-        return best, (result["lstm"]["final_loss"] or 0.0) / max(finals[best], 1e-12)
 
-    assert check("08.1", ignores_divergence) is L.final_loss_ratio
-    assert checks.results()["08.1"] in ("failed", "error")
+def _each(curves, to_step, pace_of_lstm=False, per_step=False):
+    """A learner's prediction: every curve carried on from step now/2 to now, per doubling (or
+    per step); the learned optimizer too when ``pace_of_lstm``, else it stays where it is."""
+    now = len(curves["lstm"]) - 1
+
+    def carry(c):
+        k = (to_step - now) / (now - now // 2) if per_step else math.log2(to_step / now)
+        return c[now] * (c[now] / c[now // 2]) ** k
+
+    lstm = carry(curves["lstm"]) if pace_of_lstm else curves["lstm"][now]
+    return lstm / min(carry(curves[b]) for b in BASELINES)
+
+
+def test_exercise_08_1_reference_and_a_regression_on_log_log_axes_pass(capsys):
+    got, out = _verdict(capsys, L.predict_ratio)
+    assert got is L.predict_ratio and out.startswith("✅") and "2/2" in out, out
+
+    def fitted(curves, to_step):  # a learner who fits a line to steps 25..100 on log-log axes
+        steps = np.arange(25, len(curves["lstm"]))
+        def ahead(c):
+            slope, icpt = np.polyfit(np.log(steps), np.log(c[25:]), 1)
+            return math.exp(icpt + slope * math.log(to_step))
+        return curves["lstm"][-1] / min(ahead(curves[b]) for b in BASELINES)
+
+    got, out = _verdict(capsys, fitted)
+    assert got is fitted and out.startswith("✅"), out
+    assert checks.results()["08.1"] == "passed"
+
+
+@pytest.mark.parametrize("fn, says", [
+    (lambda c, t: c["lstm"][-1] / min(c[b][-1] for b in BASELINES),
+     "that is the ratio at step 100"),
+    (lambda c, t: _each(c, t, pace_of_lstm=True), "keep its own pace"),
+    (lambda c, t: _each(c, t, per_step=True), "per DOUBLING"),
+    (lambda c, t: 1 / L.predict_ratio(c, t), "upside down"),
+    (lambda c, t: 100.0, "which of them can be expected to keep that pace"),
+])
+def test_exercise_08_1_names_the_reasoning_of_a_wrong_prediction(capsys, fn, says):
+    got, out = _verdict(capsys, fn)
+    assert got is L.predict_ratio and out.startswith("❌"), out
+    assert says in out and "more than 2.5 times off" in out and "Hint 2" in out, out
+
+
+def test_exercise_08_1_wants_one_positive_number_and_reports_a_stub(capsys):
+    for bad, says in ((lambda c, t: {"ratio": 0.4}, "expected one number"),
+                      (lambda c, t: -0.4, "positive finite")):
+        got, out = _verdict(capsys, bad)
+        assert got is L.predict_ratio and says in out, out
+
+    def stub(curves, to_step):
+        raise NotImplementedError()
+
+    got, out = _verdict(capsys, stub)
+    assert got is L.predict_ratio and out.startswith("⏭"), out
+
+
+def test_the_predictions_only_see_the_first_100_steps():
+    exps = L7.load_results()["experiments"]
+    seen = {}
+
+    def spy(curves, to_step):
+        seen.update({k: len(v) for k, v in curves.items()})
+        return L.predict_ratio(curves, to_step)
+
+    check("08.1", spy)
+    assert seen == {name: 101 for name in ("lstm",) + BASELINES}
+    ratio, best = L.measured_ratio(exps["mnist-200"], 200)
+    assert ratio == pytest.approx(L.final_loss_ratio(exps["mnist-200"])[1])
+    assert best == L.final_loss_ratio(exps["mnist-200"])[0]
+
+
+def test_prediction_report_splits_the_gap_between_the_two_curves():
+    res = _result({"lstm": [2.3] + [0.1] * 10 + [0.12] * 10,
+                   "nag": list(np.linspace(2.3, 0.4, 11)) + list(np.linspace(0.35, 0.2, 10))},
+                  steps=20)
+    pace = L.horizon_pace(res, from_step=10, to_step=20)
+    # the runs are the curve + 0 and + 0.001: their mean is the curve + 0.0005
+    assert pace["best"] == "nag" and pace["lstm_from"] == pytest.approx(0.1005)
+    assert pace["lstm_to"] == pytest.approx(0.1205)
+    text = L.prediction_report(0.3, res, from_step=10, to_step=20)
+    measured = L.measured_ratio(res, 20)[0]
+    assert text.startswith(f"predicted 0.30, measured {measured:.2f}")
+    assert "NAG" in text and "at its own pace" in text
+
+
+def test_stored_results_belong_to_the_shipped_optimizer():
+    """The lesson's one sentence of provenance: the stored measurements were computed with
+    the shipped MNIST optimizer (same checkpoint SHA-256 and weights)."""
+    _net, info = L7.load_pretrained("mnist")
+    assert L7.check_provenance(L7.load_results(), info) is None
 
 
 def test_overview_has_one_line_per_experiment_with_the_claim():
@@ -181,10 +266,30 @@ def test_horizon_report_finds_divergence_and_where_it_falls_behind():
     assert rep["best"] == "adam" and rep["at_train"] == pytest.approx(0.4505)
     assert rep["behind_from"] == 6  # at or below Adam up to step 5, above it from 6 on
     assert "step 8" in L.describe_horizon(rep)
+    assert [(w["first"], w["last"]) for w in rep["windows"]] == [(5, 8), (9, 10)]
+    assert all(w["typical"] == math.inf for w in rep["windows"])  # NaN steps: no level
     fine = L.horizon_report(_result({"lstm": list(np.linspace(2.3, 0.1, 11)), "adam": adam}),
                             train_steps=100)
     assert fine["diverged_at"] is None and fine["behind_from"] is None
     assert fine["at_train"] is None and "no divergence" in L.describe_horizon(fine)
+    assert fine["windows"] == [] and fine["best_window"] is None
+
+
+def test_horizon_report_compares_stretches_not_steps():
+    """A curve that stalls after the horizon, with one lucky step, then drifts up."""
+    steps, rng = 30, np.random.default_rng(0)
+    lstm = list(np.geomspace(2.3, 0.01, 11)) + list(0.01 * np.exp(rng.normal(0, 0.5, 20)))
+    lstm[15] = 1e-4  # the lucky step
+    lstm[-1] = 0.05
+    adam = list(np.geomspace(2.3, 0.001, steps + 1))
+    rep = L.horizon_report(_result({"lstm": lstm, "adam": adam}), train_steps=10)
+    assert rep["lowest_step"] == 15 and rep["rise"] > 50
+    assert [(w["first"], w["last"]) for w in rep["windows"]] == [(11, 20), (21, 30)]
+    assert all(w["high"] / w["low"] > 10 for w in rep["windows"])
+    assert rep["behind_from_window"] == 1 and rep["diverged_at"] is None
+    text = L.describe_horizon(rep)
+    assert "times its lowest" in text and "compare stretches, not steps" in text
+    assert "Typical level" in text and "Adam" in text
 
 
 def test_sweep_grid_places_each_cell():

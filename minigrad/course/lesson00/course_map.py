@@ -55,7 +55,7 @@ LESSONS: tuple[Lesson, ...] = (
            "then you train your own", ("03", "06"), part=2),
     Lesson("08", "generalisation", "Generalisation",
            "longer horizons, wider and deeper nets, and ReLU, where the learned optimizer fails "
-           "(08.1: the final-loss ratio)", ("07",), part=2),
+           "(08.1: predict the ratio to the best baseline at 200 steps)", ("07",), part=2),
     Lesson("09", "beyond_the_paper", "Beyond the paper",
            "paper vs official code, first- vs second-order meta-gradients, what the LSTM "
            "learned, GPUs (09.1: the second-order meta-gradient; 09.2: predict W2's gradient "

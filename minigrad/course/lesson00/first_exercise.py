@@ -32,7 +32,9 @@ register(
         title="square a number",
         reference=square,
         cases=_square_cases,
-        hint="Multiply x by itself: `x * x` works for numbers and NumPy arrays alike.",
+        hint="x squared is x times x. Use an operation that works element by element, so that "
+             "the same line serves a number and a NumPy array. Still stuck: the collapsed "
+             "'Hint 2' below the exercise.",
     )
 )
 

@@ -116,8 +116,10 @@ register(
         reference=mul_backward,
         checker=_rule_checker("*", mul_backward, _mul_graphs),
         hint=(
-            "a, b = out._prev; the local derivatives are d(ab)/da = b and d(ab)/db = a; "
-            "multiply each by out.grad (the chain rule) and add it with +=."
+            "The chain rule: each input's grad grows by the local derivative of the product "
+            "with respect to that input (the value of the OTHER factor) times the output's "
+            "grad. Add to it, never overwrite it: an input used twice must receive both "
+            "contributions. Still stuck: the collapsed 'Hint 2' below the exercise."
         ),
     )
 )
@@ -129,8 +131,10 @@ register(
         reference=tanh_backward,
         checker=_rule_checker("tanh", tanh_backward, _tanh_graphs),
         hint=(
-            "(a,) = out._prev; d tanh(a)/da = 1 - tanh(a)**2, and tanh(a) is already computed: "
-            "it is out.data. Then a.grad += local derivative * out.grad."
+            "The derivative of tanh can be written with tanh itself, and the forward pass "
+            "already computed tanh(a) and kept it in the output node. Multiply that local "
+            "derivative by the output's grad and add it to the input's. Still stuck: the "
+            "collapsed 'Hint 2' below the exercise."
         ),
     )
 )
@@ -206,10 +210,12 @@ register(
         reference=topo_order,
         checker=_topo_checker,
         hint=(
-            "Keep an explicit stack of (node, expanded) pairs, starting with [(root, False)]. "
-            "Pop; if expanded, append the node to the order; else, unless already seen, mark "
-            "it seen, push (node, True) and then (p, False) for each input p in node._prev. "
-            "No recursion: the chain check is deeper than Python's recursion limit."
+            "Your own list replaces the recursion's call stack, and each node is met twice: "
+            "once on the way down, to schedule its inputs, and once on the way back up, when "
+            "all of its inputs are in the order and it may follow them. Remember the nodes "
+            "already scheduled (a set) so that a shared input is visited once. No recursion: "
+            "the chain check is deeper than Python's recursion limit. Still stuck: the "
+            "collapsed 'Hint 2' below the exercise."
         ),
     )
 )
@@ -283,8 +289,11 @@ register(
         reference=backward,
         checker=_backward_checker,
         hint=(
-            "order = topo_order(root); set node.grad = 0.0 for every node with inputs "
-            "(node._prev); root.grad = 1.0; then for node in reversed(order): node._backward()."
+            "The root's grad starts at 1 (dL/dL), every other node with inputs at 0, and the "
+            "leaves keep what they hold (they accumulate). Then each node's rule must run only "
+            "after every node that uses it has added its contribution: that is the "
+            "topological order, walked backwards. Still stuck: the collapsed 'Hint 2' below "
+            "the exercise."
         ),
     )
 )

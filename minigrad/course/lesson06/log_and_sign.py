@@ -100,9 +100,11 @@ register(Exercise(
     cases=lambda: [Case(args, kwargs, label) for (args, kwargs), label in zip(_cases(),
                                                                             _CASE_LABELS)],
     compare=_compare,
-    hint="Compute both branches for every coordinate and choose with np.where(|g| >= e^-p, ...). "
-         "Use the natural log, and take the log of a safe value (np.where(big, |g|, 1)) so "
-         "that g = 0 never reaches log. Return shape (N, 2).",
+    hint="Compute both branches for every coordinate and pick one by comparing |g| with "
+         "e^-p: above it, the magnitude's natural log over p and the sign; below it, -1 and "
+         "g scaled by e^p. Both branches are evaluated everywhere, so the log must only ever "
+         "see safe values (0 has no log). One row per coordinate, two columns. Still stuck: "
+         "the collapsed 'Hint 2' below the exercise.",
 ))
 
 # ============================================================================================

@@ -53,17 +53,18 @@ QUIZ = Quiz("07", [
                 "widens each interval but cancels in the differences.", correct=True)],
     ),
     Question(
-        "The fast recipe's meta-loss sums log fₜ instead of fₜ. Why?",
+        "The fast recipe's meta-loss is the log of each unroll's mean loss, not the sum of "
+        "the losses fₜ. Why?",
         [Choice("log fₜ is always negative, which Adam prefers.",
                 "The sign of a loss does not matter to Adam; only its gradient does."),
          Choice("The losses fall from 2.3 to a few hundredths: in Σ fₜ the first steps "
-                "dominate, while ∇ log fₜ = ∇fₜ / fₜ weighs every step by its relative "
+                "dominate, while ∇ log f̄ = ∇f̄ / f̄ weighs each unroll by its relative "
                 "improvement.",
                 "So the optimizer is trained on the late steps too, not mostly on its first "
                 "few.", correct=True),
          Choice("It makes the meta-gradient exact, with no dashed edges.",
                 "The log changes the weights of the terms, not which edges are cut."),
          Choice("It avoids computing fₜ.",
-                "log fₜ needs fₜ first; the log is one more operation on it.")],
+                "The log of the mean needs every fₜ first; the log is one more operation.")],
     ),
 ])

@@ -1,10 +1,9 @@
-"""Exercise 08.1: how far from the best tuned baseline, one number per experiment."""
+"""How far from the best tuned baseline: one number per experiment, and the overview table."""
 
 from __future__ import annotations
 
 import math
 
-from minigrad.course.checks import Case, Exercise, register
 from minigrad.l2l import BASELINES
 from minigrad.l2l.baselines import DISPLAY_NAMES
 from minigrad.l2l.evaluate import compare_final
@@ -24,31 +23,6 @@ def final_loss_ratio(result: dict) -> tuple:
 
     best = min(BASELINES, key=final)
     return best, final("lstm") / final(best)
-
-
-def _ratio_cases():
-    def res(lstm, sgd, nag, rmsprop, adam):
-        return {"lstm": {"final_loss": lstm}, "sgd": {"final_loss": sgd},
-                "nag": {"final_loss": nag}, "rmsprop": {"final_loss": rmsprop},
-                "adam": {"final_loss": adam, "lr": 0.03}}
-
-    return [
-        Case((res(0.20, 0.40, 0.30, 0.25, 0.24),), label="Adam is the best baseline"),
-        Case((res(0.50, 0.45, 0.30, 0.31, 0.35),), label="NAG is the best baseline"),
-        Case((res(0.30, None, 0.60, 0.50, None),),
-             label="two baselines diverged (final_loss None)"),
-        Case((res(None, 0.40, 0.30, 0.25, 0.24),), label="the learned optimizer diverged"),
-        Case((res(1.0, 0.5, 0.5, 0.7, 0.9),), label="a tie between SGD and NAG"),
-    ]
-
-
-register(Exercise(
-    id="08.1", title="the final-loss ratio, learned / best tuned baseline",
-    reference=final_loss_ratio, cases=_ratio_cases,
-    hint="Turn each final_loss into a float with None -> math.inf; best = min(BASELINES, "
-         "key=...) keeps the first on a tie; the ratio is the learned optimizer's final loss "
-         "over best's.",
-))
 
 
 def _fmt_ratio(r) -> str:

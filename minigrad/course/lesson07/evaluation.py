@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import math
-import re
-from pathlib import Path
 
 import numpy as np
 
 from minigrad.course.checks import Case, Exercise, register
-from minigrad.files import atomic_write_text
+from minigrad.course.stored_results import load_results, save_results  # noqa: F401
 from minigrad.l2l import (
     BaselineRule,
     LearnedRule,
@@ -25,7 +22,7 @@ from minigrad.l2l.evaluate import (
 from minigrad.l2l.problems import mnist_problem_factory
 from minigrad.l2l.verdicts import fmt_number as _fmt
 
-from ._shared import GENERATOR, NAMES, RESULTS_FORMAT, RESULTS_PATH
+from ._shared import GENERATOR, NAMES
 
 #: The reference of exercise 07.2 is the library's rule (:func:`minigrad.l2l.evaluate.pick_lr`):
 #: the lowest MEAN final validation loss, +inf for a rate with a diverged run, ties to the
@@ -72,44 +69,6 @@ def at_grid_edge(result: dict, name: str) -> bool:
 
 
 # ----- the stored results ---------------------------------------------------------------------
-
-
-def _rounded(obj, digits: int = 6):
-    """Floats to ``digits`` significant digits (confidence half-widths to 4), non-finite to
-    None, through dicts and lists."""
-    if isinstance(obj, float):
-        return float(f"{obj:.{digits}g}") if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {k: _rounded(v, 4 if k in ("ci95", "final_ci95", "summed_ci95") else digits)
-                for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_rounded(v, digits) for v in obj]
-    return obj
-
-
-def save_results(payload: dict, path=RESULTS_PATH) -> Path:
-    """Write ``payload`` as JSON (floats to 6 significant digits, non-finite as null),
-    atomically."""
-    path = Path(path)
-    text = json.dumps(_rounded(payload), indent=1, allow_nan=False)
-    # one line per list of numbers: a readable file of a few hundred kB instead of megabytes
-    text = re.sub(r"\[\s*((?:-?[0-9.eE+]+|null)(?:,\s*(?:-?[0-9.eE+]+|null))*)\s*\]",
-                  lambda m: "[" + ", ".join(re.split(r",\s*", m.group(1))) + "]", text)
-    return atomic_write_text(path, text)
-
-
-def load_results(path=RESULTS_PATH) -> dict:
-    """The stored results (see the module docstring); raises FileNotFoundError naming the
-    command that writes them."""
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no stored results at {path}; write them with "
-                                f"`python {GENERATOR}` (minutes of CPU)")
-    payload = json.loads(path.read_text())
-    if payload.get("format") != RESULTS_FORMAT:
-        raise ValueError(f"{path}: format {payload.get('format')!r}, expected "
-                         f"{RESULTS_FORMAT!r}; regenerate it with `python {GENERATOR}`")
-    return payload
 
 
 def check_provenance(results: dict, info: dict) -> str | None:

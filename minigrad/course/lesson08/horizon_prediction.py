@@ -110,7 +110,7 @@ def _diagnose(pred: float, curves: dict, to_step: int, measured: float) -> str:
 
 @functools.lru_cache(maxsize=1)
 def _stored_results() -> dict:
-    from minigrad.course.lesson07 import load_results
+    from minigrad.course.stored_results import load_results
 
     return load_results()["experiments"]
 

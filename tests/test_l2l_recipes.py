@@ -366,7 +366,7 @@ def test_the_running_average_of_phi_follows_each_meta_update_and_is_what_is_eval
     snap = avg.snapshot()
     avg.train_iteration()
     avg.restore(snap)
-    assert all(np.array_equal(v, snap["averaged"][k]) for k, v in avg.averaged.items())
+    assert all(np.array_equal(v, snap.averaged[k]) for k, v in avg.averaged.items())
     with pytest.raises(ValueError, match="average must be in"):
         MetaConfig(average=1.0)
 

@@ -18,10 +18,17 @@ One ``.npz`` file (written atomically by :func:`minigrad.nn.save_checkpoint`, re
 Training is deterministic given the configuration and the iteration count: the problem of
 meta-iteration i is drawn from seed ``(seed, 1, i)`` and nothing else is random, so resuming
 from a checkpoint gives the same numbers as never stopping.
+
+What training changes is one :class:`RunState` (weights, Adam state, iteration, curves,
+running average): the trainer's in-memory snapshot
+(:meth:`~minigrad.l2l.meta.MetaTrainer.snapshot`, the last good weights a divergence rolls back
+to) and the checkpoint (:meth:`RunState.to_checkpoint`, :meth:`RunState.from_checkpoint`) are
+the same object, put back by the same :meth:`RunState.put`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -31,9 +38,9 @@ from ..nn import CheckpointError, load_checkpoint, save_checkpoint
 from ..optim import flatten_state_dict, unflatten_state_dict
 
 __all__ = [
-    "FORMAT", "PRETRAINED_DIR", "CheckpointMismatch", "check_finite", "load_learned_optimizer",
-    "load_pretrained", "read_checkpoint", "resolve_checkpoint", "restore_trainer", "split_arrays",
-    "write_checkpoint",
+    "FORMAT", "PRETRAINED_DIR", "CheckpointMismatch", "RunState", "check_finite",
+    "load_learned_optimizer", "load_pretrained", "read_checkpoint", "resolve_checkpoint",
+    "restore_trainer", "split_arrays", "write_checkpoint",
 ]
 
 FORMAT = "minigrad.l2l/1"
@@ -64,25 +71,92 @@ def resolve_checkpoint(spec, problem: str) -> Path:
     return path
 
 
+@dataclass
+class RunState:
+    """Everything meta-training changes, as copies: the weights phi (``net``, ``{name:
+    array}``), Adam's state dict (``optimizer``; None: leave the trainer's Adam as it is),
+    ``iteration`` (meta-iterations completed), the ``curve`` and ``final_losses`` (one entry
+    per meta-iteration) and the running average of phi (``averaged``, None when the trainer
+    keeps none).
+
+    The one representation of a run's state: :meth:`of` takes it from a trainer (a
+    :class:`~minigrad.l2l.meta.MetaTrainer`) and :meth:`put` puts it back, for the trainer's
+    snapshot of its last good weights and for checkpoints alike; :meth:`to_checkpoint` and
+    :meth:`from_checkpoint` are its form in a checkpoint file (see the module docstring).
+    """
+
+    net: dict
+    optimizer: dict | None
+    iteration: int
+    curve: list
+    final_losses: list
+    averaged: dict | None = None
+
+    @classmethod
+    def of(cls, trainer) -> RunState:
+        """A copy of ``trainer``'s state."""
+        averaged = getattr(trainer, "averaged", None)
+        return cls(net=trainer.net.state_dict(), optimizer=trainer.meta_opt.state_dict(),
+                   iteration=trainer.iteration, curve=list(trainer.curve),
+                   final_losses=list(trainer.final_losses),
+                   averaged=None if averaged is None else
+                   {k: v.copy() for k, v in averaged.items()})
+
+    def put(self, trainer) -> None:
+        """Make this ``trainer``'s state (copies; the running average only if the trainer
+        keeps one, in its dtype). ValueError when the weights do not fit its network."""
+        trainer.net.load_state_dict(self.net)
+        if self.optimizer is not None:
+            trainer.meta_opt.load_state_dict(self.optimizer)
+        trainer.iteration = int(self.iteration)
+        trainer.curve, trainer.final_losses = list(self.curve), list(self.final_losses)
+        if getattr(trainer, "averaged", None) is not None:
+            trainer.averaged = {k: np.array(v, dtype=trainer.averaged[k].dtype)
+                                for k, v in self.averaged.items()}
+
+    def to_checkpoint(self) -> tuple[dict, dict]:
+        """``(arrays, metadata)``: the state's entries of a checkpoint, ``net.*``,
+        ``average.*`` and ``optimizer.*`` arrays and the metadata ``iteration``, ``curve``,
+        ``final_losses`` and ``optimizer`` (Adam's settings)."""
+        arrays = {f"net.{k}": v for k, v in self.net.items()}
+        if self.averaged is not None:
+            arrays.update({f"average.{k}": v for k, v in self.averaged.items()})
+        opt_arrays, opt_meta = flatten_state_dict(self.optimizer, "optimizer.")
+        arrays.update(opt_arrays)
+        meta = {"iteration": self.iteration, "curve": list(self.curve),
+                "final_losses": list(self.final_losses), "optimizer": opt_meta}
+        return arrays, meta
+
+    @classmethod
+    def from_checkpoint(cls, arrays: dict, meta: dict, *, path=None,
+                        optimizer: bool = True) -> RunState:
+        """The state a checkpoint's ``(arrays, meta)`` hold (``optimizer`` False: none of
+        Adam's, so :meth:`put` leaves the trainer's). Raises :class:`CheckpointMismatch`
+        naming ``path`` when Adam's state is absent or incomplete."""
+        return cls(net=split_arrays(arrays, "net"),
+                   optimizer=optimizer_state(arrays, meta, path) if optimizer else None,
+                   iteration=int(meta["iteration"]), curve=list(meta.get("curve", [])),
+                   final_losses=list(meta.get("final_losses", [])),
+                   averaged=split_arrays(arrays, "average") or None)
+
+
 def write_checkpoint(path, trainer, problem_config: dict, *, best=None, extra=None) -> Path:
-    """Save ``trainer`` (a :class:`~minigrad.l2l.meta.MetaTrainer`) to ``path`` atomically."""
-    arrays = {f"net.{k}": v for k, v in trainer.net.state_dict().items()}
+    """Save ``trainer`` (a :class:`~minigrad.l2l.meta.MetaTrainer`) to ``path`` atomically:
+    its :class:`RunState`, ``best`` (the best-on-validation weights) and the configuration,
+    with ``extra`` metadata."""
+    state, state_meta = trainer.snapshot().to_checkpoint()
+    # the arrays in the order they always had: net.*, best.*, then average.* and optimizer.*
+    arrays = {k: v for k, v in state.items() if k.startswith("net.")}
     if best is not None:
         arrays.update({f"best.{k}": v for k, v in best.items()})
-    if getattr(trainer, "averaged", None) is not None:
-        arrays.update({f"average.{k}": v for k, v in trainer.averaged.items()})
-    opt_arrays, opt_meta = flatten_state_dict(trainer.meta_opt.state_dict(), "optimizer.")
-    arrays.update(opt_arrays)
+    arrays.update(state)
     meta = {
         "format": FORMAT,
         "problem": problem_config,
         "net": trainer.net.config(),
         "meta": trainer.config.to_dict(),
         "dtype": str(trainer.net.dtype),
-        "iteration": trainer.iteration,
-        "curve": list(trainer.curve),
-        "final_losses": list(trainer.final_losses),
-        "optimizer": opt_meta,
+        **state_meta,
     }
     meta.update(extra or {})
     return save_checkpoint(path, arrays, meta)
@@ -164,31 +238,26 @@ def optimizer_state(arrays: dict, meta: dict, path=None) -> dict:
 
 def restore_trainer(trainer, arrays: dict, meta: dict, *, path=None,
                     reset_optimizer: bool = False):
-    """Put a checkpoint's state back into ``trainer`` (weights, Adam state, iteration, curves,
-    the running average of the weights if the trainer keeps one).
+    """Put a checkpoint's :class:`RunState` back into ``trainer`` (weights, Adam state,
+    iteration, curves, the running average of the weights if the trainer keeps one).
 
     Returns ``(best, val_history, elapsed_s)``: the best-on-validation weights (None if the
     run never validated), the validation history and the training time so far. Raises
     ValueError when the arrays do not fit the trainer's network, and
     :class:`CheckpointMismatch` when the meta-optimizer's state is absent or incomplete,
-    unless ``reset_optimizer`` (then Adam starts afresh from the checkpoint's weights).
+    unless ``reset_optimizer`` (then Adam starts afresh from the checkpoint's weights), or
+    when the trainer keeps a running average and the checkpoint's is missing or incomplete.
     """
-    trainer.net.load_state_dict(split_arrays(arrays, "net"))
-    if not reset_optimizer:
-        trainer.meta_opt.load_state_dict(optimizer_state(arrays, meta, path))
-    trainer.iteration = int(meta["iteration"])
-    trainer.curve = list(meta.get("curve", []))
-    trainer.final_losses = list(meta.get("final_losses", []))
+    state = RunState.from_checkpoint(arrays, meta, path=path, optimizer=not reset_optimizer)
     if getattr(trainer, "averaged", None) is not None:
-        averaged = split_arrays(arrays, "average")
+        averaged = state.averaged or {}
         if set(averaged) != set(trainer.averaged):
             missing = sorted(set(trainer.averaged) - set(averaged))
             raise CheckpointMismatch(
                 f"{path or 'checkpoint'}: its settings keep a running average of the weights "
                 f"(average {trainer.config.average:g}) but the arrays average.* are missing or "
                 f"incomplete (missing: {', '.join(missing) or 'none'})")
-        trainer.averaged = {k: np.array(v, dtype=trainer.averaged[k].dtype)
-                            for k, v in averaged.items()}
+    state.put(trainer)
     best = split_arrays(arrays, "best") or None
     history = [list(r) for r in (meta.get("validation") or {}).get("history", [])]
     return best, history, float(meta.get("elapsed_s", 0.0))

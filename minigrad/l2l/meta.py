@@ -59,6 +59,7 @@ from ..backend import get_array_module, to_device
 from ..function import Function
 from ..nn import detach_state
 from ..tensor import Tensor
+from .checkpoints import RunState
 from .evaluate import SEED_TAGS
 from .flat import Flattener
 from .grouped import bind_net
@@ -376,19 +377,13 @@ class MetaTrainer:
         return (int(self.config.seed), SEED_TAGS["train"], int(iteration))
 
     # ----- snapshots (last good weights) ------------------------------------------------------
-    def snapshot(self) -> dict:
-        return {"net": self.net.state_dict(), "opt": self.meta_opt.state_dict(),
-                "iteration": self.iteration, "curve": list(self.curve),
-                "final_losses": list(self.final_losses),
-                "averaged": None if self.averaged is None else
-                {k: v.copy() for k, v in self.averaged.items()}}
+    def snapshot(self) -> RunState:
+        """A copy of the run's state: what a checkpoint stores and :meth:`restore` puts
+        back (:class:`~minigrad.l2l.checkpoints.RunState`)."""
+        return RunState.of(self)
 
-    def restore(self, snap: dict) -> None:
-        self.net.load_state_dict(snap["net"])
-        self.meta_opt.load_state_dict(snap["opt"])
-        self.iteration, self.curve = snap["iteration"], list(snap["curve"])
-        self.final_losses = list(snap["final_losses"])
-        self.averaged = snap.get("averaged")
+    def restore(self, state: RunState) -> None:
+        state.put(self)
 
     # ----- the running average of phi -----------------------------------------------------------
     def update_average(self) -> None:
@@ -458,9 +453,9 @@ class MetaTrainer:
             if not math.isfinite(value):
                 self.restore(snap)
                 raise MetaTrainingDiverged(
-                    f"meta-training stopped at iteration {snap['iteration'] + 1} (unroll "
+                    f"meta-training stopped at iteration {snap.iteration + 1} (unroll "
                     f"{u + 1}): the meta-loss is {value}; kept the weights from the end of "
-                    f"iteration {snap['iteration']}")
+                    f"iteration {snap.iteration}")
             self.meta_opt.zero_grad()
             meta_loss.backward()
             del meta_loss
@@ -469,9 +464,9 @@ class MetaTrainer:
             if bad:
                 self.restore(snap)
                 raise MetaTrainingDiverged(
-                    f"meta-training stopped at iteration {snap['iteration'] + 1} (unroll "
+                    f"meta-training stopped at iteration {snap.iteration + 1} (unroll "
                     f"{u + 1}): non-finite meta-gradient for {', '.join(bad)}; kept the weights "
-                    f"from the end of iteration {snap['iteration']}")
+                    f"from the end of iteration {snap.iteration}")
             norms.append(optim.clip_grad_norm_(self.params, c.clip_grad_norm)
                          if c.clip_grad_norm else optim.grad_norm(self.params))
             self.meta_opt.step()

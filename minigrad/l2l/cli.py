@@ -67,7 +67,7 @@ from .recipes import RECIPES, get_recipe
 from .reproduce import add_parser as add_reproduce_parser
 from .reproduce import cmd_reproduce
 from .sizes import RequestTooLarge, check_fits, protocol_bytes
-from .training import VAL_METRICS, TrainingRun, resolve_run_settings
+from .training import VAL_METRICS, TrainingRun, merge_settings, resolve_run_settings
 
 __all__ = ["main"]
 
@@ -357,6 +357,8 @@ _META_FLAGS = {"steps": "steps", "unroll": "unroll", "meta_lr": "meta_lr",
                "horizon_weights": "horizon_weights",
                "clip_grad_norm": "clip_grad_norm", "average": "average", "betas": "meta_betas",
                "unroll_doubling": "unroll_doubling", "meta_data": "meta_data"}
+_PROBLEM_FLAGS = {"optimizee": "optimizee", "variant": "variant", "train_pool": "train_pool",
+                  "dataset": "dataset", "conv_channels": "conv_channels", "linear": "linear"}
 
 
 def _check_problem(args):
@@ -383,44 +385,24 @@ def _check_problem(args):
 def _resolve_train_config(args, meta_ckpt, recipe):
     """Net/meta/problem configuration from the flags, the checkpoint (on resume), the
     recipe and the paper's defaults, in that order; a flag that contradicts the checkpoint is
-    an error."""
-    net, meta, problem, dtype = base_config(args.problem, recipe)
-    if meta_ckpt is not None:  # the checkpoint's net, not the recipe's
-        net = {**net_defaults(args.problem),
-               **{k: v for k, v in meta_ckpt["net"].items() if k != "seed"}}
-        net["groups"] = meta_ckpt["net"].get("groups", [])  # absent: one LSTM
-        meta.update(meta_ckpt["meta"])
-        problem.update(meta_ckpt["problem"])
-        dtype = meta_ckpt.get("dtype", dtype)
-    conflicts = []
-
-    def take(store, key, value, label):
-        if value is None:
-            return
-        if meta_ckpt is not None and store.get(key) != value:
-            conflicts.append(f"--{label.replace('_', '-')} {value} (checkpoint: {store.get(key)})")
-        store[key] = value
-
-    for key, flag in _NET_FLAGS.items():
-        take(net, key, getattr(args, flag), flag)
-    for key, flag in _META_FLAGS.items():
-        take(meta, key, getattr(args, flag), flag)
-    take(problem, "optimizee", args.optimizee, "optimizee")
-    take(problem, "variant", args.variant, "variant")
+    an error (:func:`~minigrad.l2l.training.merge_settings`)."""
     if args.train_pool is not None and args.problem != "mnist":
         raise UsageError(f"--train-pool applies to the mnist problem only, not {args.problem}")
-    take(problem, "train_pool", args.train_pool, "train_pool")
-    take(problem, "dataset", args.dataset, "dataset")
-    take(problem, "conv_channels", args.conv_channels, "conv_channels")
-    take(problem, "linear", args.linear, "linear")
-    if args.dtype is not None:
-        if meta_ckpt is not None and args.dtype != dtype:
-            conflicts.append(f"--dtype {args.dtype} (checkpoint: {dtype})")
-        dtype = args.dtype
+    net, meta, problem, dtype = _stored_config(args.problem, meta_ckpt, recipe)
+    conflicts, merged = [], []
+    for values, names in ((net, _NET_FLAGS), (meta, _META_FLAGS), (problem, _PROBLEM_FLAGS),
+                          ({"dtype": dtype}, {"dtype": "dtype"})):
+        flags = {key: getattr(args, flag) for key, flag in names.items()}
+        # a setting the checkpoint lacks counts as None, which a flag contradicts
+        stored = None if meta_ckpt is None else {key: values.get(key) for key in names}
+        values, _, changed = merge_settings(values, flags, stored, names)
+        merged.append(values)
+        conflicts += changed.values()
     if conflicts:
         raise UsageError(f"{args.out}: cannot resume with settings that differ from the "
                          f"checkpoint's: {'; '.join(conflicts)}. Leave them out to continue "
                          "with the checkpoint's, or train into a new --out")
+    net, meta, problem, dtype = merged[0], merged[1], merged[2], merged[3]["dtype"]
     if net["num_layers"] < 0:
         raise UsageError(f"--layers must be >= 0, got {net['num_layers']}")
     if meta.get("unroll") and meta.get("steps") and meta["unroll"] > meta["steps"]:
@@ -430,6 +412,20 @@ def _resolve_train_config(args, meta_ckpt, recipe):
         meta["unroll"] = meta["steps"]
     meta["seed"] = int(meta.get("seed") or 0)
     net["seed"] = meta["seed"]
+    return net, meta, problem, dtype
+
+
+def _stored_config(problem_name, meta_ckpt, recipe):
+    """``(net, meta, problem, dtype)`` before the flags: the recipe's on the paper's defaults,
+    with the checkpoint's on top when resuming (its net, not the recipe's)."""
+    net, meta, problem, dtype = base_config(problem_name, recipe)
+    if meta_ckpt is not None:
+        net = {**net_defaults(problem_name),
+               **{k: v for k, v in meta_ckpt["net"].items() if k != "seed"}}
+        net["groups"] = meta_ckpt["net"].get("groups", [])  # absent: one LSTM
+        meta.update(meta_ckpt["meta"])
+        problem.update(meta_ckpt["problem"])
+        dtype = meta_ckpt.get("dtype", dtype)
     return net, meta, problem, dtype
 
 

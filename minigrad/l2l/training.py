@@ -45,7 +45,8 @@ from .stats import mean_or_inf
 #: How validation scores weights: the mean loss over the horizon, or the final loss.
 VAL_METRICS = ("mean", "final")
 
-__all__ = ["VAL_METRICS", "RunSettings", "TrainingRun", "resolve_run_settings", "validation_score"]
+__all__ = ["VAL_METRICS", "RunSettings", "TrainingRun", "merge_settings", "resolve_run_settings",
+           "validation_score"]
 
 
 @dataclass
@@ -75,10 +76,38 @@ class RunSettings:
                              f"{self.checkpoint_every}")
 
 
+def merge_settings(values: dict, flags: dict, stored: dict | None, names=None):
+    """THE merge of settings on ``--resume``: each setting is its flag, else the
+    checkpoint's, else what ``values`` holds.
+
+    ``flags`` maps each setting to its value on the command line (None: left out); ``stored``
+    holds the checkpoint's values (None: a new run; a setting it lacks, or holds as None, the
+    checkpoint does not say). Returns ``(values, taken, changed)``: a copy of ``values`` with
+    the flags given and, for the others, the checkpoint's values; ``taken`` ``{setting:
+    checkpoint's value}`` for those taken from the checkpoint; ``changed`` ``{setting: "--flag
+    value (checkpoint: value)"}`` for each flag that differs from a value the checkpoint
+    holds (``names`` maps a setting to its flag's name, by default the setting's). Whether a
+    change is allowed is the caller's policy: run settings may change (the run says so);
+    settings that change the numbers may not (:func:`minigrad.l2l.cli._resolve_train_config`).
+    """
+    values, stored, names = dict(values), stored or {}, names or {}
+    taken, changed = {}, {}
+    for key, flag in flags.items():
+        if flag is not None:
+            if key in stored and stored[key] != flag:
+                name = names.get(key, key).replace("_", "-")
+                changed[key] = f"--{name} {flag} (checkpoint: {stored[key]})"
+            values[key] = flag
+        elif stored.get(key) is not None:
+            values[key] = taken[key] = stored[key]
+    return values, taken, changed
+
+
 def resolve_run_settings(flags: dict, checkpoint_meta: dict | None):
     """Run settings from the command line's ``flags`` (None: left out), then the checkpoint's
-    (on resume), then the defaults. Returns ``(settings, notes)``, ``notes`` saying what was
-    taken from the checkpoint and what a flag changed (empty for a new run)."""
+    (on resume), then the defaults (:func:`merge_settings`). Returns ``(settings, notes)``,
+    ``notes`` saying what was taken from the checkpoint and what a flag changed (empty for a
+    new run). Only ``val_metric`` may not change: the best weights were chosen by it."""
     stored = {}
     if checkpoint_meta is not None:
         stored = dict(checkpoint_meta.get("run") or {})
@@ -86,25 +115,20 @@ def resolve_run_settings(flags: dict, checkpoint_meta: dict | None):
         # checkpoints written before the run settings were stored kept these two here
         stored.setdefault("val_every", validation.get("every"))
         stored.setdefault("val_runs", validation.get("runs"))
-    values, taken, changed = asdict(RunSettings()), [], []
-    for key in values:
-        flag, old = flags.get(key), stored.get(key)
-        if key == "val_metric" and None not in (flag, old) and flag != old:
-            raise ValueError(f"--val-metric {flag}: the checkpoint's validation history holds "
-                             f"{old} losses, and its best weights were chosen by them; resume "
-                             f"without --val-metric, or train into a new --out")
-        if flag is not None:
-            values[key] = flag
-            if old is not None and old != flag:
-                changed.append(f"--{key.replace('_', '-')} {flag} (checkpoint: {old})")
-        elif old is not None:
-            values[key] = old
-            taken.append(f"{key.replace('_', '-')} {old}")
+    defaults = asdict(RunSettings())
+    known = {k: v for k, v in stored.items() if v is not None}  # None: not recorded
+    values, taken, changed = merge_settings(defaults, {k: flags.get(k) for k in defaults}, known)
+    if "val_metric" in changed:
+        raise ValueError(f"--val-metric {flags['val_metric']}: the checkpoint's validation "
+                         f"history holds {known['val_metric']} losses, and its best weights "
+                         f"were chosen by them; resume without --val-metric, or train into a "
+                         f"new --out")
     notes = []
     if taken:
-        notes.append("resuming with the checkpoint's " + ", ".join(taken))
+        notes.append("resuming with the checkpoint's "
+                     + ", ".join(f"{k.replace('_', '-')} {v}" for k, v in taken.items()))
     if changed:
-        notes.append("changed by flags: " + ", ".join(changed))
+        notes.append("changed by flags: " + ", ".join(changed.values()))
     return RunSettings(**values), notes
 
 

@@ -97,6 +97,32 @@ def load_checkpoint(path, into: Module | None = None, strict: bool = True):
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"load_checkpoint: no such file: {path}")
+    arrays = _read_archive(path)
+    metadata = None
+    if METADATA_KEY in arrays:
+        raw = arrays.pop(METADATA_KEY)
+        try:
+            metadata = json.loads(str(raw.reshape(-1)[0]))
+        except (ValueError, IndexError) as exc:
+            raise CheckpointError(
+                f"load_checkpoint({path}): the metadata is not valid JSON ({exc})"
+            ) from None
+    for key, arr in arrays.items():
+        if arr.dtype.kind not in "biuf":
+            raise CheckpointError(
+                f"load_checkpoint({path}): array '{key}' has dtype {arr.dtype}, expected numbers"
+            )
+    if into is not None:
+        try:
+            into.load_state_dict(arrays, strict=strict)
+        except StateDictError as exc:
+            raise StateDictError(f"checkpoint {path}: {exc}") from None
+    return arrays, metadata
+
+
+def _read_archive(path: Path) -> dict:
+    """Every member of the ``.npz`` archive at ``path`` as ``{name: array}``, metadata
+    included; :class:`CheckpointError` naming the file and the member for anything else."""
     arrays, name = {}, None
     try:
         z = np.load(path, allow_pickle=False)
@@ -134,24 +160,4 @@ def load_checkpoint(path, into: Module | None = None, strict: bool = True):
             f"load_checkpoint({path}): corrupt or not an .npz checkpoint{what}: "
             f"{type(exc).__name__}: {exc}{hint}"
         ) from None
-
-    metadata = None
-    if METADATA_KEY in arrays:
-        raw = arrays.pop(METADATA_KEY)
-        try:
-            metadata = json.loads(str(raw.reshape(-1)[0]))
-        except (ValueError, IndexError) as exc:
-            raise CheckpointError(
-                f"load_checkpoint({path}): the metadata is not valid JSON ({exc})"
-            ) from None
-    for key, arr in arrays.items():
-        if arr.dtype.kind not in "biuf":
-            raise CheckpointError(
-                f"load_checkpoint({path}): array '{key}' has dtype {arr.dtype}, expected numbers"
-            )
-    if into is not None:
-        try:
-            into.load_state_dict(arrays, strict=strict)
-        except StateDictError as exc:
-            raise StateDictError(f"checkpoint {path}: {exc}") from None
-    return arrays, metadata
+    return arrays

@@ -77,6 +77,9 @@ def draw_dag(
     ``parents(node)`` lists the inputs; ``nodes`` is in topological order. ``highlight(node)``
     may return a box colour; ``op_style`` is the matplotlib box style of the operations (a
     circle for short symbols, ``"round,pad=0.3"`` for names). Returns the figure.
+
+    Long because the layout, the boxes, the circles and the edges share its coordinates: split,
+    each part would take them all as arguments.
     """
     import matplotlib.pyplot as plt
 

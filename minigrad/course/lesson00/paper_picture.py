@@ -18,6 +18,9 @@ def draw_paper_picture(steps: int = 3, figsize=(12, 5.6)):
     ``theta_t`` to its gradient) carry none: second derivatives of ``f`` are dropped.
     Returns the Figure; every edge is a ``FancyArrowPatch`` whose ``gid`` names it
     (``"theta1->grad1"``, ...).
+
+    Long because it draws the figure shape by shape, and the positions of the shapes read best
+    together, as in the paper's figure.
     """
     import matplotlib.pyplot as plt
     from matplotlib.lines import Line2D

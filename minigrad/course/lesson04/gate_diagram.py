@@ -15,7 +15,10 @@ def draw_lstm_cell():
     """The LSTM step drawn as data flow: the cell state c runs along the top, changed only by a
     multiplication (forget gate) and an addition (input gate times candidate); h_{t-1} and x_t
     feed the four gates through one matrix product a = W_ih x_t + W_hh h_{t-1} + b; the output
-    gate and tanh(c_t) give h_t. Returns the figure."""
+    gate and tanh(c_t) give h_t. Returns the figure.
+
+    Long because it draws the cell shape by shape, and the positions of the rows and gates read
+    best together."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 

@@ -9,6 +9,9 @@ def draw_computational_graph(steps: int = 3, show_cut: bool = True):
     Top row: the optimizee (theta_t -> f -> f_t, theta_t + g_t -> theta_{t+1}); bottom row: the
     optimizer m with its state h_t. The edges from f to grad_t are DASHED when ``show_cut``:
     no gradient flows along them (second derivatives of f are dropped). Returns the figure.
+
+    Long because it draws the graph shape by shape, and the positions of the rows and steps read
+    best together.
     """
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch

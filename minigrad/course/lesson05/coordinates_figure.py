@@ -12,7 +12,10 @@ def draw_coordinates_as_rows(hidden_shown: int = 6):
     vector, whose n coordinates become the n ROWS of the optimizer LSTM's batch: the gradient
     is an (n, 1) input, each layer's state (h, c) is (n, H), the head gives an (n, 1) step.
     One LSTM (the same phi) reads every row. ``hidden_shown`` columns stand for the H units.
-    Returns the figure."""
+    Returns the figure.
+
+    Long because it draws the figure square by square, and the positions of the columns read
+    best together."""
     import matplotlib.pyplot as plt
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch, Rectangle
 

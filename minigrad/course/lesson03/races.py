@@ -243,28 +243,7 @@ def make_race_explorer(problem: str = "valley", steps: int | None = None,
     optimizer. Changing the problem resets the per-optimizer rates to that problem's defaults.
     ``result`` is :func:`race_optimizers`'s dict. ``rules`` may swap in the learner's rules.
     """
-    import ipywidgets as widgets
-
-    prob = _problem(problem)
-    style = {"description_width": "110px"}
-    wide = widgets.Layout(width="420px")
-
-    def lr_slider(name, lr):
-        return widgets.FloatSlider(value=round(math.log10(lr), 2), min=-4.0, max=0.5, step=0.05,
-                                   description=f"log10 lr {name}", continuous_update=False,
-                                   readout_format=".2f", style=style, layout=wide)
-
-    controls = {
-        "problem": widgets.Dropdown(options=list(PROBLEMS), value=prob.name,
-                                    description="problem", style=style),
-        "steps": widgets.IntSlider(value=steps or prob.steps, min=10, max=400, step=10,
-                                   description="steps", continuous_update=False, style=style,
-                                   layout=wide),
-        "shared": widgets.Checkbox(value=False, description="one learning rate for all"),
-        "log_lr": lr_slider("(all)", 0.01),
-    }
-    for name in OPTIMIZERS:
-        controls[f"log_lr_{name}"] = lr_slider(name, prob.lrs[name])
+    controls = _race_controls(_problem(problem), steps)
 
     def compute(problem, steps, shared, log_lr, **per):
         if shared:
@@ -298,3 +277,29 @@ def make_race_explorer(problem: str = "valley", steps: int | None = None,
                              title="Race the optimizers (learning rates on a log10 scale)")
     holder["explorer"] = explorer
     return explorer
+
+
+def _race_controls(prob: Problem, steps: int | None) -> dict:
+    """The widgets of :func:`make_race_explorer`, set to ``prob``'s defaults."""
+    import ipywidgets as widgets
+
+    style = {"description_width": "110px"}
+    wide = widgets.Layout(width="420px")
+
+    def lr_slider(name, lr):
+        return widgets.FloatSlider(value=round(math.log10(lr), 2), min=-4.0, max=0.5, step=0.05,
+                                   description=f"log10 lr {name}", continuous_update=False,
+                                   readout_format=".2f", style=style, layout=wide)
+
+    controls = {
+        "problem": widgets.Dropdown(options=list(PROBLEMS), value=prob.name,
+                                    description="problem", style=style),
+        "steps": widgets.IntSlider(value=steps or prob.steps, min=10, max=400, step=10,
+                                   description="steps", continuous_update=False, style=style,
+                                   layout=wide),
+        "shared": widgets.Checkbox(value=False, description="one learning rate for all"),
+        "log_lr": lr_slider("(all)", 0.01),
+    }
+    for name in OPTIMIZERS:
+        controls[f"log_lr_{name}"] = lr_slider(name, prob.lrs[name])
+    return controls

@@ -107,69 +107,82 @@ def _check_module(fn):
                           "nn.Module (class ...(nn.Module), super().__init__() first)")
             return
         problem = _names_problem(mod, lib)
+        if problem is None:
+            mod.load_state_dict(lib.state_dict())
+            problem, totals = _steps_problem(mod, lib, n, steps, seed, hidden, scale)
+            problem = problem or _meta_gradient_problem(mod, lib, *totals)
         if problem:
             yield label, problem
             return
-        mod.load_state_dict(lib.state_dict())
-        grads = _gradients(n, steps, seed)
-        weights = np.random.default_rng(seed).standard_normal((steps, n)).astype(np.float32)
-        state, ref_state, total, ref_total = None, None, None, None
-        for t, g in enumerate(grads):
-            out, error = _call(mod.update, g.copy(), state)
-            if error:
-                yield label, f"step {t + 1}: {error}"
-                return
-            ref_delta, ref_new = lib.update(g.copy(), ref_state)
-            if not (isinstance(out, (tuple, list)) and len(out) == 2):
-                yield label, (f"update should return a pair (delta, new_state), got "
-                              f"{type(out).__name__}")
-                return
-            delta, new_state = out
-            if not isinstance(delta, mg.Tensor):
-                yield label, (f"delta is a {type(delta).__name__}, expected a minigrad Tensor: "
-                              "keep the graph back to phi (no .data, .numpy() or no_grad), "
-                              "the meta-gradient needs it")
-                return
-            if tuple(delta.shape) != (n,):
-                yield label, (f"step {t + 1}: delta has shape {tuple(delta.shape)}, expected "
-                              f"({n},), one step per coordinate: reshape the head's (n, 1) "
-                              "output to (n,)")
-                return
-            got, want = delta.numpy(), ref_delta.numpy()
-            if not np.allclose(got, want, rtol=1e-4, atol=1e-6):
-                yield label, f"step {t + 1}: " + _diagnose_delta(got, want, scale, lib, g, t)
-                return
-            shapes, ref_shapes = _state_shapes(new_state), _state_shapes(ref_new)
-            if shapes is None:
-                yield label, (f"step {t + 1}: update returned {type(new_state).__name__} as "
-                              "the new state, so the state is not carried: return the state "
-                              "self.lstm.step gives back (a list of (h, c) pairs, one per "
-                              "layer)")
-                return
-            if shapes != ref_shapes:
-                yield label, (f"step {t + 1}: the new state's shapes are {shapes}, expected "
-                              f"{ref_shapes}: return the state lstm.step gives back, one (h, c) "
-                              f"pair per layer, each (n, hidden_size) = ({n}, {hidden})")
-                return
-            term = (delta * mg.tensor(weights[t])).sum()
-            ref_term = (ref_delta * mg.tensor(weights[t])).sum()
-            total = term if total is None else total + term
-            ref_total = ref_term if ref_total is None else ref_total + ref_term
-            state, ref_state = new_state, ref_new
-        if not total.requires_grad:
-            yield label, ("the updates have no graph back to phi: compute them with minigrad "
-                          "ops on the module's parameters (no .data, .numpy() or no_grad)")
-            return
-        mine = mg.grad(total, mod.parameters(), allow_unused=True)
-        ref = mg.grad(ref_total, lib.parameters())
-        for (name, _), a, b in zip(lib.named_parameters(), mine, ref):
-            a = np.zeros_like(b.numpy()) if a is None else a.numpy()
-            if not np.allclose(a, b.numpy(), rtol=1e-4, atol=1e-6):
-                yield label, (f"the updates' gradient with respect to {name} differs (max abs "
-                              f"error {float(np.max(np.abs(a - b.numpy()))):.3g}): every step "
-                              "must run through the module's own LSTM and head")
-                return
         yield label, None
+
+
+def _steps_problem(mod, lib, n, steps, seed, hidden, scale):
+    """Run the learner's module and the library's side by side for ``steps`` steps:
+    ``(problem, (total, ref_total))``, the first step's problem (None: none) and each one's
+    weighted sum of its updates, whose gradients :func:`_meta_gradient_problem` compares."""
+    grads = _gradients(n, steps, seed)
+    weights = np.random.default_rng(seed).standard_normal((steps, n)).astype(np.float32)
+    state, ref_state, total, ref_total = None, None, None, None
+    for t, g in enumerate(grads):
+        out, error = _call(mod.update, g.copy(), state)
+        if error:
+            return f"step {t + 1}: {error}", None
+        ref_delta, ref_new = lib.update(g.copy(), ref_state)
+        problem = _step_problem(out, ref_delta, ref_new, t, n, hidden, scale, lib, g)
+        if problem:
+            return problem, None
+        delta, new_state = out
+        term = (delta * mg.tensor(weights[t])).sum()
+        ref_term = (ref_delta * mg.tensor(weights[t])).sum()
+        total = term if total is None else total + term
+        ref_total = ref_term if ref_total is None else ref_total + ref_term
+        state, ref_state = new_state, ref_new
+    return None, (total, ref_total)
+
+
+def _step_problem(out, ref_delta, ref_new, t, n, hidden, scale, lib, g) -> str | None:
+    """What is wrong with the learner's step ``t`` (``out`` = ``(delta, new_state)``) against
+    the library's ``(ref_delta, ref_new)``; None if nothing."""
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        return f"update should return a pair (delta, new_state), got {type(out).__name__}"
+    delta, new_state = out
+    if not isinstance(delta, mg.Tensor):
+        return (f"delta is a {type(delta).__name__}, expected a minigrad Tensor: keep the "
+                "graph back to phi (no .data, .numpy() or no_grad), the meta-gradient needs it")
+    if tuple(delta.shape) != (n,):
+        return (f"step {t + 1}: delta has shape {tuple(delta.shape)}, expected ({n},), one "
+                "step per coordinate: reshape the head's (n, 1) output to (n,)")
+    got, want = delta.numpy(), ref_delta.numpy()
+    if not np.allclose(got, want, rtol=1e-4, atol=1e-6):
+        return f"step {t + 1}: " + _diagnose_delta(got, want, scale, lib, g, t)
+    shapes, ref_shapes = _state_shapes(new_state), _state_shapes(ref_new)
+    if shapes is None:
+        return (f"step {t + 1}: update returned {type(new_state).__name__} as the new state, "
+                "so the state is not carried: return the state self.lstm.step gives back (a "
+                "list of (h, c) pairs, one per layer)")
+    if shapes != ref_shapes:
+        return (f"step {t + 1}: the new state's shapes are {shapes}, expected {ref_shapes}: "
+                "return the state lstm.step gives back, one (h, c) pair per layer, each "
+                f"(n, hidden_size) = ({n}, {hidden})")
+    return None
+
+
+def _meta_gradient_problem(mod, lib, total, ref_total) -> str | None:
+    """Whether the gradients of the weighted updates with respect to the weights (what the
+    meta-gradient needs) are the library's; None if they are."""
+    if not total.requires_grad:
+        return ("the updates have no graph back to phi: compute them with minigrad ops on the "
+                "module's parameters (no .data, .numpy() or no_grad)")
+    mine = mg.grad(total, mod.parameters(), allow_unused=True)
+    ref = mg.grad(ref_total, lib.parameters())
+    for (name, _), a, b in zip(lib.named_parameters(), mine, ref):
+        a = np.zeros_like(b.numpy()) if a is None else a.numpy()
+        if not np.allclose(a, b.numpy(), rtol=1e-4, atol=1e-6):
+            return (f"the updates' gradient with respect to {name} differs (max abs error "
+                    f"{float(np.max(np.abs(a - b.numpy()))):.3g}): every step must run "
+                    "through the module's own LSTM and head")
+    return None
 
 
 def _diagnose_delta(got, want, scale, lib, g, t) -> str:

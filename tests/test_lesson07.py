@@ -17,8 +17,10 @@ from pathlib import Path  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+from test_lesson05 import _meta_train  # noqa: E402  (a learner's 05.3 loop)
 
 import minigrad as mg  # noqa: E402
+from minigrad import nn  # noqa: E402
 from minigrad.course import check, checks  # noqa: E402
 from minigrad.course import lesson07 as L  # noqa: E402
 from minigrad.course.lesson07 import own_optimizer  # noqa: E402
@@ -459,6 +461,153 @@ def test_train_panel_trains_when_train_is_clicked():
     assert f"{L.BUDGETS[-1]:g} min: about" in _text(panel.estimate)
     again = panel.train(minutes=L.BUDGETS[0], describe=False)  # what the notebook's cell does
     assert panel.result is again and "printed below" in _text(panel.status)
+
+
+# ----- the learner's loop (exercise 05.3) on MNIST ---------------------------------------------
+# _meta_train calls lesson 05's draw_function and unroll_steps, the very functions lesson 07
+# exports (minigrad.course.meta_loop's): a loop pasted from lesson 05 runs here unchanged.
+
+
+def test_lessons_05_and_07_hand_a_loop_the_same_pieces():
+    from minigrad.course import lesson05
+
+    assert L.draw_function is lesson05.draw_function
+    assert L.unroll_steps is lesson05.unroll_steps
+    assert L.library_meta_train is lesson05.library_meta_train
+
+
+def test_unroll_steps_walks_the_minibatches_as_the_library_unroll_does():
+    """On MNIST every optimizer step sees the next minibatch: the pieces a 05.3 loop calls give
+    the library's unroll, two unrolls in a row (the second starts at step 3)."""
+    problem = make_problem("mnist", TINY, split="train")
+    nets = [LSTMOptimizer(**net_defaults("mnist"), seed=2) for _ in range(2)]
+    f, theta = L.draw_function(problem, 0, 5)
+    trainer = MetaTrainer(nets[1], problem, mg.l2l.MetaConfig(seed=0))
+    instance, flat, theta_lib, state_lib = trainer.start_horizon(trainer.problem_seed(5))
+    np.testing.assert_array_equal(theta.numpy(), theta_lib)
+    state = None
+    for t0 in (0, 3):
+        losses, theta, state = L.unroll_steps(nets[0], f, theta, state, 3)
+        _, theta_lib, state_lib, values = mg.l2l.unroll(nets[1], instance, flat, theta_lib,
+                                                        state_lib, t0, 3)
+        np.testing.assert_allclose([x.item() for x in losses], values, rtol=1e-5)
+        np.testing.assert_allclose(theta.numpy(), theta_lib, rtol=1e-5, atol=1e-7)
+        theta, state = theta.detach(), nn.detach_state(state)
+    assert f.step == 6
+
+
+def test_exercise_05_3_passes_with_lesson_07s_pieces(capsys):
+    """Lesson 07's notebook checks the pasted loop with lesson 05's check: the loop calls
+    lesson 07's draw_function and unroll_steps, which run the quadratics of the check too."""
+    assert check("05.3", _meta_train) is _meta_train
+    assert "passed 2/2" in capsys.readouterr().out
+
+
+def test_train_loop_runs_the_learners_loop_and_equals_the_librarys():
+    seen = []
+    runs = [L.train_own(5, loop=loop, recipe=TINY_RECIPE, optimizee=TINY, val_every=2,
+                        val_runs=1, callback=lambda e: seen.append(e) or e["iteration"] >= 3)
+            for loop in (_meta_train, L.library_meta_train)]
+    mine, lib = runs
+    for run in runs:
+        assert run["status"] == "done" and run["iterations"] == 3 and run["processes"] == 1
+        assert [r[0] for r in run["validation"]] == [0, 2, 3]
+        assert run["config"] == {"steps": 4, "unroll": 2, "meta_lr": L.LOOP_META_LR, "seed": 0}
+        assert run["best_iteration"] in (0, 2, 3) and run["weights"] == "best"
+    np.testing.assert_allclose(mine["train_curve"], lib["train_curve"], rtol=1e-4)
+    for p, q in zip(mine["net"].parameters(), lib["net"].parameters()):
+        np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=1e-3, atol=1e-6)
+    assert mine["loop"] == "your loop (05.3)" and lib["loop"] == "the library's loop"
+    first = seen[0]
+    assert first["iteration"] == 0 and first["train_loss"] is None and first["validation"]
+    assert [e["iteration"] for e in seen[:5]] == [0, 1, 2, 3, 3]  # the last one: validation
+    text = L.describe_training(mine)
+    assert text.startswith("Trained 3 meta-iterations with your loop (05.3)")
+    assert "warming up" not in text  # a 05.3 loop has no warm-up
+
+
+def test_train_loop_keeps_the_budget_and_the_best_weights_when_it_stops_early():
+    quick = L.train_loop(_meta_train, 0.001, recipe=TINY_RECIPE, optimizee=TINY, val_runs=1)
+    assert quick["status"] == "done" and quick["iterations"] == 1  # one, however small
+    assert quick["elapsed_s"] < 30
+
+    def diverges(net, problem, iters, steps=20, unroll=10, meta_lr=3e-2, seed=0,
+                 callback=None):
+        _meta_train(net, problem, 1, steps, unroll, meta_lr, seed, callback)
+        for p in net.parameters():
+            p.data[...] = np.nan
+        callback(np.array([1.0, math.nan]))
+
+    bad = L.train_loop(diverges, 1, recipe=TINY_RECIPE, optimizee=TINY, val_runs=1)
+    assert bad["status"] == "diverged" and bad["weights"] == "best"
+    assert all(np.isfinite(p.numpy()).all() for p in bad["net"].parameters())
+
+    def interrupted(net, problem, iters, steps=20, unroll=10, meta_lr=3e-2, seed=0,
+                    callback=None):
+        _meta_train(net, problem, 1, steps, unroll, meta_lr, seed, callback)
+        raise KeyboardInterrupt
+
+    stopped = L.train_loop(interrupted, 1, recipe=TINY_RECIPE, optimizee=TINY, val_runs=1)
+    assert stopped["status"] == "interrupted" and stopped["iterations"] == 1
+    with pytest.raises(ValueError, match="minutes"):
+        L.train_loop(_meta_train, 0, recipe=TINY_RECIPE)
+
+
+def test_describe_loop_says_when_the_lesson_fell_back():
+    assert "fell back" in L.describe_loop(L.library_meta_train)
+    assert "your meta_train" in L.describe_loop(_meta_train)
+    assert "fell back" not in L.describe_loop(_meta_train)
+
+
+def test_recipe_table_follows_the_recipe():
+    """Every value comes from the recipe object: a changed recipe changes the table. The 05.3
+    loop's column has the recipe's settings of the optimizer and the nets, the paper's inside
+    the loop, the lesson's constant meta learning rate and the recipe's first unroll."""
+    rows = {r[0]: r[1:] for r in L.recipe_rows(RECIPES["fast"])}
+    fast = RECIPES["fast"]
+    paper_lr = f"{mg.l2l.MetaConfig().meta_lr:g}, constant"
+    assert rows["meta learning rate"] == (paper_lr, rows["meta learning rate"][1],
+                                          f"{L.LOOP_META_LR:g}, constant")
+    assert rows["meta learning rate"][1].startswith(f"{fast.meta['meta_lr']:g}")
+    assert rows["unroll length K"][2] == str(fast.meta["unroll"])
+    if "output_scale" in fast.mnist_net:
+        assert rows["output scale"][1:] == (f"{fast.mnist_net['output_scale']:g}",) * 2
+    if fast.processes > 1:
+        assert rows["processes"] == ("1", str(fast.processes), "1")
+    other = Recipe("other", "a changed recipe", meta={"meta_lr": 0.05, "unroll": 5,
+                                                       "meta_objective": "log"},
+                   net={"head_init": "zeros"}, mnist_problem={"train_pool": 500})
+    rows = {r[0]: r[1:] for r in L.recipe_rows(other, meta_lr=0.002)}
+    assert rows["meta-loss of an unroll"] == ("sum of f_t", "sum of log f_t", "sum of f_t")
+    assert rows["meta learning rate"][1:] == ("0.05, constant", "0.002, constant")
+    assert rows["unroll length K"] == ("20", "5", "5")
+    assert rows["the head's initial weights"] == ("as the LSTM's", "zeros", "zeros")
+    assert rows["digits each training net fits"][1:] == ("500", "500")
+    assert "processes" not in rows and "Adam's betas (on phi)" not in rows
+    table = L.recipe_table(other).splitlines()
+    assert table[0].startswith("| setting |") and len(table) == 2 + len(rows)
+
+
+def test_train_panel_trains_with_the_loop_or_the_recipe():
+    panel = L.TrainPanel(minutes=0.1, loop=_meta_train, **TINY_TRAINING)
+    assert set(panel.controls) == {"minutes", "loop"} and panel.controls["loop"].value == "loop"
+    assert panel.chosen_loop() is _meta_train
+    mine = panel.train()
+    assert mine["loop"] == "your loop (05.3)" and "with your loop (05.3)" in _text(panel.status)
+    panel.controls["loop"].value = "recipe"
+    assert panel.chosen_loop() is None
+    theirs = panel.train()
+    assert "loop" not in theirs and theirs["recipe"] == "fast"
+    fallback = L.TrainPanel(minutes=0.1, loop=L.library_meta_train, **TINY_TRAINING)
+    assert fallback.controls["loop"].label == "the library's loop"
+
+
+def test_meta_train_live_runs_a_learners_loop():
+    lib = L.meta_train_live(iterations=2, steps=2, unroll=1, optimizee=TINY, progress=False)
+    mine = L.meta_train_live(iterations=2, steps=2, unroll=1, optimizee=TINY, progress=False,
+                             loop=_meta_train)
+    np.testing.assert_allclose(mine["curve"], lib["curve"], rtol=1e-5)
+    assert len(mine["seconds"]) == 2 and all(v > 0 for v in mine["moved"].values())
 
 
 def test_train_panel_shows_a_failure_instead_of_raising(monkeypatch):

@@ -8,6 +8,9 @@ exercise 05.1 did); after each unroll the meta-loss (the sum of the unroll's opt
 is backpropagated and Adam takes one step on phi; theta and the LSTM state carry over to the
 next unroll, cut from the graph. The check runs it against ``MetaTrainer`` on tiny quadratics
 with the same seeds and compares the curve and the trained weights.
+
+:func:`draw_function`, :func:`unroll_steps` and the reference :func:`library_meta_train` live in
+:mod:`minigrad.course.meta_loop`: lesson 07 runs the same loop on MNIST.
 """
 
 from __future__ import annotations
@@ -16,64 +19,11 @@ import math
 
 import numpy as np
 
-import minigrad as mg
 from minigrad import nn, optim
 from minigrad.course.checks import Exercise, _LearnerError, register
+from minigrad.course.meta_loop import draw_function, library_meta_train, unroll_steps
 from minigrad.function import GraphFreedError
-from minigrad.l2l import Flattener, LSTMOptimizer, MetaConfig, MetaTrainer, QuadraticProblem
-from minigrad.l2l.evaluate import SEED_TAGS
-
-
-def draw_function(problem, seed: int, iteration: int):
-    """The function of meta-iteration ``iteration``: ``(f, theta0)``, ``f(theta)`` its loss at
-    a flat Tensor theta (n,), ``theta0`` its starting point (a constant Tensor).
-
-    Drawn from the seed the library's :class:`~minigrad.l2l.MetaTrainer` uses for the same
-    iteration, so both loops see the same functions."""
-    instance = problem.sample((int(seed), SEED_TAGS["train"], int(iteration)))
-    arrays = instance.init_params()
-    flat = Flattener.like(arrays)
-
-    def f(theta):
-        return instance.loss(flat.views(theta), 0)
-
-    return f, mg.tensor(flat.flatten(arrays))
-
-
-def unroll_steps(net, f, theta, state, k: int):
-    """One unroll of ``k`` optimizer steps (exercise 05.1's loop) from ``theta`` (a Tensor) and
-    ``state`` (None: zeros). Returns ``(losses, theta, state)``: the list of the k losses
-    f(theta_1), ..., f(theta_k) (scalar Tensors whose graph reaches phi), the last theta and the
-    LSTM's last state, both still attached to this unroll's graph.
-
-    A theta that is a constant (the start of a horizon, or a detached one) becomes a leaf that
-    mg.grad can differentiate the loss with respect to."""
-    if not theta.requires_grad:
-        theta = mg.tensor(theta.data, requires_grad=True)
-    loss = f(theta)
-    losses = []
-    for _ in range(k):
-        grad_t = mg.grad(loss, theta, retain_graph=True).data  # a constant: the dashed edge
-        delta, state = net.update(grad_t, state)
-        theta = theta + delta
-        loss = f(theta)
-        losses.append(loss)
-    return losses, theta, state
-
-
-def library_meta_train(net, problem, iters: int, steps: int = 20, unroll: int = 10,
-                       meta_lr: float = 3e-2, seed: int = 0, callback=None) -> list[float]:
-    """The library's loop (reference of exercise 05.3): ``MetaTrainer`` with the same settings
-    (Adam on phi at ``meta_lr``, the paper's meta-loss, first order). Returns the curve: per
-    meta-iteration the mean optimizee loss over the horizon, (1/T) sum_t f(theta_t)."""
-    config = MetaConfig(steps=steps, unroll=min(unroll, steps), meta_lr=meta_lr, seed=seed)
-    trainer = MetaTrainer(net, problem, config)
-    curve: list[float] = []
-    for _ in range(iters):
-        curve.append(trainer.train_iteration())
-        if callback is not None:
-            callback(np.array(curve))
-    return curve
+from minigrad.l2l import LSTMOptimizer, QuadraticProblem
 
 
 def _variant_meta_train(net, problem, iters, steps, unroll, meta_lr, seed, *, detach=True,

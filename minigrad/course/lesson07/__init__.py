@@ -4,6 +4,10 @@ Contents:
 
 * the optimizee: :func:`mlp_loss` (reference of exercise 07.1: the MLP's loss as a function of
   ONE flat parameter vector, the way the coordinatewise optimizer sees it), :func:`show_digits`;
+* your meta-training loop from lesson 05 (exercise 05.3) on MNIST: :func:`draw_function` and
+  :func:`unroll_steps`, the pieces it calls, and the library's loop it falls back to,
+  :func:`library_meta_train` (all three from :mod:`minigrad.course.meta_loop`, which lesson 05
+  uses too);
 * meta-training, live and tiny: :func:`meta_train_live`, :func:`training_cost`,
   :func:`plot_meta_training`; the shipped optimizer: :func:`load_pretrained`;
 * the evaluation protocol: :func:`pick_best_lr` (reference of exercise 07.2), :class:`Experiment`,
@@ -11,10 +15,10 @@ Contents:
   stored results), :func:`load_results` / :func:`check_provenance`, :func:`spot_check`,
   :func:`compare_final`, :func:`plot_result`, :func:`results_table`;
 * the explorer :func:`make_race_explorer` over :func:`race`;
-* train your own: :func:`lesson_budget`, :func:`train_own` (the fast recipe for a wall-clock
-  budget), :func:`describe_training`, :func:`plot_training`, the panel :class:`TrainPanel`,
-  and the race on the held-out test runs :func:`race_own`, :func:`describe_race`,
-  :func:`plot_race_own`.
+* train your own: :func:`lesson_budget`, :func:`train_own` (your loop, :func:`train_loop`, or
+  the fast recipe's, for a wall-clock budget), :func:`describe_loop`, :func:`recipe_table`,
+  :func:`describe_training`, :func:`plot_training`, the panel :class:`TrainPanel`, and the race
+  on the held-out test runs :func:`race_own`, :func:`describe_race`, :func:`plot_race_own`.
 
 Why stored results. One step of the learned optimizer over the MLP's 15,910 coordinates is an
 LSTM batch of 15,910 rows, tens of milliseconds of CPU (section 2 of the notebook measures it),
@@ -45,14 +49,15 @@ The parts, one file each::
   how to read them.
 * ``explorer.py``: Section 4: the explorer, one held-out run, your optimizer against the learned
   one.
-* ``own_optimizer.py``: Section 5: train your own optimizer with the fast recipe, live, and race it
-  on the held-out test runs.
+* ``own_optimizer.py``: Section 5: train your own optimizer, live, with your loop or the fast
+  recipe's, and race it on the held-out test runs.
 * ``quiz.py``: the end-of-lesson quiz, :data:`QUIZ` (shown with the widgets of
   :mod:`minigrad.course.quiz`).
 """
 
 from __future__ import annotations
 
+from minigrad.course.meta_loop import draw_function, library_meta_train, unroll_steps
 from minigrad.l2l.baselines import DECADES as DECADES
 from minigrad.l2l.baselines import OPTIMIZERS as OPTIMIZERS
 from minigrad.l2l.checkpoints import load_pretrained as load_pretrained
@@ -85,17 +90,23 @@ from .own_optimizer import (
     BUDGETS,
     DEFAULT_MINUTES,
     ENV_MINUTES,
+    LOOP_META_LR,
     VAL_EVERY,
     VAL_RUNS,
     TrainPanel,
     budget_buys,
+    describe_loop,
     describe_race,
     describe_training,
     lesson_budget,
+    loop_label,
     paired_race,
     plot_race_own,
     plot_training,
     race_own,
+    recipe_rows,
+    recipe_table,
+    train_loop,
     train_own,
     training_speed,
 )
@@ -107,11 +118,20 @@ __all__ = [
     "DEFAULT_MINUTES",
     "ENV_MINUTES",
     "BUDGETS",
+    "LOOP_META_LR",
     "TrainPanel",
     "VAL_EVERY",
     "VAL_RUNS",
     "budget_buys",
+    "describe_loop",
     "describe_race",
+    "draw_function",
+    "library_meta_train",
+    "loop_label",
+    "recipe_rows",
+    "recipe_table",
+    "train_loop",
+    "unroll_steps",
     "describe_training",
     "lesson_budget",
     "paired_race",

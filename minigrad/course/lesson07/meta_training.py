@@ -7,18 +7,16 @@ import time
 
 import numpy as np
 
-from minigrad.l2l import (
-    LSTMOptimizer,
-    MetaConfig,
-    MetaTrainer,
-    make_problem,
-    net_defaults,
-)
+from minigrad.course.meta_loop import library_meta_train
+from minigrad.l2l import LSTMOptimizer, MetaConfig, make_problem, net_defaults
 
 
 def meta_train_live(iterations: int = 3, steps: int = 10, unroll: int = 5,
-                    optimizee: str = "sigmoid-20", seed: int = 0, progress: bool = True) -> dict:
-    """Meta-train a FRESH learned optimizer for a few meta-iterations, timing each.
+                    optimizee: str = "sigmoid-20", seed: int = 0, progress: bool = True,
+                    loop=None) -> dict:
+    """Meta-train a FRESH learned optimizer for a few meta-iterations with ``loop`` (exercise
+    05.3's signature; default the library's :func:`~minigrad.course.meta_loop.
+    library_meta_train`), timing each.
 
     The paper's setup (LSTM 2 x 20, LogAndSign p = 10, output scale 0.1, Adam lr 1e-3 on phi,
     the MNIST training digits), only with a short horizon: ``steps`` optimizee steps per
@@ -31,20 +29,27 @@ def meta_train_live(iterations: int = 3, steps: int = 10, unroll: int = 5,
     start = {name: p.data.copy() for name, p in net.named_parameters()}
     problem = make_problem("mnist", optimizee, split="train")
     config = MetaConfig(steps=steps, unroll=unroll, seed=seed)
-    trainer = MetaTrainer(net, problem, config)
-    seconds = []
+    loop = library_meta_train if loop is None else loop
     from tqdm.auto import tqdm
 
-    bar = tqdm(range(iterations), desc="meta-training", unit="meta-it", disable=not progress)
-    for _ in bar:
-        t0 = time.perf_counter()
-        value = trainer.train_iteration()
-        seconds.append(time.perf_counter() - t0)
-        bar.set_postfix(meta_loss=f"{value:.4f}", s_per_it=f"{seconds[-1]:.1f}")
-    bar.close()
+    bar = tqdm(total=iterations, desc="meta-training", unit="meta-it", disable=not progress)
+    seconds, clock = [], [time.perf_counter()]
+
+    def each_iteration(curve):
+        now = time.perf_counter()
+        seconds.append(now - clock[0])
+        bar.update(1)
+        bar.set_postfix(meta_loss=f"{float(curve[-1]):.4f}", s_per_it=f"{seconds[-1]:.1f}")
+        clock[0] = time.perf_counter()
+
+    try:
+        curve = loop(net, problem, iterations, steps=steps, unroll=unroll,
+                     meta_lr=config.meta_lr, seed=seed, callback=each_iteration)
+    finally:
+        bar.close()
     moved = {name: float(np.abs(p.data - start[name]).max())
              for name, p in net.named_parameters()}
-    return {"curve": list(trainer.curve), "seconds": seconds,
+    return {"curve": [float(c) for c in curve], "seconds": seconds,
             "seconds_per_step": float(np.sum(seconds) / (iterations * steps)),
             "moved": moved, "net": net, "config": config.to_dict(), "optimizee": optimizee}
 

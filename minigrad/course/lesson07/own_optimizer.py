@@ -1,15 +1,22 @@
-"""Section 5: train your own optimizer with the fast recipe, live, and race it against the best
-tuned baseline and the shipped optimizer on the held-out test runs.
+"""Section 5: train your own optimizer, live, with YOUR meta-training loop (exercise 05.3) or the
+fast recipe's whole loop, and race it against the best tuned baseline and the shipped optimizer
+on the held-out test runs.
 
 * :func:`lesson_budget`: how long the notebook trains (:data:`DEFAULT_MINUTES`, or what the
   environment variable :data:`ENV_MINUTES` says: CI sets it to keep the notebook test fast,
   and then the race uses fewer test runs too), in words;
-* :func:`train_own`: :func:`minigrad.l2l.launch.train_recipe` with the recipe taken by name, so
-  the lesson follows whatever the recipe becomes, and a validation schedule a short run can
-  draw a curve with; :func:`training_speed`, :func:`budget_buys` and
-  :func:`describe_training`: what the run measured, in words;
-* :class:`TrainPanel`: the budget slider, the Train button, a tqdm progress bar and the live
-  validation curve (:func:`plot_training`), wired to :func:`train_own`;
+* :func:`train_own`: with a ``loop`` (exercise 05.3's signature: the learner's, or the
+  library's :func:`~minigrad.course.meta_loop.library_meta_train` it falls back to),
+  :func:`train_loop`: that loop on the MNIST training nets, with the recipe's settings a loop of
+  that signature can take (the optimizer's and the problem's, the first unroll length) and a
+  constant meta learning rate :data:`LOOP_META_LR`; without one,
+  :func:`minigrad.l2l.launch.train_recipe`, the recipe's whole loop. Either way the recipe is
+  taken by name, so the lesson follows whatever it becomes, and the validation schedule is
+  one a short run can draw a curve with. :func:`describe_loop`, :func:`recipe_table`: which
+  loop runs, and which of the recipe's settings it uses; :func:`training_speed`,
+  :func:`budget_buys` and :func:`describe_training`: what the run measured, in words;
+* :class:`TrainPanel`: the budget slider, the choice of loop, the Train button, a tqdm progress
+  bar and the live validation curve (:func:`plot_training`), wired to :func:`train_own`;
 * :func:`race_own`: the trained optimizer LIVE on the stored experiment's held-out test runs
   (the same seeds, so the same initial weights and minibatches as the stored tuned baselines
   and shipped optimizer), compared run by run (:func:`minigrad.l2l.stats.paired_comparison`);
@@ -27,12 +34,16 @@ import traceback
 
 import numpy as np
 
+from minigrad.course.meta_loop import library_meta_train
 from minigrad.course.widgets import show_in
-from minigrad.l2l import LearnedRule, evaluate_rule
+from minigrad.l2l import LearnedRule, MetaConfig, evaluate_rule
 from minigrad.l2l.evaluate import best_baseline, problem_seeds
-from minigrad.l2l.launch import train_recipe
+from minigrad.l2l.launch import NO_ITERATION_LIMIT, base_config, build_trainer, train_recipe
 from minigrad.l2l.plots import COLORS
-from minigrad.l2l.stats import mean_ci95, paired_comparison
+from minigrad.l2l.problems import problem_from_config
+from minigrad.l2l.recipes import get_recipe
+from minigrad.l2l.stats import mean_ci95, mean_or_inf, paired_comparison
+from minigrad.l2l.training import validation_losses
 from minigrad.l2l.verdicts import fmt_number
 
 from ._shared import NAMES
@@ -52,6 +63,12 @@ RECIPE = "fast"
 #: Validation every VAL_EVERY meta-iterations on VAL_RUNS problems: often enough for a curve
 #: in a short run (the recipe's own schedule is made for runs of hundreds of meta-iterations).
 VAL_EVERY, VAL_RUNS = 5, 4
+#: The meta learning rate of a loop with exercise 05.3's signature on MNIST: constant, since
+#: such a loop has no schedule. Measured with the fast recipe's optimizer and training nets
+#: (head at zero, its output scale, 1,000 digits a net) and unrolls of 10: at 1e-2, the fast
+#: recipe's peak, without its warm-up, the validation score was still at chance after 20
+#: meta-iterations; at 3e-3 it fell from 2.30 to 0.08 in 15.
+LOOP_META_LR = 3e-3
 
 
 # ----- the budget -----------------------------------------------------------------------------
@@ -87,15 +104,282 @@ def _label(minutes: float) -> str:
 # ----- training -------------------------------------------------------------------------------
 
 
-def train_own(minutes: float = DEFAULT_MINUTES, *, recipe=RECIPE, callback=None,
+def train_own(minutes: float = DEFAULT_MINUTES, *, loop=None, recipe=RECIPE, callback=None,
               val_every: int = VAL_EVERY, val_runs: int = VAL_RUNS, optimizee: str = "sigmoid-20",
-              seed: int = 0) -> dict:
-    """Meta-train a fresh learned optimizer on the MNIST training digits by ``recipe`` (a name
-    or a :class:`~minigrad.l2l.recipes.Recipe`) for ``minutes`` of wall-clock time, everything
-    included; see :func:`minigrad.l2l.launch.train_recipe` for ``callback`` and what is
-    returned (``net`` holds the best weights on validation)."""
+              seed: int = 0, meta_lr: float = LOOP_META_LR) -> dict:
+    """Meta-train a fresh learned optimizer on the MNIST training digits for ``minutes`` of
+    wall-clock time, everything included: with ``loop`` (exercise 05.3's signature) by
+    :func:`train_loop`, without one by the whole of ``recipe`` (a name or a
+    :class:`~minigrad.l2l.recipes.Recipe`; :func:`minigrad.l2l.launch.train_recipe`, which
+    says what ``callback`` gets and what is returned: ``net`` holds the best weights on
+    validation). ``meta_lr`` is the loop's (the recipe has its own)."""
+    if loop is not None:
+        return train_loop(loop, minutes, recipe=recipe, meta_lr=meta_lr, callback=callback,
+                          val_every=val_every, val_runs=val_runs, optimizee=optimizee, seed=seed)
     return train_recipe(recipe, minutes, problem="mnist", optimizee=optimizee, seed=seed,
                         val_every=val_every, val_runs=val_runs, callback=callback)
+
+
+# ----- your loop ------------------------------------------------------------------------------
+
+
+def loop_label(loop) -> str:
+    """A few words naming ``loop``: the learner's or the library's."""
+    return "the library's loop" if loop is library_meta_train else "your loop (05.3)"
+
+
+def describe_loop(loop) -> str:
+    """One sentence: whose meta-training loop the lesson runs."""
+    if loop is library_meta_train:
+        return ("The meta-training below runs the library's loop: exercise 05.3 is not done or "
+                "did not pass its check, so the notebook fell back to it (the same computation "
+                "as a correct 05.3 loop).")
+    return "The meta-training below runs your meta_train from lesson 05 (exercise 05.3)."
+
+
+class _StopLoop(Exception):
+    """Raised from a loop's callback to end the run: its budget is spent, or it was asked to
+    stop, or it diverged."""
+
+
+def _loop_settings(recipe, meta_lr: float, optimizee: str, seed: int) -> tuple:
+    """``(net, problem, dtype, loop arguments)`` for a 05.3 loop trained by ``recipe``'s
+    settings outside the loop: a fresh optimizer and the training problem as the recipe builds
+    them, the horizon and the recipe's first unroll length, ``meta_lr`` constant."""
+    net_cfg, meta_cfg, prob_cfg, dtype = base_config("mnist", recipe)
+    net_cfg["seed"] = int(seed)
+    prob_cfg["optimizee"] = optimizee
+    args = {"steps": int(meta_cfg["steps"]), "unroll": int(meta_cfg["unroll"]),
+            "meta_lr": float(meta_lr), "seed": int(seed)}
+    trainer = build_trainer("mnist", net_cfg, args, prob_cfg, dtype)  # its net and problem
+    return trainer.net, trainer.problem, dtype, args
+
+
+class _LoopRun:
+    """What :func:`train_loop` keeps while the loop runs: validation and the best weights, the
+    budget, the events for the callback. :meth:`after_iteration` is the loop's callback."""
+
+    def __init__(self, net, val_problem, args: dict, minutes: float, val_every: int,
+                 val_runs: int, val_metric: str, callback, finish_in_time: bool):
+        self.net, self.val_problem, self.args = net, val_problem, args
+        self.minutes, self.val_every, self.val_runs = float(minutes), val_every, val_runs
+        self.val_metric, self.callback = val_metric, callback
+        self.finish_in_time = finish_in_time
+        self.config = MetaConfig(steps=args["steps"], seed=args["seed"])
+        self.curve, self.seconds, self.val_seconds, self.validation = [], [], [], []
+        self.best, self.best_iteration, self.status = None, None, "done"
+        self.start = self.last = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.start
+
+    def validate(self) -> float:
+        """Score the weights on the validation nets; keep them if they are the best so far."""
+        t0 = time.perf_counter()
+        losses = validation_losses(self.net, self.val_problem, self.config, self.val_runs,
+                                   self.args["seed"])
+        value = mean_or_inf(losses[:, -1] if self.val_metric == "final" else losses[:, 1:])
+        if not self.validation or value < min(r[1] for r in self.validation):
+            self.best, self.best_iteration = self.net.state_dict(), len(self.curve)
+        self.validation.append([len(self.curve), value])
+        self.val_seconds.append(time.perf_counter() - t0)
+        return value
+
+    def emit(self, train_loss, validation, seconds) -> bool:
+        if self.callback is None:
+            return False
+        return bool(self.callback({"iteration": len(self.curve), "train_loss": train_loss,
+                                   "validation": validation, "seconds": seconds,
+                                   "elapsed": self.elapsed(), "minutes": self.minutes}))
+
+    def after_iteration(self, curve) -> None:
+        """The loop's callback, after every meta-iteration: record, validate every
+        ``val_every``, call back; raise :class:`_StopLoop` to end the run."""
+        seconds = time.perf_counter() - self.last
+        loss = float(np.asarray(curve, dtype=float)[-1])
+        self.curve.append(loss)
+        self.seconds.append(seconds)
+        if not math.isfinite(loss):
+            self.status = "diverged"
+            raise _StopLoop
+        due = self.val_every and len(self.curve) % self.val_every == 0
+        validation = self.validate() if due else None
+        stop = self.emit(loss, validation, seconds)
+        if self.finish_in_time:
+            # the next meta-iteration, and a validation after it, must end in the budget
+            need = seconds + (self.val_seconds[-1] if self.val_seconds else 0.0)
+            stop = stop or self.elapsed() + need > 60.0 * self.minutes
+        self.last = time.perf_counter()
+        if stop:
+            raise _StopLoop
+
+
+def train_loop(loop, minutes: float = DEFAULT_MINUTES, *, recipe=RECIPE,
+               meta_lr: float = LOOP_META_LR, callback=None, val_every: int = VAL_EVERY,
+               val_runs: int = VAL_RUNS, optimizee: str = "sigmoid-20", seed: int = 0,
+               finish_in_time: bool = True) -> dict:
+    """Meta-train a fresh learned optimizer on the MNIST training digits with ``loop``, a
+    function of exercise 05.3's signature (the learner's, or the library's), for ``minutes`` of
+    wall-clock time.
+
+    The loop is called once, for as many meta-iterations as the budget allows: on the
+    optimizer and the training problem that ``recipe`` builds (its head's initialisation, its
+    output scale, how many digits each training net fits), with the recipe's horizon and
+    first unroll length and the constant meta learning rate ``meta_lr``. What the recipe does
+    inside its own loop (its meta-loss, its schedules, Adam's betas, the running average, the
+    second process) a 05.3 loop does not do: :func:`recipe_table` lists both. The loop's
+    callback validates every ``val_every`` meta-iterations (and before the first and after
+    the last), keeps the best weights, calls ``callback(event)`` (the events of
+    :func:`~minigrad.l2l.launch.train_recipe`; True stops the run) and ends the loop when the
+    budget has no room for another meta-iteration. A kernel interrupt ends it early, a
+    non-finite loss as diverged; either way the best weights so far are kept.
+
+    Returns :func:`~minigrad.l2l.launch.train_recipe`'s dict, with ``loop`` (its label) and
+    ``config`` the loop's arguments."""
+    recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
+    if not (minutes > 0 and math.isfinite(minutes)):
+        raise ValueError(f"train_loop: minutes must be a positive number, got {minutes}")
+    net, problem, dtype, args = _loop_settings(recipe, meta_lr, optimizee, seed)
+    val_problem = problem_from_config(problem.config(), split="val", dtype=dtype)
+    run = _LoopRun(net, val_problem, args, minutes, int(val_every), int(val_runs),
+                   recipe.val_metric, callback, finish_in_time)
+    try:
+        run.emit(None, run.validate(), None)  # the starting point: the curve's first point
+        run.last = time.perf_counter()
+        loop(net, problem, NO_ITERATION_LIMIT, steps=args["steps"], unroll=args["unroll"],
+             meta_lr=args["meta_lr"], seed=args["seed"], callback=run.after_iteration)
+    except _StopLoop:
+        pass
+    except KeyboardInterrupt:
+        run.status = "interrupted"
+    if run.status == "done" and run.validation[-1][0] != len(run.curve):
+        try:
+            run.emit(None, run.validate(), None)
+        except KeyboardInterrupt:
+            run.status = "interrupted"
+    if run.best is not None:
+        net.load_state_dict(run.best)
+    return {
+        "net": net, "weights": "best" if run.best is not None else "last",
+        "best_iteration": run.best_iteration, "status": run.status,
+        "iterations": len(run.curve), "train_curve": list(run.curve),
+        "iteration_seconds": list(run.seconds), "validation": run.validation,
+        "validation_seconds": list(run.val_seconds), "val_every": int(val_every),
+        "val_runs": int(val_runs), "val_metric": recipe.val_metric,
+        "elapsed_s": run.elapsed(), "minutes": float(minutes), "recipe": recipe.name,
+        "description": recipe.describe(), "settings": {"val_every": int(val_every),
+                                                       "val_runs": int(val_runs),
+                                                       "minutes": float(minutes)},
+        "config": dict(args), "processes": 1, "imitation": None, "loop": loop_label(loop),
+    }
+
+
+# ----- the recipe's settings, the paper's and the loop's --------------------------------------
+
+#: Readable names of the settings :func:`recipe_table` knows (any other shows by its key).
+SETTING_NAMES = {
+    "meta_objective": "meta-loss of an unroll", "meta_lr": "meta learning rate",
+    "unroll": "unroll length K", "betas": "Adam's betas (on phi)",
+    "average": "running average of phi (validated, kept)", "clip_grad_norm":
+    "meta-gradient clipped at norm", "meta_data": "meta-loss computed on",
+    "head_init": "the head's initial weights", "output_scale": "output scale",
+    "train_pool": "digits each training net fits", "processes": "processes",
+    "val_metric": "best weights chosen by the validation", "imitation": "imitation warm start",
+}
+_OBJECTIVES = {"loss": "sum of f_t", "log": "sum of log f_t",
+               "logmean": "log of the mean f_t"}
+#: MetaConfig settings that a 05.3 loop takes (as arguments) or that only set its schedule.
+_LOOP_ARGS = ("steps", "unroll", "meta_lr", "seed", "warmup_iters", "decay_iters",
+              "min_lr_ratio", "unroll_doubling")
+
+
+def _lr_text(meta: dict) -> str:
+    parts = [f"{meta['meta_lr']:g}"]
+    if meta.get("warmup_iters"):
+        parts.append(f"warmed up over {meta['warmup_iters']} meta-iterations")
+    if meta.get("decay_iters"):
+        parts.append(f"halved every {meta['decay_iters']} down to "
+                     f"{meta['meta_lr'] * meta['min_lr_ratio']:g}")
+    return ", ".join(parts) if len(parts) > 1 else parts[0] + ", constant"
+
+
+def _unroll_text(meta: dict) -> str:
+    if meta.get("unroll_doubling"):
+        return (f"{meta['unroll']}, doubled every {meta['unroll_doubling']} meta-iterations up "
+                f"to {meta['steps']}")
+    return f"{meta['unroll']}"
+
+
+def _value_text(key: str, value) -> str:
+    if key == "meta_objective":
+        return _OBJECTIVES.get(value, str(value))
+    if value is None or value == 0 and key in ("average", "clip_grad_norm"):
+        return {"head_init": "as the LSTM's", "train_pool": "every training digit",
+                "imitation": "none"}.get(key, "none")
+    if key == "average":
+        return f"a = {value:g} (about the last {round(1 / (1 - value))} meta-updates)"
+    if key == "betas":
+        return ", ".join(f"{b:g}" for b in value)
+    if key == "meta_data":
+        return {"batch": "the step's minibatch", "pool": "the net's pool of digits"}.get(
+            value, str(value))
+    if key == "val_metric":
+        return {"mean": "mean loss over the horizon", "final": "final loss"}.get(value, value)
+    if key == "imitation":
+        return f"of {value['teacher']}"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def recipe_rows(recipe=RECIPE, meta_lr: float = LOOP_META_LR) -> list[tuple[str, str, str, str]]:
+    """The settings in which ``recipe`` differs from the paper's, as rows ``(setting, paper,
+    recipe, 05.3 loop)``: the last column is what :func:`train_loop` runs (the recipe's
+    settings outside the loop, the paper's inside it, ``meta_lr`` constant, the recipe's first
+    unroll length). Read from the recipe, so the table follows whatever it becomes."""
+    recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
+    p_net, p_meta, p_prob, _ = base_config("mnist", get_recipe("paper"))
+    r_net, r_meta, r_prob, _ = base_config("mnist", recipe)
+    loop_meta = {**p_meta, "unroll": r_meta["unroll"], "meta_lr": float(meta_lr)}
+    rows = []
+    if r_meta.get("meta_objective") != p_meta.get("meta_objective"):
+        key = "meta_objective"
+        rows.append((SETTING_NAMES[key], _value_text(key, p_meta[key]),
+                     _value_text(key, r_meta[key]), _value_text(key, p_meta[key])))
+    if _lr_text(p_meta) != _lr_text(r_meta):
+        rows.append((SETTING_NAMES["meta_lr"], _lr_text(p_meta), _lr_text(r_meta),
+                     _lr_text(loop_meta)))
+    if _unroll_text(p_meta) != _unroll_text(r_meta):
+        rows.append((SETTING_NAMES["unroll"], _unroll_text(p_meta), _unroll_text(r_meta),
+                     _unroll_text(loop_meta)))
+    for key in r_meta:  # inside the loop: a 05.3 loop does the paper's
+        if key not in (*_LOOP_ARGS, "meta_objective") and r_meta[key] != p_meta.get(key):
+            rows.append((SETTING_NAMES.get(key, key), _value_text(key, p_meta.get(key)),
+                         _value_text(key, r_meta[key]), _value_text(key, p_meta.get(key))))
+    outside = [(k, p_net.get(k), r_net[k]) for k in r_net if r_net[k] != p_net.get(k)]
+    outside += [(k, p_prob.get(k), r_prob[k]) for k in r_prob if r_prob[k] != p_prob.get(k)]
+    for key, paper, mine in outside:  # the optimizer and the problem: the loop takes them
+        rows.append((SETTING_NAMES.get(key, key), _value_text(key, paper),
+                     _value_text(key, mine), _value_text(key, mine)))
+    if recipe.val_metric != "mean":
+        rows.append((SETTING_NAMES["val_metric"], _value_text("val_metric", "mean"),
+                     _value_text("val_metric", recipe.val_metric),
+                     _value_text("val_metric", recipe.val_metric)))
+    if recipe.imitation is not None:
+        rows.append((SETTING_NAMES["imitation"], "none",
+                     _value_text("imitation", recipe.imitation.to_dict()), "none"))
+    if recipe.processes != 1:
+        rows.append((SETTING_NAMES["processes"], "1", str(recipe.processes), "1"))
+    return rows
+
+
+def recipe_table(recipe=RECIPE, meta_lr: float = LOOP_META_LR) -> str:
+    """:func:`recipe_rows` as a Markdown table (display it with ``IPython.display.Markdown``)."""
+    recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
+    lines = [f"| setting | the paper's recipe | the {recipe.name} recipe | a 05.3 loop here |",
+             "|---|---|---|---|"]
+    lines += ["| " + " | ".join(row) + " |" for row in recipe_rows(recipe, meta_lr)]
+    return "\n".join(lines)
 
 
 def training_speed(result: dict) -> dict:
@@ -128,9 +412,11 @@ def describe_training(result: dict) -> str:
     parts.append(_n(len(result["validation"]), "validation"))
     if result["processes"] > 1:
         parts.append(f"starting its {result['processes']} processes")
-    lines = [f"Trained {_n(n, 'meta-iteration')} of the {result['recipe']} "
-             f"recipe in {result['elapsed_s']:.0f} s of a {_label(result['minutes'])} budget "
-             f"({result['status']}; {_and(parts)} included)."]
+    how = (f"with {result['loop']}" if result.get("loop")
+           else f"of the {result['recipe']} recipe")
+    lines = [f"Trained {_n(n, 'meta-iteration')} {how} in {result['elapsed_s']:.0f} s of a "
+             f"{_label(result['minutes'])} budget ({result['status']}; {_and(parts)} "
+             f"included)."]
     if s["per_iteration_s"] is not None:
         lines.append(f"Measured on this machine, now: {s['per_iteration_s']:.1f} s per "
                      f"meta-iteration (median), {s['validation_s']:.1f} s per validation on "
@@ -220,18 +506,22 @@ def _clock(seconds: float) -> str:
 
 
 class TrainPanel:
-    """Train your own optimizer: a budget slider (minutes), a Train button, a live progress bar
-    and a live validation curve.
+    """Train your own optimizer: a budget slider (minutes), the loop to train with, a Train
+    button, a live progress bar and a live validation curve.
 
     ``train()`` is what the button does: :func:`train_own` with the slider's budget (or the
     ``minutes`` given), updating the bar and the curve after every meta-iteration and
     validation; the result is kept in ``.result``. Moving the slider shows what its budget
-    buys at the speed last measured. ``controls``: ``{"minutes": slider}``; ``button``;
-    ``train_options`` go to :func:`train_own` (tests pass a tiny recipe). Display it as the
-    value of a cell, or with ``display(panel)``.
+    buys at the speed last measured. With a ``loop`` (exercise 05.3's signature) the panel
+    offers two choices, that loop (the default) or the recipe's whole loop; without one it
+    trains by the recipe. ``controls``: ``{"minutes": slider}``, and ``"loop"`` (the choice,
+    ``"loop"`` or ``"recipe"``) with a loop; ``button``; ``train_options`` go to
+    :func:`train_own` (tests pass a tiny recipe). Display it as the value of a cell, or with
+    ``display(panel)``.
     """
 
-    def __init__(self, minutes: float = DEFAULT_MINUTES, budgets=BUDGETS, **train_options):
+    def __init__(self, minutes: float = DEFAULT_MINUTES, budgets=BUDGETS, loop=None,
+                 **train_options):
         import ipywidgets as widgets
 
         options = sorted(set(budgets) | {float(minutes)})
@@ -242,21 +532,38 @@ class TrainPanel:
         self.button = widgets.Button(description="Train", button_style="primary",
                                      tooltip="meta-train a fresh optimizer for this budget")
         self.controls = {"minutes": self.slider}
-        self.train_options = train_options
+        self.loop, self.train_options = loop, train_options
+        recipe = train_options.get("recipe", RECIPE)
+        name = recipe if isinstance(recipe, str) else recipe.name
+        rows = [widgets.HBox([self.slider, self.button])]
+        self.choice = None
+        if loop is not None:
+            self.choice = widgets.ToggleButtons(
+                options=[(loop_label(loop), "loop"), (f"the {name} recipe's loop", "recipe")],
+                value="loop", description="loop",
+                tooltips=["exercise 05.3's loop, with the recipe's optimizer and nets",
+                          "the library's loop with every part of the recipe"])
+            self.controls["loop"] = self.choice
+            rows.insert(0, self.choice)
         self.estimate, self.plot, self.status = (widgets.Output() for _ in range(3))
         self.bar_box = widgets.Box()
         self.bar = None
         self.result = None
         self.slider.observe(lambda _change: self.show_estimate(), names="value")
         self.button.on_click(lambda _button: self.click())
-        recipe = train_options.get("recipe", RECIPE)
-        name = recipe if isinstance(recipe, str) else recipe.name
         optimizee = train_options.get("optimizee", "sigmoid-20")
-        title = widgets.HTML(f"<b>Train your own optimizer</b> (recipe <code>{name}</code>, "
-                             f"optimizee MNIST {optimizee}, wall-clock budget)")
-        self.widget = widgets.VBox([title, widgets.HBox([self.slider, self.button]),
-                                    self.estimate, self.bar_box, self.plot, self.status])
+        what = "" if loop is not None else f"recipe <code>{name}</code>, "
+        title = widgets.HTML(f"<b>Train your own optimizer</b> ({what}optimizee MNIST "
+                             f"{optimizee}, wall-clock budget)")
+        self.widget = widgets.VBox([title, *rows, self.estimate, self.bar_box, self.plot,
+                                    self.status])
         self.show_estimate()
+
+    def chosen_loop(self):
+        """The loop the next training runs: the panel's ``loop``, or None for the recipe's."""
+        if self.choice is None or self.choice.value == "recipe":
+            return None
+        return self.loop
 
     def show_estimate(self) -> str:
         minutes = self.slider.value
@@ -285,7 +592,8 @@ class TrainPanel:
         bar = self.bar = _progress_bar(60.0 * minutes)
         self.bar_box.children = (bar.container,) if hasattr(bar, "container") else ()
         live = {"train_curve": [], "validation": [], "elapsed": 0.0, "minutes": minutes}
-        show_in(self.status, f"training for {_label(minutes)} ...")
+        how = "" if self.choice is None else f" with {self.choice.label}"
+        show_in(self.status, f"training for {_label(minutes)}{how} ...")
 
         def on_event(event):
             if event["train_loss"] is not None:
@@ -304,7 +612,8 @@ class TrainPanel:
             show_in(self.plot, plot_training(live))
 
         try:
-            result = train_own(minutes, callback=on_event, **self.train_options)
+            result = train_own(minutes, loop=self.chosen_loop(), callback=on_event,
+                               **self.train_options)
         finally:
             self.button.disabled = False
         if result["status"] == "done":

@@ -10,6 +10,7 @@ from minigrad.l2l.evaluate import LearnedRule, evaluate_rule, problem_seeds
 from minigrad.l2l.imitation import ImitationConfig, imitate, teacher_trajectory
 from minigrad.l2l.parallel import ParallelMetaTrainer, split_rows
 from minigrad.l2l.recipes import RECIPES, Recipe, get_recipe
+from minigrad.l2l.training import validation_metrics
 from minigrad.nn import load_checkpoint
 from minigrad.optim.update_rules import adam
 
@@ -277,6 +278,33 @@ def test_val_metric_final_picks_weights_by_the_final_validation_loss(tmp_path):
     # a resume cannot switch the metric its history was scored by
     assert cli.main([*args[:-2], "--out", str(out), "--resume", "--meta-iters", "4",
                      "--val-metric", "mean"]) == 2
+
+
+def test_validation_metrics_score_the_horizon_its_last_step_and_its_last_tenth():
+    losses = np.arange(2 * 21, dtype=np.float64).reshape(2, 21)  # 2 runs, T = 20
+    scores = validation_metrics(losses)
+    assert scores["mean"] == pytest.approx(losses[:, 1:].mean())
+    assert scores["final"] == pytest.approx(losses[:, -1].mean())
+    assert scores["tail"] == pytest.approx(losses[:, 19:].mean())  # steps 19 and 20
+    assert validation_metrics(np.ones((3, 5)))["tail"] == 1.0  # T < 10: the final step
+    losses[1, 20] = np.nan
+    assert validation_metrics(losses)["tail"] == np.inf
+
+
+def test_val_metric_tail_keeps_the_weights_with_the_lowest_tail_loss(tmp_path):
+    out = tmp_path / "m.npz"
+    assert cli.main(["train", "--problem", "mnist", "--optimizee", "sigmoid-5", "--steps", "20",
+                     "--unroll", "10", "--meta-iters", "3", "--val-every", "1", "--val-runs",
+                     "2", "--meta-lr", "0.05", "--no-progress", "--out", str(out),
+                     "--val-metric", "tail"]) == 0
+    _, meta = load_checkpoint(out)
+    assert meta["run"]["val_metric"] == "tail"
+    lines = [ln.split() for ln in out.with_suffix(".log").read_text().splitlines()
+             if ln.startswith("iteration")]
+    tails = [float(ln[ln.index("val_tail") + 1]) for ln in lines]
+    assert [v for _, v in meta["validation"]["history"]] == pytest.approx(tails, rel=1e-5)
+    best = [ln for ln in lines if ln[-1] == "best"]
+    assert float(best[-1][best[-1].index("val_tail") + 1]) == pytest.approx(min(tails), rel=1e-5)
 
 
 def test_a_zero_head_takes_no_step_whatever_the_seed_and_its_lstm_is_unchanged():

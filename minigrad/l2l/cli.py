@@ -193,7 +193,8 @@ def _add_validation_args(g):
                         "checkpoint's)")
     g.add_argument("--val-metric", choices=VAL_METRICS, default=None,
                    help="keep the weights with the lowest validation loss: the mean over steps "
-                        "1..T, or the final loss at step T, which the claims compare (the "
+                        "1..T, the final loss at step T, which the claims compare, or tail: the "
+                        "mean over the horizon's last tenth, the final loss with less noise (the "
                         "recipe's: paper mean; or the checkpoint's)")
 
 

@@ -71,9 +71,12 @@ def _fast_ideas() -> dict:
     if fast.net.get("head_init"):
         ideas["zero head"] = (f"the head initialised with {fast.net['head_init']}",
                               ["--head-init", fast.net["head_init"]])
+    if m.get("meta_tilt"):
+        ideas["tilted loss"] = (f"the meta-loss tilted towards hard digits (tau "
+                                f"{m['meta_tilt']:g})", ["--meta-tilt", f"{m['meta_tilt']:g}"])
     if fast.val_metric != "mean":
-        ideas["final val"] = ("best weights by the final validation loss",
-                              ["--val-metric", fast.val_metric])
+        ideas[f"{fast.val_metric} val"] = (f"best weights by the {fast.val_metric} validation "
+                                           "loss", ["--val-metric", fast.val_metric])
     return ideas
 
 

@@ -24,6 +24,7 @@ carried over (cut) from a first unroll, so the truncation is exercised too.
 import numpy as np
 import pytest
 
+from minigrad import ops
 from minigrad.l2l.flat import Flattener
 from minigrad.l2l.lstm_optimizer import LSTMOptimizer
 from minigrad.l2l.meta import unroll
@@ -65,14 +66,17 @@ def lstm_step(phi, g, state, prefix=""):
     return (x @ phi[f"{prefix}head.weight"].T + phi[f"{prefix}head.bias"])[:, 0] * SCALE, new_state
 
 
-def ref_meta_loss(phi, theta0, state0, inst, recorded=None, objective="loss"):
+def ref_meta_loss(phi, theta0, state0, inst, recorded=None, objective="loss", tilt=0.0):
     """sum_k w_k f(theta_{k+1}) (``objective="log"``: sum_k w_k log f(theta_{k+1});
     ``"logmean"``: log(sum_k w_k f(theta_{k+1}) / sum_k w_k)) in plain NumPy; g_k from
-    ``recorded`` or recomputed."""
+    ``recorded`` or recomputed. ``tilt``: f is (1/tilt) log mean_b exp(tilt f_b) over the
+    functions' losses f_b instead of their sum."""
     w, y = inst.w, inst.y[..., 0]
 
     def f(theta):
         r = np.einsum("bij,bj->bi", w, theta.reshape(y.shape)) - y
+        if tilt:
+            return np.log(np.mean(np.exp(tilt * np.sum(r * r, axis=1)))) / tilt
         return np.sum(r * r)
 
     def grad_f(theta):
@@ -202,6 +206,47 @@ class StepsOnAnotherLoss:
 
     def pool_loss(self, params):
         return self.inst.loss(params)
+
+
+class TiltedQuadratic:
+    """The quadratic whose meta-loss may be tilted over its functions, as the MNIST net's is over
+    its digits: ``tilted_loss`` is (1/tau) log mean_b exp(tau f_b), f_b = ||W_b theta_b - y_b||^2,
+    while the steps follow the sum of the f_b."""
+
+    def __init__(self, inst):
+        self.inst, self.w, self.y = inst, inst.w, inst.y
+
+    def init_params(self):
+        return self.inst.init_params()
+
+    def loss(self, params, step=0):
+        return self.inst.loss(params, step)
+
+    def tilted_loss(self, params, step=0, tilt=1.0, pool=False):
+        per_function = self.inst._per_function(params[0])
+        return ops.log(ops.mean(ops.exp(per_function * tilt))) * (1.0 / tilt)
+
+
+@pytest.mark.parametrize("objective", ["loss", "logmean"])
+@pytest.mark.parametrize("method", ["tangent", "graph"])
+def test_the_tilted_meta_loss_counts_the_tilted_loss_while_the_steps_follow_the_mean(method,
+                                                                                     objective):
+    net, inst, flat, theta, state, state0 = setup(False)
+    value, grads, record = engine_grads(net, TiltedQuadratic(inst), flat, theta, state,
+                                        method=method, meta_objective=objective, meta_tilt=0.7)
+    phi = {n: v.astype(np.float64) for n, v in net.state_dict().items()}
+    # the steps followed the sum's gradients (the same as without the tilt) ...
+    _, plain, plain_record = engine_grads(net, inst, flat, theta, state, method=method,
+                                          meta_objective=objective)
+    for got, want in zip(record, plain_record):
+        np.testing.assert_array_equal(got, want)
+    # ... and the meta-loss and its gradient are the tilted one's
+    assert np.isclose(ref_meta_loss(phi, theta, state0, inst, record, objective, tilt=0.7),
+                      value, rtol=1e-12)
+    numeric = central_differences(
+        lambda ph: ref_meta_loss(ph, theta, state0, inst, record, objective, tilt=0.7), phi)
+    assert_close(grads, numeric)
+    assert not np.allclose(grads["head.weight"], plain["head.weight"], rtol=1e-3)
 
 
 @pytest.mark.parametrize("objective", ["loss", "logmean"])

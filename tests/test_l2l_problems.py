@@ -107,6 +107,44 @@ def test_mnist_batches_are_seeded_per_step_and_come_from_the_split():
     assert len(test.data()[0]) == 1000 and len(train.data()[0]) == 3000
 
 
+def _per_digit_cross_entropy(inst, params, x, y):
+    w1, b1, w2, b2 = params
+    z = (1 / (1 + np.exp(-(x @ w1 + b1)))) @ w2 + b2
+    z = z - z.max(1, keepdims=True)
+    return np.log(np.exp(z).sum(1)) - z[np.arange(len(y)), y]
+
+
+@pytest.mark.parametrize("pool", [False, True])
+def test_the_tilted_loss_weighs_the_digits_by_exp_tau_times_their_loss(pool):
+    inst = MnistProblem("sigmoid-3", train_pool=200, dtype="float64").sample(4)
+    rng = np.random.default_rng(0)
+    params = [p + rng.normal(0, 0.5, p.shape) for p in inst.init_params()]
+    x, y = (inst.images, inst.labels) if pool else inst.batch(7)
+    per_digit = _per_digit_cross_entropy(inst, params, x, y)
+    for tau in (0.5, 3.0):
+        got = inst.tilted_loss([mg.tensor(p) for p in params], 7, tau, pool=pool).item()
+        assert got == pytest.approx(np.log(np.mean(np.exp(tau * per_digit))) / tau, rel=1e-12)
+        assert got > per_digit.mean()  # the tilt weighs the worst digits up
+    # a small tilt is the mean, and the gradient is the exp(tau l_i)-weighted mix of the digits'
+    small = inst.tilted_loss([mg.tensor(p) for p in params], 7, 1e-4, pool=pool).item()
+    assert small == pytest.approx(per_digit.mean(), rel=1e-3)
+    flat = Flattener.like(params)
+    theta = flat.flatten(params)
+    leaves = flat.leaves(theta)
+    grads = mg.grad(inst.tilted_loss(leaves, 7, 2.0, pool=pool), leaves)
+    analytic = flat.flatten([g.numpy() for g in grads])
+
+    def f(t):
+        return np.log(np.mean(np.exp(2.0 * _per_digit_cross_entropy(
+            inst, [np.asarray(v) for v in flat.views(t)], x, y)))) / 2.0
+
+    for i in rng.choice(len(theta), 12, replace=False):
+        e = np.zeros_like(theta)
+        e[i] = 1e-6
+        assert analytic[i] == pytest.approx((f(theta + e) - f(theta - e)) / 2e-6, rel=1e-5,
+                                            abs=1e-9)
+
+
 def test_a_train_pool_gives_each_training_net_its_own_digits_and_leaves_val_and_test_whole():
     train = MnistProblem("sigmoid-3", split="train", train_pool=1000)
     a, b, c = train.sample(1), train.sample(1), train.sample(2)

@@ -480,16 +480,33 @@ def test_a_recipes_mnist_settings_reach_mnist_runs_only():
     assert "each MNIST training net on 1000 digits" in recipe.describe()
 
 
-def _train_pool(make, meta_data="pool"):
+def _train_pool(make, meta_data="pool", meta_tilt=0.0):
     problem = make_problem("mnist", "sigmoid-2", train_pool=64)
     net = LSTMOptimizer(**net_defaults("mnist"), seed=1)
     trainer = make(net, problem, MetaConfig(steps=4, unroll=2, meta_lr=0.01,
-                                            meta_objective="logmean", meta_data=meta_data))
+                                            meta_objective="logmean", meta_data=meta_data,
+                                            meta_tilt=meta_tilt))
     try:
         trainer.train(2)
     finally:
         getattr(trainer, "close", lambda: None)()
     return net.state_dict(), trainer.curve
+
+
+@pytest.mark.parametrize("meta_data", ["batch", "pool"])
+def test_the_tilted_meta_loss_is_the_same_on_one_or_two_processes_and_not_the_means(meta_data):
+    plain = _train_pool(MetaTrainer, meta_data, meta_tilt=0.5)
+    one = _train_pool(lambda *a: ParallelMetaTrainer(*a, processes=1), meta_data, meta_tilt=0.5)
+    two = _train_pool(lambda *a: ParallelMetaTrainer(*a, processes=2), meta_data, meta_tilt=0.5)
+    assert one[1] == plain[1]
+    np.testing.assert_allclose(two[1], plain[1], rtol=1e-5)
+    for name, w in plain[0].items():
+        np.testing.assert_array_equal(one[0][name], w, err_msg=name)
+        np.testing.assert_allclose(two[0][name], w, rtol=1e-4, atol=1e-6, err_msg=name)
+    mean = _train_pool(MetaTrainer, meta_data)
+    assert plain[1][0] > mean[1][0]  # the curve is the tilted loss, above the mean
+    with pytest.raises(ValueError, match="meta_tilt must be >= 0"):
+        MetaConfig(meta_tilt=-1.0)
 
 
 def test_the_pool_meta_loss_is_the_same_on_one_or_two_processes_and_not_the_batchs():

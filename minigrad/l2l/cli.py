@@ -222,6 +222,11 @@ def _add_meta_args(g):
                         "(paper: batch) or the training net's whole pool of digits (pool: no "
                         "minibatch noise in the meta-loss, and every hard digit counts at every "
                         "step; the optimizer still steps on minibatch gradients)")
+    g.add_argument("--meta-tilt", type=float, default=None, metavar="TAU",
+                   help="tilt each f_t of the meta-loss towards the digits the net still gets "
+                        "wrong: (1/TAU) log mean_i exp(TAU l_i) over the minibatch's (or pool's) "
+                        "cross-entropies l_i instead of their mean (paper: 0, the mean); the "
+                        "optimizer still steps on the mean's gradient")
     g.add_argument("--meta-betas", type=_betas, default=None,
                    help=f"Adam's B1,B2 on phi (paper: {PAPER.betas[0]:g},{PAPER.betas[1]:g}); "
                         "a smaller B2 (e.g. 0.99, a memory of about 100 meta-updates) lets the "
@@ -357,7 +362,8 @@ _META_FLAGS = {"steps": "steps", "unroll": "unroll", "meta_lr": "meta_lr",
                "min_lr_ratio": "min_lr_ratio", "meta_objective": "meta_objective",
                "horizon_weights": "horizon_weights",
                "clip_grad_norm": "clip_grad_norm", "average": "average", "betas": "meta_betas",
-               "unroll_doubling": "unroll_doubling", "meta_data": "meta_data"}
+               "unroll_doubling": "unroll_doubling", "meta_data": "meta_data",
+               "meta_tilt": "meta_tilt"}
 _PROBLEM_FLAGS = {"optimizee": "optimizee", "variant": "variant", "train_pool": "train_pool",
                   "dataset": "dataset", "conv_channels": "conv_channels", "linear": "linear"}
 

@@ -104,6 +104,8 @@ class MetaConfig:
                                       # to the horizon (0: fixed at ``unroll``)
     meta_data: str = "batch"          # what f_t in the meta-loss is computed on: the step's
                                       # minibatch (paper) or the net's whole pool of data
+    meta_tilt: float = 0.0            # f_t tilted towards the digits the net gets wrong:
+                                      # (1/tau) log mean exp(tau * l_i) (0: the mean, paper)
     seed: int = 0
 
     def __post_init__(self):
@@ -136,6 +138,9 @@ class MetaConfig:
                              f"got {self.meta_data!r}")
         if self.meta_data != "batch" and self.loss_terms != "paper":
             raise ValueError("MetaConfig: meta_data 'pool' takes loss_terms='paper' only")
+        if self.meta_tilt < 0 or (self.meta_tilt and self.loss_terms != "paper"):
+            raise ValueError(f"MetaConfig: meta_tilt must be >= 0 and takes loss_terms='paper' "
+                             f"only, got {self.meta_tilt!r} with {self.loss_terms!r}")
         if self.unroll_doubling < 0:
             raise ValueError(f"MetaConfig: unroll_doubling must be >= 0, got "
                              f"{self.unroll_doubling}")
@@ -235,13 +240,16 @@ def log_of_mean(summed, values, weights=None):
     return summed * (1.0 / s) + (math.log(s / sum(w)) - 1.0)
 
 
-def _loss_and_grad(instance, flat, theta, step, create_graph=False, pool=False):
+def _loss_and_grad(instance, flat, theta, step, create_graph=False, pool=False, tilt=0.0):
     """f_step at ``theta`` (array (N,)) on fresh leaves: ``(loss Tensor, gradient (N,))``;
-    with ``pool``, the loss on the net's whole pool of data instead of minibatch ``step``.
+    with ``pool``, the loss on the net's whole pool of data instead of minibatch ``step``; with
+    ``tilt`` > 0, the tilted loss (``instance.tilted_loss``) instead of the mean.
 
     The gradient is an array, or a Tensor with a graph when ``create_graph`` (second order).
     """
     def f(params):
+        if tilt:
+            return instance.tilted_loss(params, step, tilt, pool=pool)
         return instance.pool_loss(params) if pool else instance.loss(params, step)
 
     if create_graph:
@@ -256,7 +264,7 @@ def _loss_and_grad(instance, flat, theta, step, create_graph=False, pool=False):
 def unroll(net, instance, flat: Flattener, theta, state, t0: int, length: int, *,
            step_weights=None, second_order: bool = False, loss_terms: str = "paper",
            method: str = "tangent", meta_objective: str = "loss", meta_data: str = "batch",
-           record=None):
+           meta_tilt: float = 0.0, record=None):
     """One unroll of ``length`` optimizee steps from ``theta`` (array (N,)) and ``state``.
 
     Returns ``(meta_loss, theta_end, state_end, losses)``: the meta-loss Tensor (its graph
@@ -279,7 +287,9 @@ def unroll(net, instance, flat: Flattener, theta, state, t0: int, length: int, *
 
     ``meta_data="pool"``: each meta-loss term is the loss on the net's whole pool of data
     (``instance.pool_loss``) at theta_t, while the optimizer still steps on minibatch
-    gradients; the losses returned are then the pool's.
+    gradients; the losses returned are then the pool's. ``meta_tilt`` > 0: each term is the
+    tilted loss (``instance.tilted_loss``) of the minibatch (or pool); the losses returned are
+    the tilted ones.
     """
     if method not in ("tangent", "graph"):
         raise ValueError(f"unroll: method must be 'tangent' or 'graph', got {method!r}")
@@ -299,7 +309,7 @@ def unroll(net, instance, flat: Flattener, theta, state, t0: int, length: int, *
         w = 1.0 if step_weights is None else step_weights[k]
         loss, term, g = _step_term(instance, flat, cur, step, w, method, meta_objective,
                                    second_order, need_grad=k < length - 1,
-                                   pool=meta_data == "pool")
+                                   pool=meta_data == "pool", tilt=meta_tilt)
         values.append(loss.item())
         terms.append(term)
     meta_loss = _meta_loss(terms, values, step_weights, method, meta_objective)
@@ -309,22 +319,23 @@ def unroll(net, instance, flat: Flattener, theta, state, t0: int, length: int, *
 
 
 def _step_term(instance, flat, cur, step, w, method, meta_objective, second_order, need_grad,
-               pool=False):
+               pool=False, tilt=0.0):
     """Step ``step`` of an unroll (see :func:`unroll`): ``(loss, term, g)``, the loss the
     meta-loss counts at ``cur`` = theta_t (minibatch ``step``'s, or with ``pool`` the whole
     pool's), its weighted meta-loss term, and the minibatch gradient g_t to feed the optimizer
     next (None on the graph path when ``need_grad`` is false)."""
     if method == "tangent":
         loss, g = _loss_and_grad(instance, flat, cur.data, step)
-        counted, g_counted = _loss_and_grad(instance, flat, cur.data, step, pool=True) \
-            if pool else (loss, g)
+        counted, g_counted = _loss_and_grad(instance, flat, cur.data, step, pool=pool,
+                                            tilt=tilt) if pool or tilt else (loss, g)
         value, gradient = meta_term(counted.data, g_counted, meta_objective)
         if w != 1.0:  # weighted inside the node, as the parallel trainer does
             value, gradient = w * value, w * gradient
         return counted, LossWithGradient.apply(cur, value=value, g=gradient), g
     params = flat.views(cur)
     loss = instance.loss(params, step)
-    counted = term = instance.pool_loss(params) if pool else loss
+    counted = term = (instance.tilted_loss(params, step, tilt, pool=pool) if tilt else
+                      instance.pool_loss(params) if pool else loss)
     if meta_objective == "log":
         term = ops.log(counted)
     g = None
@@ -437,7 +448,8 @@ class MetaTrainer:
         return unroll(self.net, instance, flat, theta, state, t0, length,
                       step_weights=c.weights_for(t0, length),
                       second_order=c.second_order, loss_terms=c.loss_terms,
-                      meta_objective=c.meta_objective, meta_data=c.meta_data)
+                      meta_objective=c.meta_objective, meta_data=c.meta_data,
+                      meta_tilt=c.meta_tilt)
 
     def _horizon(self, snap) -> float:
         c = self.config

@@ -53,7 +53,7 @@ def split_rows(n: int, parts: int) -> list[slice]:
 
 def unroll_rows(net, instance, flat, theta, state, t0: int, length: int, rows: slice,
                 exchange, *, report: bool = True, meta_objective: str = "loss",
-                step_weights=None, meta_data: str = "batch"):
+                step_weights=None, meta_data: str = "batch", meta_tilt: float = 0.0):
     """The first-order unroll of :func:`~minigrad.l2l.meta.unroll` (``method="tangent"``) on
     the coordinates ``rows`` only.
 
@@ -71,8 +71,10 @@ def unroll_rows(net, instance, flat, theta, state, t0: int, length: int, rows: s
         cur = cur + delta
         theta += exchange(delta.data)
         loss, g = _loss_and_grad(instance, flat, theta, t0 + k + 1)
-        if meta_data == "pool":  # the meta-loss counts the pool's loss; the steps, g's
-            loss, g_counted = _loss_and_grad(instance, flat, theta, t0 + k + 1, pool=True)
+        if meta_data == "pool" or meta_tilt:  # the meta-loss counts the pool's (or the
+            #                                      tilted) loss; the steps, g's
+            loss, g_counted = _loss_and_grad(instance, flat, theta, t0 + k + 1,
+                                             pool=meta_data == "pool", tilt=meta_tilt)
         else:
             g_counted = g
         value, gradient = meta_term(loss.data, g_counted[rows], meta_objective)
@@ -126,7 +128,7 @@ def _worker_loop(conn, rank: int, net_config: dict, dtype: str, problem_config: 
             flat = Flattener.like(instance.init_params())
             horizon, state = (instance, flat, split_rows(len(flat), parts)[rank]), None
         elif kind == "unroll":
-            _, weights, theta, t0, length, objective, step_weights, meta_data = msg
+            _, weights, theta, t0, length, objective, step_weights, meta_data, tilt = msg
             net.load_state_dict(weights)
             instance, flat, rows = horizon
 
@@ -139,7 +141,7 @@ def _worker_loop(conn, rank: int, net_config: dict, dtype: str, problem_config: 
                                                  rows, exchange, report=False,
                                                  meta_objective=objective,
                                                  step_weights=step_weights,
-                                                 meta_data=meta_data)
+                                                 meta_data=meta_data, meta_tilt=tilt)
             for p in net.parameters():
                 p.grad = None
             meta_loss.backward()
@@ -254,11 +256,13 @@ class ParallelMetaTrainer(MetaTrainer):
         weights = self.config.weights_for(t0, length)
         if self.processes > 1:
             self._send_all(("unroll", self.net.state_dict(), theta, t0, length,
-                            self.config.meta_objective, weights, self.config.meta_data))
+                            self.config.meta_objective, weights, self.config.meta_data,
+                            self.config.meta_tilt))
         meta_loss, theta, state, values = unroll_rows(
             bind_net(self.net, instance, flat, rows), instance, flat, theta, state, t0, length,
             rows, self._exchange, meta_objective=self.config.meta_objective,
-            step_weights=weights, meta_data=self.config.meta_data)
+            step_weights=weights, meta_data=self.config.meta_data,
+            meta_tilt=self.config.meta_tilt)
         return _SplitMetaLoss(self, meta_loss), theta, state, values
 
     def _exchange(self, part):

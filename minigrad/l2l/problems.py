@@ -365,14 +365,33 @@ class MnistInstance:
         estimates, without the minibatch's noise (``MetaConfig.meta_data="pool"``)."""
         return self._cross_entropy(params, self.images, self.labels)
 
-    def _cross_entropy(self, params, x, y) -> Tensor:
+    def tilted_loss(self, params, step=0, tilt: float = 1.0, pool: bool = False) -> Tensor:
+        """The tilted cross-entropy (Li et al. 2021, "Tilted Empirical Risk Minimization") on
+        minibatch ``step`` (or with ``pool`` the whole pool), for ``MetaConfig.meta_tilt``:
+
+            (1 / tau) log( (1/n) sum_i exp(tau * l_i) ),   l_i the cross-entropy of digit i.
+
+        tau -> 0 gives the mean; a larger tau weighs each digit by exp(tau * l_i), so the
+        digits the net still gets wrong count more (the gradient is the softmax(tau * l) mix of
+        the digits' gradients). Computed as m + (1/tau) log mean exp(tau (l_i - m)), m = max l_i.
+        """
+        x, y = (self.images, self.labels) if pool else self.batch(step)
+        logp = ops.log_softmax(self._logits(params, x), axis=1)
+        per_digit = -logp[logp.xp.arange(len(y)), y]
+        m = float(per_digit.data.max())
+        return ops.log(ops.mean(ops.exp((per_digit - m) * tilt))) * (1.0 / tilt) + m
+
+    def _logits(self, params, x) -> Tensor:
         h = Tensor.from_array(x)
         n_layers = len(params) // 2
         for k in range(n_layers):
             h = ops.matmul(h, params[2 * k]) + params[2 * k + 1]
             if k < n_layers - 1:
                 h = self.act(h)
-        return ops.cross_entropy(h, y)
+        return h
+
+    def _cross_entropy(self, params, x, y) -> Tensor:
+        return ops.cross_entropy(self._logits(params, x), y)
 
     def loss_and_runs(self, params, step=0):
         loss = self.loss(params, step)

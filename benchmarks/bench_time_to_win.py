@@ -92,6 +92,12 @@ VARIANTS = {
     "fast": ("the fast recipe (all of its ideas)", ["--recipe", "fast"]),
     "fast+imitation": ("the fast recipe after the imitation warm start",
                        ["--recipe", "fast", "--imitation"]),
+    # candidates for the recipe, measured before it changes (session 5)
+    "fast+tail val": ("the fast recipe, the best weights by the validation loss over the "
+                      "horizon's last tenth", ["--recipe", "fast", "--val-metric", "tail"]),
+    "fast+tail val+raw": ("the same, validating the weights themselves rather than their "
+                          "running average", ["--recipe", "fast", "--val-metric", "tail",
+                                              "--average", "0"]),
 }
 
 

@@ -48,9 +48,10 @@ def _pick_cases():
 register(Exercise(
     id="07.2", title="pick the learning rate on validation problems", reference=pick_best_lr,
     cases=_pick_cases,
-    hint="Score each lr by the mean of its final losses, +inf if any of them is not finite "
-         "(np.isfinite(...).all()); return min(table, key=lambda lr: (score(lr), lr)) so ties "
-         "go to the smaller rate.",
+    hint="a rate is judged by the MEAN of its final validation losses (not the median, not "
+         "the best run), and one diverged run (nan or inf) rules the whole rate out: its score "
+         "is +inf. The lowest score wins; on a tie the smaller rate does, so compare the pair "
+         "(score, rate). Still stuck: the collapsed 'Hint 2' below the exercise.",
 ))
 
 

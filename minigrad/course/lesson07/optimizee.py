@@ -95,10 +95,12 @@ def _mlp_loss_checker(fn):
 register(Exercise(
     id="07.1", title="the MLP's loss from one flat parameter vector", reference=mlp_loss,
     checker=_mlp_loss_checker,
-    hint="Walk through theta with an offset: for each layer take fan_in * fan_out entries, "
-         "mg.reshape them to (fan_in, fan_out), then the next fan_out entries are the bias; "
-         "h = mg.matmul(h, w) + b, the activation on every layer but the last, and "
-         "mg.cross_entropy(h, y) at the end.",
+    hint="theta is the arrays laid end to end, layer after layer: a weight matrix "
+         "(fan_in x fan_out numbers, row by row), then its bias (fan_out numbers). Keep a "
+         "running offset into theta as you go, give each weight matrix back its shape, and "
+         "compute every layer as h W + b; the activation goes on every layer but the last, "
+         "whose outputs are the logits the cross-entropy reads. Still stuck: the collapsed "
+         "'Hint 2' below the exercise.",
 ))
 
 

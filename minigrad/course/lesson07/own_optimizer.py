@@ -31,19 +31,20 @@ import os
 import statistics
 import time
 import traceback
+from dataclasses import asdict
 
 import numpy as np
 
 from minigrad.course.meta_loop import library_meta_train
 from minigrad.course.widgets import show_in
-from minigrad.l2l import LearnedRule, MetaConfig, evaluate_rule
+from minigrad.l2l import LearnedRule, evaluate_rule
 from minigrad.l2l.evaluate import best_baseline, problem_seeds
 from minigrad.l2l.launch import NO_ITERATION_LIMIT, base_config, build_trainer, train_recipe
 from minigrad.l2l.plots import COLORS
 from minigrad.l2l.problems import problem_from_config
 from minigrad.l2l.recipes import get_recipe
-from minigrad.l2l.stats import mean_ci95, mean_or_inf, paired_comparison
-from minigrad.l2l.training import validation_losses
+from minigrad.l2l.stats import mean_ci95, paired_comparison
+from minigrad.l2l.training import RunSettings, TrainingRun
 from minigrad.l2l.verdicts import fmt_number
 
 from ._shared import NAMES
@@ -143,45 +144,39 @@ class _StopLoop(Exception):
 
 
 def _loop_settings(recipe, meta_lr: float, optimizee: str, seed: int) -> tuple:
-    """``(net, problem, dtype, loop arguments)`` for a 05.3 loop trained by ``recipe``'s
-    settings outside the loop: a fresh optimizer and the training problem as the recipe builds
-    them, the horizon and the recipe's first unroll length, ``meta_lr`` constant."""
+    """``(trainer, dtype, loop arguments)`` for a 05.3 loop trained by ``recipe``'s settings
+    outside the loop: a fresh optimizer and the training problem as the recipe builds them (the
+    trainer's ``net`` and ``problem``; the trainer itself only serves the validation), the
+    horizon and the recipe's first unroll length, ``meta_lr`` constant."""
     net_cfg, meta_cfg, prob_cfg, dtype = base_config("mnist", recipe)
     net_cfg["seed"] = int(seed)
     prob_cfg["optimizee"] = optimizee
     args = {"steps": int(meta_cfg["steps"]), "unroll": int(meta_cfg["unroll"]),
             "meta_lr": float(meta_lr), "seed": int(seed)}
-    trainer = build_trainer("mnist", net_cfg, args, prob_cfg, dtype)  # its net and problem
-    return trainer.net, trainer.problem, dtype, args
+    return build_trainer("mnist", net_cfg, args, prob_cfg, dtype), dtype, args
 
 
 class _LoopRun:
-    """What :func:`train_loop` keeps while the loop runs: validation and the best weights, the
-    budget, the events for the callback. :meth:`after_iteration` is the loop's callback."""
+    """What :func:`train_loop` keeps while the loop runs: the validations and the best weights
+    (by the library's :class:`~minigrad.l2l.training.TrainingRun`, so a recipe's validation
+    metric means what it means on the command line), the budget, the events for the callback.
+    :meth:`after_iteration` is the loop's callback."""
 
-    def __init__(self, net, val_problem, args: dict, minutes: float, val_every: int,
-                 val_runs: int, val_metric: str, callback, finish_in_time: bool):
-        self.net, self.val_problem, self.args = net, val_problem, args
-        self.minutes, self.val_every, self.val_runs = float(minutes), val_every, val_runs
-        self.val_metric, self.callback = val_metric, callback
-        self.finish_in_time = finish_in_time
-        self.config = MetaConfig(steps=args["steps"], seed=args["seed"])
-        self.curve, self.seconds, self.val_seconds, self.validation = [], [], [], []
-        self.best, self.best_iteration, self.status = None, None, "done"
-        self.start = self.last = time.perf_counter()
-
-    def elapsed(self) -> float:
-        return time.perf_counter() - self.start
+    def __init__(self, trainer, val_problem, settings: RunSettings, callback,
+                 finish_in_time: bool):
+        self.trainer, self.callback, self.finish_in_time = trainer, callback, finish_in_time
+        self.minutes, self.val_every = settings.minutes, settings.val_every
+        self.run = TrainingRun(trainer, trainer.problem.config(), None, settings,
+                               val_problem=val_problem, progress=False, report=False)
+        self.curve, self.seconds, self.val_seconds = [], [], []
+        self.status = "done"
+        self.last = time.perf_counter()
 
     def validate(self) -> float:
-        """Score the weights on the validation nets; keep them if they are the best so far."""
+        """Score the weights on the validation nets; kept if they are the best so far."""
         t0 = time.perf_counter()
-        losses = validation_losses(self.net, self.val_problem, self.config, self.val_runs,
-                                   self.args["seed"])
-        value = mean_or_inf(losses[:, -1] if self.val_metric == "final" else losses[:, 1:])
-        if not self.validation or value < min(r[1] for r in self.validation):
-            self.best, self.best_iteration = self.net.state_dict(), len(self.curve)
-        self.validation.append([len(self.curve), value])
+        self.trainer.iteration = len(self.curve)  # what the validation history records
+        value = self.run.validate()
         self.val_seconds.append(time.perf_counter() - t0)
         return value
 
@@ -190,7 +185,7 @@ class _LoopRun:
             return False
         return bool(self.callback({"iteration": len(self.curve), "train_loss": train_loss,
                                    "validation": validation, "seconds": seconds,
-                                   "elapsed": self.elapsed(), "minutes": self.minutes}))
+                                   "elapsed": self.run.elapsed(), "minutes": self.minutes}))
 
     def after_iteration(self, curve) -> None:
         """The loop's callback, after every meta-iteration: record, validate every
@@ -208,7 +203,7 @@ class _LoopRun:
         if self.finish_in_time:
             # the next meta-iteration, and a validation after it, must end in the budget
             need = seconds + (self.val_seconds[-1] if self.val_seconds else 0.0)
-            stop = stop or self.elapsed() + need > 60.0 * self.minutes
+            stop = stop or self.run.elapsed() + need > 60.0 * self.minutes
         self.last = time.perf_counter()
         if stop:
             raise _StopLoop
@@ -239,38 +234,42 @@ def train_loop(loop, minutes: float = DEFAULT_MINUTES, *, recipe=RECIPE,
     recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
     if not (minutes > 0 and math.isfinite(minutes)):
         raise ValueError(f"train_loop: minutes must be a positive number, got {minutes}")
-    net, problem, dtype, args = _loop_settings(recipe, meta_lr, optimizee, seed)
+    trainer, dtype, args = _loop_settings(recipe, meta_lr, optimizee, seed)
+    net, problem = trainer.net, trainer.problem
     val_problem = problem_from_config(problem.config(), split="val", dtype=dtype)
-    run = _LoopRun(net, val_problem, args, minutes, int(val_every), int(val_runs),
-                   recipe.val_metric, callback, finish_in_time)
+    settings = RunSettings(meta_iters=NO_ITERATION_LIMIT, val_every=int(val_every),
+                           val_runs=int(val_runs), minutes=float(minutes),
+                           val_metric=recipe.val_metric)
+    loop_run = _LoopRun(trainer, val_problem, settings, callback, finish_in_time)
+    run = loop_run.run
     try:
-        run.emit(None, run.validate(), None)  # the starting point: the curve's first point
-        run.last = time.perf_counter()
+        loop_run.emit(None, loop_run.validate(), None)  # the starting point: the first point
+        loop_run.last = time.perf_counter()
         loop(net, problem, NO_ITERATION_LIMIT, steps=args["steps"], unroll=args["unroll"],
-             meta_lr=args["meta_lr"], seed=args["seed"], callback=run.after_iteration)
+             meta_lr=args["meta_lr"], seed=args["seed"], callback=loop_run.after_iteration)
     except _StopLoop:
         pass
     except KeyboardInterrupt:
-        run.status = "interrupted"
-    if run.status == "done" and run.validation[-1][0] != len(run.curve):
+        loop_run.status = "interrupted"
+    iterations = len(loop_run.curve)
+    if loop_run.status == "done" and run.val_history[-1][0] != iterations:
         try:
-            run.emit(None, run.validate(), None)
+            loop_run.emit(None, loop_run.validate(), None)
         except KeyboardInterrupt:
-            run.status = "interrupted"
+            loop_run.status = "interrupted"
     if run.best is not None:
         net.load_state_dict(run.best)
     return {
         "net": net, "weights": "best" if run.best is not None else "last",
-        "best_iteration": run.best_iteration, "status": run.status,
-        "iterations": len(run.curve), "train_curve": list(run.curve),
-        "iteration_seconds": list(run.seconds), "validation": run.validation,
-        "validation_seconds": list(run.val_seconds), "val_every": int(val_every),
-        "val_runs": int(val_runs), "val_metric": recipe.val_metric,
+        "best_iteration": run.best_iteration(), "status": loop_run.status,
+        "iterations": iterations, "train_curve": list(loop_run.curve),
+        "iteration_seconds": list(loop_run.seconds),
+        "validation": [list(r) for r in run.val_history],
+        "validation_seconds": list(loop_run.val_seconds), "val_every": settings.val_every,
+        "val_runs": settings.val_runs, "val_metric": settings.val_metric,
         "elapsed_s": run.elapsed(), "minutes": float(minutes), "recipe": recipe.name,
-        "description": recipe.describe(), "settings": {"val_every": int(val_every),
-                                                       "val_runs": int(val_runs),
-                                                       "minutes": float(minutes)},
-        "config": dict(args), "processes": 1, "imitation": None, "loop": loop_label(loop),
+        "description": recipe.describe(), "settings": asdict(settings), "config": dict(args),
+        "processes": 1, "imitation": None, "loop": loop_label(loop),
     }
 
 

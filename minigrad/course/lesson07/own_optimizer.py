@@ -259,6 +259,12 @@ def train_loop(loop, minutes: float = DEFAULT_MINUTES, *, recipe=RECIPE,
             loop_run.status = "interrupted"
     if run.best is not None:
         net.load_state_dict(run.best)
+    return _loop_result(loop_run, net, recipe, settings, args, minutes, loop)
+
+
+def _loop_result(loop_run, net, recipe, settings, args, minutes, loop) -> dict:
+    """:func:`train_loop`'s dict: what the run did, in train_recipe's keys."""
+    run, iterations = loop_run.run, len(loop_run.curve)
     return {
         "net": net, "weights": "best" if run.best is not None else "last",
         "best_iteration": run.best_iteration(), "status": loop_run.status,

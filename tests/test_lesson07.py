@@ -112,6 +112,7 @@ def test_exercise_07_1_passes_the_reference_and_catches_mistakes(capsys):
     assert check("07.1", transposed) is L.mlp_loss
     out = capsys.readouterr().out
     assert "❌" in out and "Hint:" in out
+    assert "'Hint 2'" in out and "mg.reshape" not in out  # the idea first; code in Hint 2
 
     def in_numpy(theta, x, y, sizes=(784, 20, 10), activation="sigmoid"):
         return float(L.mlp_loss(mg.tensor(theta.numpy()), x, y, sizes, activation).item())
@@ -160,6 +161,21 @@ def test_exercise_07_2_passes_the_reference_and_rejects_the_median(capsys):
 
     assert check("07.2", by_median) is L.pick_best_lr
     assert checks.results()["07.2"] == "failed"
+    out = capsys.readouterr().out
+    assert "MEAN" in out and "'Hint 2'" in out and "min(table" not in out
+
+
+@pytest.mark.parametrize("tree", ["solutions", "course"])
+def test_each_exercise_check_is_followed_by_its_collapsed_hint_2(tree):
+    """Lesson 07's checks (07.1, 07.2 and the pasted 05.3 loop) print a concept hint that
+    points to 'Hint 2': a collapsed cell right after the check, with the code."""
+    cells = json.loads((REPO / tree / "07_mnist.ipynb").read_text())["cells"]
+    checked = [i for i, c in enumerate(cells)
+               if c["cell_type"] == "code" and 'check("0' in "".join(c["source"])]
+    assert len(checked) == 3
+    for i in checked:
+        after = "".join(cells[i + 1]["source"])
+        assert after.startswith("<details>") and "<b>Hint 2</b>" in after, (i, after[:80])
 
 
 # --------------------------------------------------------------------------------------------

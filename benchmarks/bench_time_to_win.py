@@ -95,7 +95,8 @@ VARIANTS = {
     # candidates for the recipe, measured before it changes (session 5)
     "fast+tail val": ("the fast recipe, the best weights by the validation loss over the "
                       "horizon's last tenth", ["--recipe", "fast", "--val-metric", "tail"]),
-    "fast+tail val+raw": ("the same, validating the weights themselves rather than their "
+    "fast+tail val+raw": ("the fast recipe, the best weights by the validation loss over the "
+                          "horizon's last tenth, of the weights themselves rather than their "
                           "running average", ["--recipe", "fast", "--val-metric", "tail",
                                               "--average", "0"]),
 }
@@ -186,8 +187,8 @@ def report(rows, args, command) -> str:
         "Variants: " + "; ".join(f"`{v}`: {VARIANTS[v][0]}" for v in args.variants) + ".",
         "",
         "`best val (at)`: the validation score the weights were chosen by (16 validation nets "
-        "every 25 meta-iterations; the mean loss over the 100 steps, or the final loss where "
-        "the variant chooses by it) and its meta-iteration. "
+        "every 25 meta-iterations; the mean loss over the 100 steps, or, where the variant "
+        "chooses by them, the final loss or the mean over steps 91-100) and its meta-iteration. "
         "`load`: the machine's 1-minute load average before and after the stage, the larger "
         "(the run itself adds about its process count; more means other work shared the cores "
         "and the budget bought fewer meta-iterations).",

@@ -152,7 +152,7 @@ def make_rule(name: str, lr: float = 0.0, net=None):
 def quadratic_rollout(rule, inst: FamilyInstance, steps: int) -> np.ndarray:
     """:func:`minigrad.l2l.rollout` for a :class:`FamilyInstance`, with the gradient written
     out, ``factor * 2 W^T (W theta - y)``, instead of taken by autograd (the same numbers up
-    to float rounding, about ten times faster; the tests compare the two). Returns the
+    to float rounding, and cheaper: no graph is built; the tests compare the two). Returns the
     losses, shape (steps + 1, functions); a non-finite loss ends the rollout (the remaining
     rows repeat it)."""
     shape = inst.theta0.shape

@@ -34,10 +34,10 @@ def _close_figures():
 # The course map
 
 
-def test_ten_lessons_in_order_each_building_only_on_earlier_ones():
+def test_eleven_lessons_in_order_each_building_only_on_earlier_ones():
     numbers = [les.number for les in L.LESSONS]
-    assert numbers == [f"{i:02d}" for i in range(10)]
-    assert len({les.filename for les in L.LESSONS}) == 10
+    assert numbers == [f"{i:02d}" for i in range(11)]
+    assert len({les.filename for les in L.LESSONS}) == 11
     for les in L.LESSONS:
         assert all(dep < les.number for dep in les.builds_on), les
     assert {les.part for les in L.LESSONS} == {1, 2}
@@ -60,7 +60,7 @@ def test_the_notebook_shows_the_current_course_table():
 def test_course_map_markdown_links_each_notebook():
     table = L.course_map_markdown().splitlines()
     assert table[0] == "| Lesson | What you learn | Builds on |"
-    assert len(table) == 2 + 10
+    assert len(table) == 2 + 11
     assert "| [05 Learning to learn](05_learning_to_learn.ipynb) |" in table[7]
     assert table[7].endswith("| 03, 04 |")
 
@@ -70,6 +70,7 @@ def test_lesson_layers_are_longest_paths_and_refuse_forward_references():
     assert layers["00"] == 0 and layers["02"] == 2
     assert layers["03"] == layers["04"] == 3
     assert layers["05"] == 4 and layers["07"] == 6 and layers["09"] == 8
+    assert layers["10"] == layers["08"] == 7
     bad = (Lesson("00", "a", "A", "x", ("01",)), Lesson("01", "b", "B", "y"))
     with pytest.raises(ValueError, match="lesson 00 builds on '01'"):
         L.lesson_layers(bad)

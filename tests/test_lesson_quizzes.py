@@ -13,7 +13,7 @@ import pytest
 from minigrad.course.quiz import LETTERS, Feedback, Question, Quiz, feedback
 
 REPO = Path(__file__).resolve().parent.parent
-LESSONS = [f"{n:02d}" for n in range(10)]
+LESSONS = [f"{n:02d}" for n in range(11)]
 
 def _quiz(lesson: str) -> Quiz:
     return importlib.import_module(f"minigrad.course.lesson{lesson}").QUIZ

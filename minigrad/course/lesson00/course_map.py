@@ -60,6 +60,11 @@ LESSONS: tuple[Lesson, ...] = (
            "paper vs official code, first- vs second-order meta-gradients, what the LSTM "
            "learned, GPUs (09.1: the second-order meta-gradient; 09.2: predict W2's gradient "
            "ratio under ReLU)", ("08",), part=2),
+    Lesson("10", "convnet", "Convolutions and a learned optimizer for a convnet",
+           "convolution as im2col and one matrix product, what a convnet's filters learn, the "
+           "paper's convnet and its two-LSTM optimizer, meta-trained live and raced against "
+           "tuned baselines (10.1: im2col; 10.2: the forward pass; 10.3: the weight gradient)",
+           ("07",), part=2),
 )
 
 PART_NAMES = {1: "Part 1: the engine", 2: "Part 2: learning to learn"}
@@ -123,9 +128,11 @@ def draw_course_map(lessons=LESSONS, figsize=(13, 3.6)):
                                     boxstyle="round,pad=0.0,rounding_size=0.08",
                                     fc=PART_COLORS[les.part], ec="#555555",
                                     gid=f"lesson-{les.number}"))
-        title = textwrap.fill(les.title, 14)
-        ax.text(x, y, f"{les.number}\n{title}", ha="center", va="center", fontsize=8.5,
-                linespacing=1.25)
+        title, size = textwrap.fill(les.title, 14), 8.5
+        if title.count("\n") > 2:  # a long title: smaller, in wider lines, to fit its box
+            title, size = textwrap.fill(les.title, 19), 7.5
+        ax.text(x, y, f"{les.number}\n{title}", ha="center", va="center", fontsize=size,
+                linespacing=1.2 if size < 8.5 else 1.25)
     for les in lessons:
         x1, y1 = pos[les.number]
         for dep in les.builds_on:

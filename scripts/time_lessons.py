@@ -3,6 +3,8 @@
 
     python scripts/time_lessons.py --readme README.md          # every notebook in solutions/
     python scripts/time_lessons.py solutions/07_mnist.ipynb    # some, printed only
+    python scripts/time_lessons.py --readme README.md --add solutions/10_convnet.ipynb
+                                                               # a new lesson, into the table
 
 Each notebook runs top to bottom in a fresh kernel (nbclient, this Python environment, its own
 folder as the working directory, one BLAS thread as the test command uses), on a copy: the
@@ -16,8 +18,12 @@ grows with any other load, so the load average at the start is recorded, and a b
 
 Writes ``docs/lesson_times.json`` (the figures with the date, CPU, commit, load average and
 this command) and, with ``--readme``, rewrites the table between ``<!-- lesson-times:begin -->``
-and ``<!-- lesson-times:end -->``. The README's lesson table gives reading times only (an
-estimate by the authors); the run times are these, measured.
+and ``<!-- lesson-times:end -->``. ``--add`` times only the notebooks given and adds them to the
+figures already in ``docs/lesson_times.json`` (a lesson written after the last full
+measurement): each added lesson keeps its own date, load average, commit and command, and the
+README's note under the table names them, so a reader sees which figures were measured when.
+The README's lesson table gives reading times only (an estimate by the authors); the run times
+are these, measured.
 """
 
 from __future__ import annotations
@@ -81,8 +87,19 @@ def _commit() -> str:
 
 def readme_block(record: dict) -> str:
     rows = ["| Lesson | runs in (wall, kernel start included) | CPU |", "| --- | --- | --- |"]
+    added = []
     for name, t in record["lessons"].items():
-        rows.append(f"| {name} | {t['wall_s']:.0f} s | {t['cpu_s']:.0f} s |")
+        mark = " *" if "measured" in t else ""
+        rows.append(f"| {name}{mark} | {t['wall_s']:.0f} s | {t['cpu_s']:.0f} s |")
+        if "measured" in t:
+            m = t["measured"]
+            added.append(f"{name} by `{m['command']}` on {m['date']} ({m['cpu']}, load average "
+                         f"{m['load_average']:.1f} at the start)")
+    note = ""
+    if added:
+        note = (" \\* Measured later, on its own: " + "; ".join(added) + ". A load average "
+                "above 0.5 means other work shared the cores: that wall time is longer than a "
+                "learner's on a quiet machine.")
     return "\n".join([
         BEGIN,
         *rows,
@@ -91,9 +108,19 @@ def readme_block(record: dict) -> str:
         f"{record['cores']} cores, load average {record['load_average']:.1f} at the start; "
         "each notebook top to bottom in a fresh kernel, one BLAS thread). The CPU time is the "
         "kernel's and the front end's together; the wall time grows when the machine is busy "
-        "with other work.",
+        "with other work." + note,
         END,
     ])
+
+
+def add_to_record(record: dict, timed: dict, measured: dict) -> dict:
+    """``record`` (the full measurement) with the lessons of ``timed`` ({stem: figures})
+    added or replaced, each carrying ``measured`` (its own date, CPU, load average, commit and
+    command); the lessons in the order of their file names."""
+    lessons = dict(record["lessons"])
+    for name, t in timed.items():
+        lessons[name] = {**t, "measured": dict(measured)}
+    return {**record, "lessons": dict(sorted(lessons.items()))}
 
 
 def rewrite_readme(readme: Path, block: str) -> None:
@@ -113,18 +140,30 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, default=JSON_PATH, help="where to write the figures")
     ap.add_argument("--busy-ok", action="store_true",
                     help="measure even if the load average is above 0.5 (figures then say so)")
+    ap.add_argument("--add", action="store_true",
+                    help="time only the notebooks given and add them to the figures already in "
+                         "--json (a new lesson), each with its own date and load average")
     args = ap.parse_args(argv)
     if os.getloadavg()[0] > 0.5 and not args.busy_ok:
         ap.error(f"the machine is busy (load average {os.getloadavg()[0]:.1f}): a learner's "
                  "wait is measured on a quiet machine; stop other work or pass --busy-ok")
     paths = args.notebooks or sorted((ROOT / "solutions").glob("*.ipynb"))
-    if args.readme and args.notebooks:
-        ap.error("--readme rewrites the whole table: time every notebook (give none)")
+    if args.add and not args.notebooks:
+        ap.error("--add needs the notebooks to time and add")
+    if args.readme and args.notebooks and not args.add:
+        ap.error("--readme rewrites the whole table: time every notebook (give none), or add "
+                 "new ones with --add")
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # the kernels inherit it
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    command = "python scripts/time_lessons.py" + (f" --readme {args.readme}" if args.readme
+                                                   else "")
+    if args.add:
+        command += " --add" + "".join(f" {os.path.relpath(p.resolve(), ROOT)}"
+                                      for p in args.notebooks)
+    if args.busy_ok:
+        command += " --busy-ok"
     record = {
-        "command": "python scripts/time_lessons.py"
-                   + (f" --readme {args.readme}" if args.readme else ""),
+        "command": command,
         "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "cpu": cpu_model(), "cores": os.cpu_count(), "commit": _commit(),
         "load_average": round(os.getloadavg()[0], 2), "lessons": {},
@@ -133,7 +172,11 @@ def main(argv=None) -> int:
         t = time_notebook(path.resolve())
         record["lessons"][path.stem] = t
         print(f"{path.stem:32s} {t['cpu_s']:6.1f} s CPU {t['wall_s']:6.1f} s wall", flush=True)
-    if args.notebooks:
+    if args.add:
+        full = json.loads(args.json.read_text())
+        measured = {k: record[k] for k in ("command", "date", "cpu", "load_average", "commit")}
+        record = add_to_record(full, record["lessons"], measured)
+    elif args.notebooks:
         return 0
     args.json.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(args.json, json.dumps(record, indent=1) + "\n")

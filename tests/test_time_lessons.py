@@ -77,3 +77,32 @@ def test_a_busy_machine_is_refused(time_lessons, monkeypatch, capsys):
     with pytest.raises(SystemExit):
         time_lessons.main(["--readme", "README.md"])
     assert "busy (load average 3.0)" in capsys.readouterr().err
+
+
+def test_an_added_lesson_keeps_its_own_measurement(time_lessons):
+    """--add: a lesson written after the last full measurement joins the table with its own
+    date and load average, and the note under the table says so."""
+    full = _record({"00_welcome": {"cpu_s": 2.4, "wall_s": 3.6},
+                    "02_b": {"cpu_s": 1.0, "wall_s": 2.0}})
+    measured = {"command": "python scripts/time_lessons.py --readme README.md --add "
+                           "solutions/01_a.ipynb --busy-ok",
+                "date": "2026-02-02 00:00 UTC", "cpu": "Other CPU", "load_average": 3.2,
+                "commit": "def"}
+    record = time_lessons.add_to_record(full, {"01_a": {"cpu_s": 9.0, "wall_s": 30.0}},
+                                        measured)
+    assert list(record["lessons"]) == ["00_welcome", "01_a", "02_b"]
+    assert record["date"] == full["date"] and "measured" not in record["lessons"]["00_welcome"]
+    assert record["lessons"]["01_a"]["measured"]["load_average"] == 3.2
+    block = time_lessons.readme_block(record)
+    assert "| 01_a * | 30 s | 9 s |" in block and "| 00_welcome | 4 s | 2 s |" in block
+    assert "Measured later, on its own: 01_a by `python scripts/time_lessons.py" in block
+    assert "on 2026-02-02 00:00 UTC (Other CPU, load average 3.2 at the start)" in block
+    # measured again with everything: the note goes
+    assert "Measured later" not in time_lessons.readme_block(full)
+
+
+def test_add_needs_notebooks(time_lessons, capsys, monkeypatch):
+    monkeypatch.setattr(time_lessons.os, "getloadavg", lambda: (0.1, 0.1, 0.1))
+    with pytest.raises(SystemExit):
+        time_lessons.main(["--add"])
+    assert "--add needs the notebooks" in capsys.readouterr().err

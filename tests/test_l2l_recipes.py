@@ -505,8 +505,11 @@ def test_the_tilted_meta_loss_is_the_same_on_one_or_two_processes_and_not_the_me
         np.testing.assert_allclose(two[0][name], w, rtol=1e-4, atol=1e-6, err_msg=name)
     mean = _train_pool(MetaTrainer, meta_data)
     assert plain[1][0] > mean[1][0]  # the curve is the tilted loss, above the mean
-    with pytest.raises(ValueError, match="meta_tilt must be >= 0"):
-        MetaConfig(meta_tilt=-1.0)
+    for bad in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="meta_tilt must be finite and >= 0"):
+            MetaConfig(meta_tilt=bad)
+    with pytest.raises(SystemExit):  # argparse names the flag and the value
+        cli.main(["train", "--meta-tilt", "nan"])
 
 
 def test_the_pool_meta_loss_is_the_same_on_one_or_two_processes_and_not_the_batchs():

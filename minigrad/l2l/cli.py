@@ -98,6 +98,13 @@ def _positive_float(text):
     return v
 
 
+def _non_negative_float(text):
+    v = float(text)
+    if not (v >= 0 and math.isfinite(v)):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
+    return v
+
+
 def _average(text):
     v = float(text)
     if not 0.0 <= v < 1.0:
@@ -222,7 +229,7 @@ def _add_meta_args(g):
                         "(paper: batch) or the training net's whole pool of digits (pool: no "
                         "minibatch noise in the meta-loss, and every hard digit counts at every "
                         "step; the optimizer still steps on minibatch gradients)")
-    g.add_argument("--meta-tilt", type=float, default=None, metavar="TAU",
+    g.add_argument("--meta-tilt", type=_non_negative_float, default=None, metavar="TAU",
                    help="tilt each f_t of the meta-loss towards the digits the net still gets "
                         "wrong: (1/TAU) log mean_i exp(TAU l_i) over the minibatch's (or pool's) "
                         "cross-entropies l_i instead of their mean (paper: 0, the mean); the "

@@ -138,9 +138,11 @@ class MetaConfig:
                              f"got {self.meta_data!r}")
         if self.meta_data != "batch" and self.loss_terms != "paper":
             raise ValueError("MetaConfig: meta_data 'pool' takes loss_terms='paper' only")
-        if self.meta_tilt < 0 or (self.meta_tilt and self.loss_terms != "paper"):
-            raise ValueError(f"MetaConfig: meta_tilt must be >= 0 and takes loss_terms='paper' "
-                             f"only, got {self.meta_tilt!r} with {self.loss_terms!r}")
+        if not (self.meta_tilt >= 0 and math.isfinite(self.meta_tilt)) or (
+                self.meta_tilt and self.loss_terms != "paper"):
+            raise ValueError(f"MetaConfig: meta_tilt must be finite and >= 0 and takes "
+                             f"loss_terms='paper' only, got {self.meta_tilt!r} with "
+                             f"{self.loss_terms!r}")
         if self.unroll_doubling < 0:
             raise ValueError(f"MetaConfig: unroll_doubling must be >= 0, got "
                              f"{self.unroll_doubling}")

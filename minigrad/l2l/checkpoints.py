@@ -28,7 +28,7 @@ the same object, put back by the same :meth:`RunState.put`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +77,14 @@ class RunState:
     array}``), Adam's state dict (``optimizer``; None: leave the trainer's Adam as it is),
     ``iteration`` (meta-iterations completed), the ``curve`` and ``final_losses`` (one entry
     per meta-iteration) and the running average of phi (``averaged``, None when the trainer
-    keeps none).
+    keeps none). The collapse guard's state (``MetaConfig.collapse_guard``, see
+    :mod:`minigrad.l2l.meta`): ``lr_scale``, the factor on the meta learning rate's schedule
+    (halved at each rollback); ``rollbacks``, ``[collapsed iteration, iteration whose start it
+    rolled back to]`` pairs (counted from 1, as the log does); and ``guard``, the weights to
+    roll back to (a RunState of weights, Adam state and running average, whose ``iteration``
+    counts the meta-iterations done before them; None until a horizon has left chance). A
+    checkpoint stores the guard's arrays as ``guard.net.*``, ``guard.optimizer.*`` and
+    ``guard.average.*``.
 
     The one representation of a run's state: :meth:`of` takes it from a trainer (a
     :class:`~minigrad.l2l.meta.MetaTrainer`) and :meth:`put` puts it back, for the trainer's
@@ -91,6 +98,9 @@ class RunState:
     curve: list
     final_losses: list
     averaged: dict | None = None
+    lr_scale: float = 1.0
+    rollbacks: list = field(default_factory=list)
+    guard: RunState | None = None
 
     @classmethod
     def of(cls, trainer) -> RunState:
@@ -100,31 +110,57 @@ class RunState:
                    iteration=trainer.iteration, curve=list(trainer.curve),
                    final_losses=list(trainer.final_losses),
                    averaged=None if averaged is None else
-                   {k: v.copy() for k, v in averaged.items()})
+                   {k: v.copy() for k, v in averaged.items()},
+                   lr_scale=float(getattr(trainer, "lr_scale", 1.0)),
+                   rollbacks=[list(r) for r in getattr(trainer, "rollbacks", [])],
+                   guard=getattr(trainer, "guard_state", None))
 
-    def put(self, trainer) -> None:
-        """Make this ``trainer``'s state (copies; the running average only if the trainer
-        keeps one, in its dtype). ValueError when the weights do not fit its network."""
+    def weights_only(self) -> RunState:
+        """The weights, Adam state and running average alone (what the collapse guard keeps
+        and rolls back to)."""
+        return RunState(net=self.net, optimizer=self.optimizer, iteration=self.iteration,
+                        curve=[], final_losses=[], averaged=self.averaged)
+
+    def put_weights(self, trainer) -> None:
+        """Make this state's weights, Adam state (unless None) and running average (only if
+        the trainer keeps one, in its dtype) ``trainer``'s, as copies. ValueError when the
+        weights do not fit its network."""
         trainer.net.load_state_dict(self.net)
         if self.optimizer is not None:
             trainer.meta_opt.load_state_dict(self.optimizer)
-        trainer.iteration = int(self.iteration)
-        trainer.curve, trainer.final_losses = list(self.curve), list(self.final_losses)
         if getattr(trainer, "averaged", None) is not None:
             trainer.averaged = {k: np.array(v, dtype=trainer.averaged[k].dtype)
                                 for k, v in self.averaged.items()}
 
+    def put(self, trainer) -> None:
+        """Make this ``trainer``'s state: :meth:`put_weights`, the counters and curves, and
+        the collapse guard's state."""
+        self.put_weights(trainer)
+        trainer.iteration = int(self.iteration)
+        trainer.curve, trainer.final_losses = list(self.curve), list(self.final_losses)
+        trainer.lr_scale = float(self.lr_scale)
+        trainer.rollbacks = [list(r) for r in self.rollbacks]
+        trainer.guard_state = self.guard
+
     def to_checkpoint(self) -> tuple[dict, dict]:
         """``(arrays, metadata)``: the state's entries of a checkpoint, ``net.*``,
-        ``average.*`` and ``optimizer.*`` arrays and the metadata ``iteration``, ``curve``,
-        ``final_losses`` and ``optimizer`` (Adam's settings)."""
+        ``average.*`` and ``optimizer.*`` arrays (and the guard's, prefixed ``guard.``) and
+        the metadata ``iteration``, ``curve``, ``final_losses``, ``optimizer`` (Adam's
+        settings), ``lr_scale``, ``rollbacks`` and ``guard`` (its iteration and Adam's
+        settings)."""
         arrays = {f"net.{k}": v for k, v in self.net.items()}
         if self.averaged is not None:
             arrays.update({f"average.{k}": v for k, v in self.averaged.items()})
         opt_arrays, opt_meta = flatten_state_dict(self.optimizer, "optimizer.")
         arrays.update(opt_arrays)
         meta = {"iteration": self.iteration, "curve": list(self.curve),
-                "final_losses": list(self.final_losses), "optimizer": opt_meta}
+                "final_losses": list(self.final_losses), "optimizer": opt_meta,
+                "lr_scale": self.lr_scale, "rollbacks": [list(r) for r in self.rollbacks]}
+        if self.guard is not None:
+            guard_arrays, guard_meta = self.guard.to_checkpoint()
+            arrays.update({f"guard.{k}": v for k, v in guard_arrays.items()})
+            meta["guard"] = {"iteration": guard_meta["iteration"],
+                             "optimizer": guard_meta["optimizer"]}
         return arrays, meta
 
     @classmethod
@@ -133,11 +169,17 @@ class RunState:
         """The state a checkpoint's ``(arrays, meta)`` hold (``optimizer`` False: none of
         Adam's, so :meth:`put` leaves the trainer's). Raises :class:`CheckpointMismatch`
         naming ``path`` when Adam's state is absent or incomplete."""
+        guard = None
+        if meta.get("guard") is not None:
+            guard = cls.from_checkpoint(split_arrays(arrays, "guard"), meta["guard"],
+                                        path=path, optimizer=optimizer).weights_only()
         return cls(net=split_arrays(arrays, "net"),
                    optimizer=optimizer_state(arrays, meta, path) if optimizer else None,
                    iteration=int(meta["iteration"]), curve=list(meta.get("curve", [])),
                    final_losses=list(meta.get("final_losses", [])),
-                   averaged=split_arrays(arrays, "average") or None)
+                   averaged=split_arrays(arrays, "average") or None,
+                   lr_scale=float(meta.get("lr_scale", 1.0)),
+                   rollbacks=[list(r) for r in meta.get("rollbacks", [])], guard=guard)
 
 
 def write_checkpoint(path, trainer, problem_config: dict, *, best=None, extra=None) -> Path:
@@ -202,7 +244,7 @@ def check_finite(path, arrays: dict) -> None:
     divergence that is the file's, not the optimizer's. Raises :class:`CheckpointMismatch`
     naming the array."""
     for name, value in arrays.items():
-        if name.split(".")[0] not in ("net", "best", "average", "optimizer"):
+        if name.split(".")[0] not in ("net", "best", "average", "optimizer", "guard"):
             continue
         value = np.asarray(value)
         if value.dtype.kind == "f" and not np.isfinite(value).all():

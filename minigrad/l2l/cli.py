@@ -224,16 +224,12 @@ def _add_meta_args(g):
     g.add_argument("--min-lr-ratio", type=_positive_float, default=None,
                    help="the decay's floor, a fraction of --meta-lr (the recipe's: "
                         f"fast {RECIPES['fast'].meta.get('min_lr_ratio', 0.1):g}; otherwise 0.1)")
-    g.add_argument("--meta-data", choices=META_DATA, default=None,
-                   help="what each f_t of the meta-loss is computed on: the step's minibatch "
-                        "(paper: batch) or the training net's whole pool of digits (pool: no "
-                        "minibatch noise in the meta-loss, and every hard digit counts at every "
-                        "step; the optimizer still steps on minibatch gradients)")
-    g.add_argument("--meta-tilt", type=_non_negative_float, default=None, metavar="TAU",
-                   help="tilt each f_t of the meta-loss towards the digits the net still gets "
-                        "wrong: (1/TAU) log mean_i exp(TAU l_i) over the minibatch's (or pool's) "
-                        "cross-entropies l_i instead of their mean (paper: 0, the mean); the "
-                        "optimizer still steps on the mean's gradient")
+    g.add_argument("--collapse-guard", action=argparse.BooleanOptionalAction, default=None,
+                   help="roll back a collapse: once a horizon's mean loss has fallen below half "
+                        "the first horizon's, a horizon back above nine tenths of it (the LSTM "
+                        "sent to chance by one meta-update) restores the weights and Adam state "
+                        "from the start of the latest horizon below half and halves the meta "
+                        "lr from there (paper: off)")
     g.add_argument("--meta-betas", type=_betas, default=None,
                    help=f"Adam's B1,B2 on phi (paper: {PAPER.betas[0]:g},{PAPER.betas[1]:g}); "
                         "a smaller B2 (e.g. 0.99, a memory of about 100 meta-updates) lets the "
@@ -245,6 +241,25 @@ def _add_meta_args(g):
                         "phi_avg + (1 - a) phi after each meta-update (a in [0, 1); 0.99 "
                         "remembers about 100 meta-updates); validation and the best weights use "
                         "it (paper: 0, none)")
+    g.add_argument("--second-order", action="store_true", default=None,
+                   help="keep second derivatives (exact meta-gradient; slow)")
+    g.add_argument("--imitation", action=argparse.BooleanOptionalAction, default=None,
+                   help="start with the imitation warm start (minigrad.l2l.imitation: fit the "
+                        "LSTM to Adam's updates first), or not (default: the recipe's choice)")
+
+
+def _add_meta_loss_args(g):
+    """``train``'s options for what the meta-loss counts."""
+    g.add_argument("--meta-data", choices=META_DATA, default=None,
+                   help="what each f_t of the meta-loss is computed on: the step's minibatch "
+                        "(paper: batch) or the training net's whole pool of digits (pool: no "
+                        "minibatch noise in the meta-loss, and every hard digit counts at every "
+                        "step; the optimizer still steps on minibatch gradients)")
+    g.add_argument("--meta-tilt", type=_non_negative_float, default=None, metavar="TAU",
+                   help="tilt each f_t of the meta-loss towards the digits the net still gets "
+                        "wrong: (1/TAU) log mean_i exp(TAU l_i) over the minibatch's (or pool's) "
+                        "cross-entropies l_i instead of their mean (paper: 0, the mean); the "
+                        "optimizer still steps on the mean's gradient")
     g.add_argument("--meta-objective", choices=META_OBJECTIVES, default=None,
                    help="what each optimizee step adds to the meta-loss: its loss f_t (paper) or "
                         "log f_t (Wichrowska et al. 2017: every step counts by its relative "
@@ -255,14 +270,9 @@ def _add_meta_args(g):
                    help="how the meta-loss weighs the steps of a horizon: uniform (paper) or "
                         "linear, 2t / (T + 1) at step t (the last steps, whose loss the claims "
                         "compare, count most)")
-    g.add_argument("--second-order", action="store_true", default=None,
-                   help="keep second derivatives (exact meta-gradient; slow)")
     g.add_argument("--loss-terms", choices=("paper", "official"), default=None,
                    help="meta-loss terms per unroll: f(theta_1..K) (paper) or also f(theta_0) "
                         "(official code; changes only the reported value)")
-    g.add_argument("--imitation", action=argparse.BooleanOptionalAction, default=None,
-                   help="start with the imitation warm start (minigrad.l2l.imitation: fit the "
-                        "LSTM to Adam's updates first), or not (default: the recipe's choice)")
 
 
 def _add_optimizer_args(g):
@@ -314,6 +324,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_args(t.add_argument_group("the run"))
     _add_validation_args(t.add_argument_group("validation and the best weights"))
     _add_meta_args(t.add_argument_group("meta-training"))
+    _add_meta_loss_args(t.add_argument_group("the meta-loss"))
     _add_optimizer_args(t.add_argument_group("the learned optimizer"))
     _add_training_problem_args(t.add_argument_group("the training problems"))
 
@@ -370,7 +381,7 @@ _META_FLAGS = {"steps": "steps", "unroll": "unroll", "meta_lr": "meta_lr",
                "horizon_weights": "horizon_weights",
                "clip_grad_norm": "clip_grad_norm", "average": "average", "betas": "meta_betas",
                "unroll_doubling": "unroll_doubling", "meta_data": "meta_data",
-               "meta_tilt": "meta_tilt"}
+               "meta_tilt": "meta_tilt", "collapse_guard": "collapse_guard"}
 _PROBLEM_FLAGS = {"optimizee": "optimizee", "variant": "variant", "train_pool": "train_pool",
                   "dataset": "dataset", "conv_channels": "conv_channels", "linear": "linear"}
 

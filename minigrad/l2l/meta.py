@@ -40,6 +40,18 @@ identical meta-gradient (tested bit for bit) but walks the growing unroll graph 
 unroll); it carries no gradient, so only the reported value changes. f_t is the loss at step t
 of the horizon (for MNIST, on minibatch t).
 
+``collapse_guard=True`` watches for the collapse a high meta learning rate can cause: one
+meta-update sends the LSTM to an optimizer that takes no useful step, the horizon's mean loss
+jumps back to chance (on MNIST from 0.47 to 2.30 in one meta-iteration) and the meta-gradient
+there is too small (about 0.03) for training ever to leave it. Once a horizon's mean loss has
+fallen below ``COLLAPSE_LEFT`` (one half) of the run's first horizon's, the guard keeps the
+weights, Adam state and running average at the start of the latest such horizon; a horizon
+whose mean loss rises above ``COLLAPSE_BACK`` (nine tenths) of the first's puts them back
+and halves the meta learning rate from there on (``lr_scale``, kept in the checkpoint like
+the rest of the run's state, so a resumed run rolls back exactly as one that never stopped).
+The meta-iteration count, the problem sequence and the schedule go on: the collapsed horizon
+stays in the curve, and ``rollbacks`` records ``[iteration, iteration rolled back to]``.
+
 A meta-loss or meta-gradient that is not finite stops training with
 :class:`MetaTrainingDiverged`; the trainer then holds the weights and Adam state from the end of
 the last complete meta-iteration (it restores them).
@@ -74,6 +86,9 @@ META_OBJECTIVES = ("loss", "log", "logmean")
 META_DATA = ("batch", "pool")
 #: How the steps of a horizon are weighted: all alike (the paper), or rising linearly.
 HORIZON_WEIGHTS = ("uniform", "linear")
+#: The collapse guard: a horizon whose mean loss is below COLLAPSE_LEFT times the run's first
+#: horizon's has left chance; one above COLLAPSE_BACK times it afterwards has collapsed.
+COLLAPSE_LEFT, COLLAPSE_BACK = 0.5, 0.9
 
 
 class MetaTrainingDiverged(RuntimeError):
@@ -106,6 +121,7 @@ class MetaConfig:
                                       # minibatch (paper) or the net's whole pool of data
     meta_tilt: float = 0.0            # f_t tilted towards the digits the net gets wrong:
                                       # (1/tau) log mean exp(tau * l_i) (0: the mean, paper)
+    collapse_guard: bool = False      # roll a collapse back to chance and halve the meta lr
     seed: int = 0
 
     def __post_init__(self):
@@ -385,6 +401,9 @@ class MetaTrainer:
         self.last_grad_norm = math.nan  # the last meta-iteration's largest meta-gradient norm
         # the running average of phi (config.average > 0), starting at the initial weights
         self.averaged = self.net.state_dict() if c.average else None
+        # the collapse guard (config.collapse_guard): the factor on the meta lr, the weights to
+        # roll back to (None until a horizon has left chance) and the rollbacks so far
+        self.lr_scale, self.guard_state, self.rollbacks = 1.0, None, []
 
     def problem_seed(self, iteration: int) -> tuple:
         return (int(self.config.seed), SEED_TAGS["train"], int(iteration))
@@ -429,10 +448,28 @@ class MetaTrainer:
         """One horizon; returns its mean optimizee loss (1/T) sum_{t=1..T} f_t(theta_t)."""
         snap = self.snapshot()
         try:
-            return self._horizon(snap)
+            mean = self._horizon(snap)
         except KeyboardInterrupt:
             self.restore(snap)  # an interrupted horizon leaves no trace
             raise
+        if self.config.collapse_guard:
+            self.guard_collapse(snap, mean)
+        return mean
+
+    def guard_collapse(self, start: RunState, mean: float) -> bool:
+        """The collapse guard after a horizon that began at ``start`` with mean loss ``mean``
+        (see the module docstring): keep ``start`` if the horizon has left chance, roll back to
+        the kept state and halve ``lr_scale`` if it has collapsed. True if it rolled back."""
+        first = self.curve[0]
+        if mean < COLLAPSE_LEFT * first:
+            self.guard_state = start.weights_only()
+        elif mean > COLLAPSE_BACK * first and self.guard_state is not None:
+            self.guard_state.put_weights(self)
+            self.lr_scale *= 0.5
+            # [the collapsed iteration, the iteration whose start it went back to], 1-based
+            self.rollbacks.append([self.iteration, self.guard_state.iteration + 1])
+            return True
+        return False
 
     def start_horizon(self, seed):
         """Draw the problem instance of ``seed``; returns the horizon's starting point
@@ -456,7 +493,7 @@ class MetaTrainer:
     def _horizon(self, snap) -> float:
         c = self.config
         for group in self.meta_opt.param_groups:
-            group["lr"] = c.lr_at(self.iteration)
+            group["lr"] = c.lr_at(self.iteration) * self.lr_scale
         horizon = self.start_horizon(self.problem_seed(self.iteration))
         theta, state = horizon[2], horizon[3]
         total, t, u, norms = 0.0, 0, 0, []

@@ -334,8 +334,11 @@ class TrainingRun:
         last_save = time.monotonic()
         while t.iteration < s.meta_iters and not self.out_of_time():
             t0 = time.perf_counter()
+            rollbacks = len(getattr(t, "rollbacks", ()))
             value = t.train_iteration()
             seconds = time.perf_counter() - t0
+            if len(getattr(t, "rollbacks", ())) > rollbacks:
+                self._report_rollback(value)
             recent = t.curve[-window:]
             post = f"train loss {sum(recent) / len(recent) / per_run:.4g} (last {len(recent)})"
             line = (f"iteration {t.iteration} mean_loss {value:.6g} final_loss "
@@ -366,6 +369,18 @@ class TrainingRun:
                     "elapsed": self.elapsed(), "validation": v, "val_seconds": val_seconds}):
                 self.log(f"# stopped by the callback after iteration {t.iteration}")
                 return
+
+    def _report_rollback(self, value: float) -> None:
+        """Log and say the collapse guard's rollback (:class:`~minigrad.l2l.meta.MetaConfig`
+        ``collapse_guard``) after the iteration whose horizon mean was ``value``."""
+        t = self.trainer
+        collapsed, back_to = t.rollbacks[-1]
+        message = (f"collapse at iteration {collapsed}: horizon mean {value / self._per_run():.4g} "
+                   f"against the first's {t.curve[0] / self._per_run():.4g}; rolled the weights "
+                   f"back to the start of iteration {back_to}, meta lr scale now "
+                   f"{t.lr_scale:g}")
+        self.log("# " + message)
+        self._say("\n" + message)
 
     def _stop(self, bar, status: str, code: int) -> int:
         """Close the run: every further signal ignored, the last save (to the fallback file if

@@ -140,8 +140,11 @@ def test_a_run_logs_and_says_the_rollback(tmp_path, capsys):
     assert run.run() == 0
     expected = ("collapse at iteration 5: horizon mean 0.95 against the first's 1; rolled "
                 "the weights back to the start of iteration 4, meta lr scale now 0.5")
-    # per run: the quadratic's meta-loss sums its batch of 2 functions
-    assert f"# {expected}" in log.read_text().splitlines()
+    # per run: the quadratic's meta-loss sums its batch of 2 functions; said after the
+    # iteration's own line
+    lines = log.read_text().splitlines()
+    assert lines.index(f"# {expected}") == 1 + next(
+        i for i, ln in enumerate(lines) if ln.startswith("iteration 5 "))
     assert expected in capsys.readouterr().err
 
 

@@ -337,8 +337,6 @@ class TrainingRun:
             rollbacks = len(getattr(t, "rollbacks", ()))
             value = t.train_iteration()
             seconds = time.perf_counter() - t0
-            if len(getattr(t, "rollbacks", ())) > rollbacks:
-                self._report_rollback(value)
             recent = t.curve[-window:]
             post = f"train loss {sum(recent) / len(recent) / per_run:.4g} (last {len(recent)})"
             line = (f"iteration {t.iteration} mean_loss {value:.6g} final_loss "
@@ -358,6 +356,8 @@ class TrainingRun:
                 post += f", val loss {latest_val[1]:.4g} (at {latest_val[0]})"
             self._unlogged = None
             self.log(line)
+            if len(getattr(t, "rollbacks", ())) > rollbacks:
+                self._report_rollback(value)
             bar.set_postfix_str(post, refresh=False)
             bar.update(1)
             if time.monotonic() - last_save >= s.checkpoint_every:

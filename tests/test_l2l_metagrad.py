@@ -66,11 +66,12 @@ def lstm_step(phi, g, state, prefix=""):
     return (x @ phi[f"{prefix}head.weight"].T + phi[f"{prefix}head.bias"])[:, 0] * SCALE, new_state
 
 
-def ref_meta_loss(phi, theta0, state0, inst, recorded=None, objective="loss", tilt=0.0):
+def ref_meta_loss(phi, theta0, state0, inst, recorded=None, objective="loss", tilt=0.0,
+                  segments=((0, K),)):
     """sum_k w_k f(theta_{k+1}) (``objective="log"``: sum_k w_k log f(theta_{k+1});
-    ``"logmean"``: log(sum_k w_k f(theta_{k+1}) / sum_k w_k)) in plain NumPy; g_k from
-    ``recorded`` or recomputed. ``tilt``: f is (1/tilt) log mean_b exp(tilt f_b) over the
-    functions' losses f_b instead of their sum."""
+    ``"logmean"``: sum over the ``segments`` [a, b) of log(sum_{a<=k<b} w_k f(theta_{k+1}) /
+    sum_{a<=k<b} w_k)) in plain NumPy; g_k from ``recorded`` or recomputed. ``tilt``: f is
+    (1/tilt) log mean_b exp(tilt f_b) over the functions' losses f_b instead of their sum."""
     w, y = inst.w, inst.y[..., 0]
 
     def f(theta):
@@ -85,15 +86,17 @@ def ref_meta_loss(phi, theta0, state0, inst, recorded=None, objective="loss", ti
 
     theta = theta0.copy()
     state = [(h.copy(), c.copy()) for h, c in state0]
-    total = 0.0
+    terms = []
     g = recorded[0] if recorded is not None else grad_f(theta)
     for k in range(K):
         delta, state = lstm_step(phi, g, state)
         theta = theta + delta
-        total += WEIGHTS[k] * (np.log(f(theta)) if objective == "log" else f(theta))
+        terms.append(WEIGHTS[k] * (np.log(f(theta)) if objective == "log" else f(theta)))
         if k < K - 1:
             g = recorded[k + 1] if recorded is not None else grad_f(theta)
-    return np.log(total / sum(WEIGHTS)) if objective == "logmean" else total
+    if objective == "logmean":
+        return sum(np.log(sum(terms[a:b]) / sum(WEIGHTS[a:b])) for a, b in segments)
+    return sum(terms)
 
 
 def central_differences(fn, phi, eps=1e-6):
@@ -156,6 +159,36 @@ def test_first_order_meta_gradient_matches_central_differences(method, objective
     if objective != "loss":  # and it is not the paper's gradient
         _, paper, _ = engine_grads(net, inst, flat, theta, state, method=method)
         assert not np.allclose(paper["head.weight"], grads["head.weight"], rtol=1e-2)
+
+
+@pytest.mark.parametrize("method", ["tangent", "graph"])
+def test_the_log_over_segments_of_the_horizon_matches_central_differences(method):
+    """``meta_segment=2`` on the unroll over steps 4..7: segments {4}, {5, 6}, {7}."""
+    from minigrad.l2l.meta import segment_bounds
+
+    segments = segment_bounds(3, K, 2)
+    assert segments == [(0, 1), (1, 3), (3, 4)]
+    net, inst, flat, theta, state, state0 = setup(False)
+    value, grads, record = engine_grads(net, inst, flat, theta, state, method=method,
+                                        meta_objective="logmean", meta_segment=2)
+    phi = {n: v.astype(np.float64) for n, v in net.state_dict().items()}
+    ref = lambda ph: ref_meta_loss(ph, theta, state0, inst, record, "logmean",  # noqa: E731
+                                   segments=segments)
+    assert np.isclose(ref(phi), value, rtol=1e-12)
+    assert_close(grads, central_differences(ref, phi))
+    _, whole, _ = engine_grads(net, inst, flat, theta, state, method=method,
+                               meta_objective="logmean")  # not the log over the whole unroll
+    assert not np.allclose(whole["head.weight"], grads["head.weight"], rtol=1e-2)
+
+
+def test_segment_bounds_cut_the_unroll_where_the_horizons_segments_end():
+    from minigrad.l2l.meta import segment_bounds
+
+    assert segment_bounds(0, 10, 0) == [(0, 10)]           # 0: the whole unroll
+    assert segment_bounds(0, 20, 10) == [(0, 10), (10, 20)]
+    assert segment_bounds(5, 10, 10) == [(0, 5), (5, 10)]  # steps 6..10 | 11..15
+    assert segment_bounds(40, 60, 100) == [(0, 60)]
+    assert segment_bounds(0, 3, 1) == [(0, 1), (1, 2), (2, 3)]
 
 
 def check_second_order(net, inst, flat, theta, state, ref, weight="lstm.weight_ih_l0"):

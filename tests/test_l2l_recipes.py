@@ -493,6 +493,36 @@ def _train_pool(make, meta_data="pool", meta_tilt=0.0):
     return net.state_dict(), trainer.curve
 
 
+def _train_segments(make):
+    problem = make_problem("quadratic")
+    net = LSTMOptimizer(**net_defaults("quadratic"), seed=1)
+    trainer = make(net, problem, MetaConfig(steps=6, unroll=3, meta_lr=0.01,
+                                            meta_objective="logmean", meta_segment=2,
+                                            unroll_doubling=1))
+    try:
+        trainer.train(2)  # unrolls of 3 (segments cut them at steps 2 and 4), then of 6
+    finally:
+        getattr(trainer, "close", lambda: None)()
+    return net.state_dict(), trainer.curve
+
+
+def test_the_log_over_segments_is_the_same_on_one_or_two_processes():
+    plain = _train_segments(MetaTrainer)
+    one = _train_segments(lambda *a: ParallelMetaTrainer(*a, processes=1))
+    two = _train_segments(lambda *a: ParallelMetaTrainer(*a, processes=2))
+    assert one[1] == plain[1]
+    np.testing.assert_allclose(two[1], plain[1], rtol=1e-5)
+    for name, w in plain[0].items():
+        np.testing.assert_array_equal(one[0][name], w, err_msg=name)
+        np.testing.assert_allclose(two[0][name], w, rtol=1e-4, atol=1e-6, err_msg=name)
+    whole = _train_segments(lambda net, problem, c: MetaTrainer(
+        net, problem, MetaConfig(**{**c.to_dict(), "meta_segment": 0})))
+    assert not np.allclose(whole[0]["head.weight"], plain[0]["head.weight"])
+    for bad in ({"meta_segment": -1}, {"meta_segment": 10, "meta_objective": "loss"}):
+        with pytest.raises(ValueError, match="meta_segment must be >= 0 and takes"):
+            MetaConfig(**bad)
+
+
 @pytest.mark.parametrize("meta_data", ["batch", "pool"])
 def test_the_tilted_meta_loss_is_the_same_on_one_or_two_processes_and_not_the_means(meta_data):
     plain = _train_pool(MetaTrainer, meta_data, meta_tilt=0.5)

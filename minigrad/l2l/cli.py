@@ -266,6 +266,12 @@ def _add_meta_loss_args(g):
                         "improvement, so the late, small losses weigh as much as the first); "
                         "logmean: the log of each unroll's mean f_t (scale-free across the "
                         "horizon without rewarding a loss that swings from step to step)")
+    g.add_argument("--meta-segment", type=_non_negative_int, default=None, metavar="S",
+                   help="with --meta-objective logmean: the log of the mean loss over segments "
+                        "of S steps of the horizon (steps 1..S, S+1..2S, ...) rather than over "
+                        "each unroll, so the late steps keep counting by their relative "
+                        "improvement once the unrolls are as long as the horizon (default 0: "
+                        "each unroll)")
     g.add_argument("--horizon-weights", choices=HORIZON_WEIGHTS, default=None,
                    help="how the meta-loss weighs the steps of a horizon: uniform (paper) or "
                         "linear, 2t / (T + 1) at step t (the last steps, whose loss the claims "
@@ -381,7 +387,8 @@ _META_FLAGS = {"steps": "steps", "unroll": "unroll", "meta_lr": "meta_lr",
                "horizon_weights": "horizon_weights",
                "clip_grad_norm": "clip_grad_norm", "average": "average", "betas": "meta_betas",
                "unroll_doubling": "unroll_doubling", "meta_data": "meta_data",
-               "meta_tilt": "meta_tilt", "collapse_guard": "collapse_guard"}
+               "meta_tilt": "meta_tilt", "collapse_guard": "collapse_guard",
+               "meta_segment": "meta_segment"}
 _PROBLEM_FLAGS = {"optimizee": "optimizee", "variant": "variant", "train_pool": "train_pool",
                   "dataset": "dataset", "conv_channels": "conv_channels", "linear": "linear"}
 

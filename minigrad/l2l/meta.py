@@ -20,7 +20,12 @@ L = log((1/K) sum_t loss_t): still scale-free across the horizon (an unroll of l
 counts as much as one near 2), but inside an unroll the steps are summed before the log, so a
 step that falls far below its neighbours does not buy more than a step that rises above them
 costs (the sum of logs rewards a loss that swings: by Jensen's inequality, the mean of log f
-is below the log of the mean f by more the more f varies).
+is below the log of the mean f by more the more f varies). ``meta_segment=S`` takes the log
+over segments of S steps of the horizon (steps 1..S, S+1..2S, ...) instead of over whole
+unrolls, L = sum_s log(mean_{t in s} loss_t): with unrolls as long as the horizon, the log of
+the whole horizon's mean is dominated by its first steps (losses near 2 against a few
+hundredths at the end), while segments keep the late steps counting by their relative
+improvement and the meta-gradient still flows through the whole unroll.
 
 then ``L.backward()`` and one Adam step on phi. theta_K and the LSTM state carry into the next
 unroll with the gradient cut (truncated backpropagation through time).
@@ -122,6 +127,8 @@ class MetaConfig:
     meta_tilt: float = 0.0            # f_t tilted towards the digits the net gets wrong:
                                       # (1/tau) log mean exp(tau * l_i) (0: the mean, paper)
     collapse_guard: bool = False      # roll a collapse back to chance and halve the meta lr
+    meta_segment: int = 0             # logmean: the log over segments of S steps of the
+                                      # horizon (0: over each unroll)
     seed: int = 0
 
     def __post_init__(self):
@@ -159,6 +166,10 @@ class MetaConfig:
             raise ValueError(f"MetaConfig: meta_tilt must be finite and >= 0 and takes "
                              f"loss_terms='paper' only, got {self.meta_tilt!r} with "
                              f"{self.loss_terms!r}")
+        if self.meta_segment < 0 or (self.meta_segment and self.meta_objective != "logmean"):
+            raise ValueError(f"MetaConfig: meta_segment must be >= 0 and takes meta_objective "
+                             f"'logmean', got {self.meta_segment} with "
+                             f"{self.meta_objective!r}")
         if self.unroll_doubling < 0:
             raise ValueError(f"MetaConfig: unroll_doubling must be >= 0, got "
                              f"{self.unroll_doubling}")
@@ -258,6 +269,33 @@ def log_of_mean(summed, values, weights=None):
     return summed * (1.0 / s) + (math.log(s / sum(w)) - 1.0)
 
 
+def segment_bounds(t0: int, length: int, segment: int = 0) -> list[tuple[int, int]]:
+    """The unroll over steps t0+1 .. t0+length cut where the horizon's segments of
+    ``segment`` steps end (steps 1..S, S+1..2S, ...): ``[(start, end), ...]`` index ranges
+    into the unroll's steps. ``segment`` 0: the whole unroll, ``[(0, length)]``."""
+    if not segment:
+        return [(0, length)]
+    bounds, k = [], 0
+    while k < length:
+        end = min(length, k + segment - (t0 + k) % segment)
+        bounds.append((k, end))
+        k = end
+    return bounds
+
+
+def log_of_segment_means(terms, values, weights, bounds):
+    """The ``"logmean"`` meta-loss of an unroll's ``terms`` (Tensors carrying w_t f_t's
+    gradient) and ``values`` f_t: sum over the segments ``bounds`` of :func:`log_of_mean`."""
+    total = None
+    for a, b in bounds:
+        summed = terms[a]
+        for term in terms[a + 1:b]:
+            summed = summed + term
+        part = log_of_mean(summed, values[a:b], None if weights is None else weights[a:b])
+        total = part if total is None else total + part
+    return total
+
+
 def _loss_and_grad(instance, flat, theta, step, create_graph=False, pool=False, tilt=0.0):
     """f_step at ``theta`` (array (N,)) on fresh leaves: ``(loss Tensor, gradient (N,))``;
     with ``pool``, the loss on the net's whole pool of data instead of minibatch ``step``; with
@@ -282,7 +320,7 @@ def _loss_and_grad(instance, flat, theta, step, create_graph=False, pool=False, 
 def unroll(net, instance, flat: Flattener, theta, state, t0: int, length: int, *,
            step_weights=None, second_order: bool = False, loss_terms: str = "paper",
            method: str = "tangent", meta_objective: str = "loss", meta_data: str = "batch",
-           meta_tilt: float = 0.0, record=None):
+           meta_tilt: float = 0.0, meta_segment: int = 0, record=None):
     """One unroll of ``length`` optimizee steps from ``theta`` (array (N,)) and ``state``.
 
     Returns ``(meta_loss, theta_end, state_end, losses)``: the meta-loss Tensor (its graph
@@ -330,7 +368,8 @@ def unroll(net, instance, flat: Flattener, theta, state, t0: int, length: int, *
                                    pool=meta_data == "pool", tilt=meta_tilt)
         values.append(loss.item())
         terms.append(term)
-    meta_loss = _meta_loss(terms, values, step_weights, method, meta_objective)
+    meta_loss = _meta_loss(terms, values, step_weights, method, meta_objective,
+                           segment_bounds(t0, length, meta_segment))
     if extra:
         meta_loss = meta_loss + extra
     return meta_loss, cur.data, detach_state(state), values
@@ -363,19 +402,24 @@ def _step_term(instance, flat, cur, step, w, method, meta_objective, second_orde
     return counted, (term if w == 1.0 else term * w), g
 
 
-def _meta_loss(terms, values, step_weights, method, meta_objective):
-    """The unroll's meta-loss from its terms: their sum, or for ``"logmean"`` the log of their
-    weighted mean (on the tangent path through :func:`log_of_mean`, which needs the
-    ``values``)."""
-    meta_loss = terms[0]
-    for term in terms[1:]:
-        meta_loss = meta_loss + term
+def _meta_loss(terms, values, step_weights, method, meta_objective, bounds):
+    """The unroll's meta-loss from its terms: their sum, or for ``"logmean"`` the sum over the
+    segments ``bounds`` of the log of their weighted mean (on the tangent path through
+    :func:`log_of_segment_means`, which needs the ``values``)."""
+    if meta_objective == "logmean" and method != "graph":
+        return log_of_segment_means(terms, values, step_weights, bounds)
     if meta_objective != "logmean":
-        return meta_loss
-    if method == "graph":
-        total_weight = len(terms) if step_weights is None else sum(step_weights)
-        return ops.log(meta_loss * (1.0 / total_weight))
-    return log_of_mean(meta_loss, values, step_weights)
+        bounds = [(0, len(terms))]
+    meta_loss = None
+    for a, b in bounds:
+        part = terms[a]
+        for term in terms[a + 1:b]:
+            part = part + term
+        if meta_objective == "logmean":
+            w = step_weights[a:b] if step_weights is not None else [1.0] * (b - a)
+            part = ops.log(part * (1.0 / sum(w)))
+        meta_loss = part if meta_loss is None else meta_loss + part
+    return meta_loss
 
 
 class MetaTrainer:
@@ -488,7 +532,7 @@ class MetaTrainer:
                       step_weights=c.weights_for(t0, length),
                       second_order=c.second_order, loss_terms=c.loss_terms,
                       meta_objective=c.meta_objective, meta_data=c.meta_data,
-                      meta_tilt=c.meta_tilt)
+                      meta_tilt=c.meta_tilt, meta_segment=c.meta_segment)
 
     def _horizon(self, snap) -> float:
         c = self.config

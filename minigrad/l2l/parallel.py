@@ -40,7 +40,14 @@ import numpy as np
 from ..nn import detach_state
 from ..tensor import Tensor
 from .grouped import bind_net, build_net
-from .meta import LossWithGradient, MetaTrainer, _loss_and_grad, log_of_mean, meta_term
+from .meta import (
+    LossWithGradient,
+    MetaTrainer,
+    _loss_and_grad,
+    log_of_segment_means,
+    meta_term,
+    segment_bounds,
+)
 
 __all__ = ["ParallelMetaTrainer", "split_rows"]
 
@@ -53,7 +60,8 @@ def split_rows(n: int, parts: int) -> list[slice]:
 
 def unroll_rows(net, instance, flat, theta, state, t0: int, length: int, rows: slice,
                 exchange, *, report: bool = True, meta_objective: str = "loss",
-                step_weights=None, meta_data: str = "batch", meta_tilt: float = 0.0):
+                step_weights=None, meta_data: str = "batch", meta_tilt: float = 0.0,
+                meta_segment: int = 0):
     """The first-order unroll of :func:`~minigrad.l2l.meta.unroll` (``method="tangent"``) on
     the coordinates ``rows`` only.
 
@@ -65,7 +73,7 @@ def unroll_rows(net, instance, flat, theta, state, t0: int, length: int, rows: s
     loss, g = _loss_and_grad(instance, flat, theta, t0)
     theta = np.array(theta, copy=True)
     cur = Tensor.from_array(theta[rows])
-    meta_loss, values = None, []
+    terms, values = [], []
     for k in range(length):
         delta, state = net.update(g[rows], state)
         cur = cur + delta
@@ -80,13 +88,18 @@ def unroll_rows(net, instance, flat, theta, state, t0: int, length: int, rows: s
         value, gradient = meta_term(loss.data, g_counted[rows], meta_objective)
         if step_weights is not None:
             value, gradient = step_weights[k] * value, step_weights[k] * gradient
-        term = LossWithGradient.apply(cur, value=value if report else 0.0 * value, g=gradient)
-        meta_loss = term if meta_loss is None else meta_loss + term
+        terms.append(LossWithGradient.apply(cur, value=value if report else 0.0 * value,
+                                            g=gradient))
         values.append(loss.item())
     if meta_objective == "logmean":  # every process has every f_t, so the same S
-        meta_loss = log_of_mean(meta_loss, values, step_weights)
+        meta_loss = log_of_segment_means(terms, values, step_weights,
+                                         segment_bounds(t0, length, meta_segment))
         if not report:
             meta_loss = meta_loss - meta_loss.item()  # the value is reported once
+    else:
+        meta_loss = terms[0]
+        for term in terms[1:]:
+            meta_loss = meta_loss + term
     return meta_loss, theta, detach_state(state), values
 
 
@@ -128,7 +141,8 @@ def _worker_loop(conn, rank: int, net_config: dict, dtype: str, problem_config: 
             flat = Flattener.like(instance.init_params())
             horizon, state = (instance, flat, split_rows(len(flat), parts)[rank]), None
         elif kind == "unroll":
-            _, weights, theta, t0, length, objective, step_weights, meta_data, tilt = msg
+            (_, weights, theta, t0, length, objective, step_weights, meta_data, tilt,
+             segment) = msg
             net.load_state_dict(weights)
             instance, flat, rows = horizon
 
@@ -141,7 +155,8 @@ def _worker_loop(conn, rank: int, net_config: dict, dtype: str, problem_config: 
                                                  rows, exchange, report=False,
                                                  meta_objective=objective,
                                                  step_weights=step_weights,
-                                                 meta_data=meta_data, meta_tilt=tilt)
+                                                 meta_data=meta_data, meta_tilt=tilt,
+                                                 meta_segment=segment)
             for p in net.parameters():
                 p.grad = None
             meta_loss.backward()
@@ -257,12 +272,12 @@ class ParallelMetaTrainer(MetaTrainer):
         if self.processes > 1:
             self._send_all(("unroll", self.net.state_dict(), theta, t0, length,
                             self.config.meta_objective, weights, self.config.meta_data,
-                            self.config.meta_tilt))
+                            self.config.meta_tilt, self.config.meta_segment))
         meta_loss, theta, state, values = unroll_rows(
             bind_net(self.net, instance, flat, rows), instance, flat, theta, state, t0, length,
             rows, self._exchange, meta_objective=self.config.meta_objective,
             step_weights=weights, meta_data=self.config.meta_data,
-            meta_tilt=self.config.meta_tilt)
+            meta_tilt=self.config.meta_tilt, meta_segment=self.config.meta_segment)
         return _SplitMetaLoss(self, meta_loss), theta, state, values
 
     def _exchange(self, part):

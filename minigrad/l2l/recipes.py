@@ -93,6 +93,10 @@ class Recipe:
         if objective != "loss":
             parts.append("meta-loss: " + ("log of each unroll's mean f_t"
                                           if objective == "logmean" else f"sum of {objective} f_t"))
+        if self.meta.get("meta_segment"):
+            parts.append(f"the log over segments of {self.meta['meta_segment']} steps")
+        if self.meta.get("collapse_guard"):
+            parts.append("a collapse rolled back, the meta lr halved")
         if self.val_metric != "mean":
             parts.append(f"best weights by the {self.val_metric} validation loss")
         if self.net.get("head_init"):

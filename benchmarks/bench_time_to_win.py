@@ -74,6 +74,12 @@ def _fast_ideas() -> dict:
     if m.get("meta_tilt"):
         ideas["tilted loss"] = (f"the meta-loss tilted towards hard digits (tau "
                                 f"{m['meta_tilt']:g})", ["--meta-tilt", f"{m['meta_tilt']:g}"])
+    if m.get("collapse_guard"):
+        ideas["collapse guard"] = ("a collapse rolled back and the meta lr halved",
+                                   ["--collapse-guard"])
+    if m.get("meta_segment"):
+        ideas["segments"] = (f"the log over segments of {m['meta_segment']} steps",
+                             ["--meta-segment", str(m["meta_segment"])])
     if fast.val_metric != "mean":
         ideas[f"{fast.val_metric} val"] = (f"best weights by the {fast.val_metric} validation "
                                            "loss", ["--val-metric", fast.val_metric])
@@ -99,6 +105,15 @@ VARIANTS = {
                           "horizon's last tenth, of the weights themselves rather than their "
                           "running average", ["--recipe", "fast", "--val-metric", "tail",
                                               "--average", "0"]),
+    # session 6
+    "fast+tail val+raw+guard": ("the same, a collapse rolled back to the start of the latest "
+                                "good horizon and the meta lr halved",
+                                ["--recipe", "fast", "--val-metric", "tail", "--average", "0",
+                                 "--collapse-guard"]),
+    "fast+tail val+raw+guard+seg10": ("the same, the meta-loss's log taken over segments of "
+                                      "10 steps of the horizon",
+                                      ["--recipe", "fast", "--val-metric", "tail", "--average",
+                                       "0", "--collapse-guard", "--meta-segment", "10"]),
 }
 
 

@@ -264,3 +264,51 @@ def test_parallel_trainer_gives_the_single_process_numbers_for_two_lstms():
     np.testing.assert_allclose(two.curve, one.curve, rtol=1e-5)
     for k, v in one.net.state_dict().items():
         np.testing.assert_allclose(two.net.state_dict()[k], v, rtol=1e-4, atol=1e-6, err_msg=k)
+
+
+# ----- a subset of the classes (the paper's LSTM-sub) ------------------------------------------
+def test_a_class_subset_keeps_only_its_images_relabelled_and_sizes_the_output_layer():
+    whole = ConvNetProblem("mnist", split="val", **TINY)
+    sub = ConvNetProblem("mnist", split="val", classes="5-9", **TINY)
+    assert sub.classes == (5, 6, 7, 8, 9) and sub.num_classes == 5
+    assert dict(zip(sub.names, sub.shapes))["fc2.weight"] == (4, 5)
+    images, labels = (np.asarray(a) for a in whole.data())
+    sub_images, sub_labels = (np.asarray(a) for a in sub.data())
+    keep = labels >= 5
+    np.testing.assert_array_equal(sub_images, images[keep])  # the same images, in order
+    np.testing.assert_array_equal(sub_labels, labels[keep] - 5)  # labelled 0..4
+    inst = sub.sample((0, 1, 0))
+    x, y = inst.batch(3)
+    assert x.shape[0] == 16 and set(np.asarray(y).tolist()) <= set(range(5))
+    loss = inst.loss(inst.init_params(), 3).item()
+    assert abs(loss - np.log(5)) < 0.05  # chance among five classes, not ten
+    assert "of classes 5,6,7,8,9" in sub.describe()
+    assert sub.config()["classes"] == [5, 6, 7, 8, 9] and whole.config()["classes"] is None
+    again = problem_from_config(sub.config(), split="test")
+    assert again.classes == sub.classes and again.split == "test"
+    assert P.parse_classes("0,2,4") == (0, 2, 4) and P.parse_classes(range(10)) is None
+    for bad in ("3", "0,0", "8-10", "a-b", [1]):
+        with pytest.raises(ValueError, match="classes must be"):
+            ConvNetProblem("mnist", classes=bad, **TINY)
+
+
+def test_train_on_some_classes_and_evaluate_on_others(tmp_path, capsys):
+    out = tmp_path / "sub.npz"
+    assert main(_train_args(out, "--meta-iters", "1", "--classes", "0-4")) == 0
+    meta = read_checkpoint(out, "convnet")[1]
+    assert meta["problem"]["classes"] == [0, 1, 2, 3, 4]
+    capsys.readouterr()
+    assert main(_train_args(out, "--resume", "--meta-iters", "2", "--classes", "5-9")) == 2
+    assert "--classes [5, 6, 7, 8, 9] (checkpoint: [0, 1, 2, 3, 4])" in capsys.readouterr().err
+    js = tmp_path / "held-out.json"
+    assert main(["evaluate", "--problem", "convnet", "--checkpoint", str(out), "--steps", "2",
+                 "--runs", "1", "--val-runs", "1", "--lr-min", "0.1", "--lr-max", "0.1",
+                 "--optimizers", "lstm,sgd", "--classes", "5-9", "--no-progress",
+                 "--threads", "1", "--json", str(js)]) == 0
+    assert json.loads(js.read_text())["problem_config"]["classes"] == [5, 6, 7, 8, 9]
+    capsys.readouterr()
+    assert main(["train", "--problem", "mnist", "--classes", "0-4", "--out",
+                 str(tmp_path / "x.npz")]) == 2
+    assert "--classes applies to the convnet problem only" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "--problem", "convnet", "--classes", "0"])

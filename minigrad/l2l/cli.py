@@ -60,6 +60,7 @@ from .problems import (
     CONVNET_DATASETS,
     OPTIMIZEE_HELP,
     PROBLEMS,
+    parse_classes,
     parse_optimizee,
     problem_from_config,
 )
@@ -132,6 +133,14 @@ def _int_list(text):
     return values
 
 
+def _classes(text):
+    try:
+        ids = parse_classes(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return None if ids is None else list(ids)
+
+
 def _groups(text):
     try:
         return parse_groups(text)
@@ -151,6 +160,10 @@ def _add_problem_args(p):
                    help="convnet: the images (mnist: the shipped digits; fashion-mnist: Debian's "
                         "dataset-fashion-mnist or minigrad.data's folder; cifar10: the binary "
                         "batches in $MINIGRAD_CIFAR10) (default: mnist, or the checkpoint's)")
+    p.add_argument("--classes", type=_classes, default=None,
+                   help="convnet: only these classes, e.g. 0-4 or 0,2,4 (the output layer has one "
+                        "unit per class; the paper's LSTM-sub trains on some classes and is "
+                        "evaluated on others) (default: all ten, or the checkpoint's)")
     p.add_argument("--seed", type=int, default=None, help="seed of every random draw (0)")
     p.add_argument("--threads", type=int, default=DEFAULT_THREADS,
                    help="threads for the array work: the learned optimizer's LSTM blocks run on "
@@ -390,7 +403,8 @@ _META_FLAGS = {"steps": "steps", "unroll": "unroll", "meta_lr": "meta_lr",
                "meta_tilt": "meta_tilt", "collapse_guard": "collapse_guard",
                "meta_segment": "meta_segment"}
 _PROBLEM_FLAGS = {"optimizee": "optimizee", "variant": "variant", "train_pool": "train_pool",
-                  "dataset": "dataset", "conv_channels": "conv_channels", "linear": "linear"}
+                  "dataset": "dataset", "conv_channels": "conv_channels", "linear": "linear",
+                  "classes": "classes"}
 
 
 def _check_problem(args):
@@ -405,7 +419,7 @@ def _check_problem(args):
             raise UsageError(str(exc)) from None
     if args.variant is not None and args.problem != "quadratic":
         raise UsageError(f"--variant applies to the quadratic problem only, not {args.problem}")
-    for flag in ("dataset", "conv_channels", "linear"):
+    for flag in ("dataset", "conv_channels", "linear", "classes"):
         if getattr(args, flag, None) is not None and args.problem != "convnet":
             raise UsageError(f"--{flag.replace('_', '-')} applies to the convnet problem only, "
                              f"not {args.problem}")
@@ -707,7 +721,7 @@ def _evaluate_request(args) -> list:
 def _evaluated_optimizer(args, names):
     """``(net, meta, dtype, problem_config)``: the learned optimizer of ``--checkpoint`` (None
     when ``lstm`` is not among ``names``) and the problem to evaluate on: the checkpoint's,
-    with ``--variant`` and ``--dataset`` applied."""
+    with ``--variant``, ``--dataset`` and ``--classes`` applied."""
     net, meta, dtype = None, None, "float32"
     prob_cfg = {"name": args.problem}
     if "lstm" in names:
@@ -730,6 +744,8 @@ def _evaluated_optimizer(args, names):
         prob_cfg.pop("variant", None)
     if args.dataset is not None:  # e.g. a convnet optimizer trained on MNIST, on CIFAR-10
         prob_cfg["dataset"] = args.dataset
+    if getattr(args, "classes", None) is not None:  # LSTM-sub: tested on other classes
+        prob_cfg["classes"] = args.classes
     return net, meta, dtype, prob_cfg
 
 

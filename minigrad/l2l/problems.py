@@ -452,9 +452,41 @@ def _convnet_data(dataset: str, data_seed: int) -> dict:
 
 
 @functools.lru_cache(maxsize=6)
-def _convnet_split_on_device(dataset: str, data_seed: int, split: str, device: str):
+def _convnet_split_on_device(dataset: str, data_seed: int, split: str, device: str,
+                             classes: tuple | None = None):
+    """The split on ``device``; with ``classes``, only their images, labelled 0..n-1 in the
+    order of ``classes``."""
     images, labels = _convnet_data(dataset, data_seed)[split]
+    if classes is not None:
+        keep = np.isin(labels, classes)
+        relabel = np.full(10, -1, dtype=np.int64)
+        relabel[list(classes)] = np.arange(len(classes))
+        images, labels = np.ascontiguousarray(images[keep]), relabel[labels[keep]]
     return to_device(images, device), to_device(labels, device)
+
+
+def parse_classes(values) -> tuple | None:
+    """A subset of the ten classes: ``None`` (all of them), a sequence of class ids, or text
+    such as ``"0-4"`` or ``"0,2,4"``; returns the sorted ids as a tuple (None for all ten).
+    ValueError for an id outside 0..9, a repeat, or fewer than two classes."""
+    if values is None:
+        return None
+    if isinstance(values, str):
+        ids = []
+        for part in values.split(","):
+            first, _, last = part.strip().partition("-")
+            try:
+                ids += list(range(int(first), int(last) + 1)) if last else [int(first)]
+            except ValueError:
+                raise ValueError(f"convnet: classes must be ids 0-9 such as '0-4' or "
+                                 f"'0,2,4', got {values!r}") from None
+        values = ids
+    ids = [int(v) for v in values]
+    if len(set(ids)) != len(ids) or len(ids) < 2 or not all(0 <= v <= 9 for v in ids):
+        raise ValueError(f"convnet: classes must be two or more different ids in 0..9, got "
+                         f"{values!r}")
+    ids = tuple(sorted(ids))
+    return None if ids == tuple(range(10)) else ids
 
 
 def _int_tuple(values, what: str, minimum: int) -> tuple:
@@ -504,6 +536,10 @@ class ConvNetProblem:
     * Linear weights are (fan_in, fan_out) as in :class:`MnistProblem`; conv kernels are
       (out, in, k, k) in PyTorch's layout, and the flattening is channel-first (NCHW), a
       permutation of the official NHWC one.
+    * **A subset of the classes** (``classes``, e.g. ``(0, 1, 2, 3, 4)``; the paper's
+      LSTM-sub is trained on some classes and tested on others): each split keeps only the
+      images of those classes, labelled 0..n-1 in their order, and the output layer has n
+      units. None: all ten.
     """
 
     name = "convnet"
@@ -513,7 +549,8 @@ class ConvNetProblem:
     def __init__(self, dataset: str = "mnist", split: str = "train",
                  conv_channels=(16, 16, 16), linear=(32,), batch_norm: bool = True,
                  kernel_size: int = 5, batch_size: int = PAPER.batch_size,
-                 init_std: float = PAPER.init_std, data_seed: int = 0, dtype=None):
+                 init_std: float = PAPER.init_std, data_seed: int = 0, classes=None,
+                 dtype=None):
         if dataset not in CONVNET_DATASETS:
             raise ValueError(f"convnet: unknown dataset {dataset!r}; expected one of "
                              f"{', '.join(CONVNET_DATASETS)}")
@@ -534,6 +571,8 @@ class ConvNetProblem:
             raise ValueError(f"convnet: batch_size must be >= 2 with batch norm (>= 1 "
                              f"without), got {batch_size}")
         self.dataset, self.split = dataset, split
+        self.classes = parse_classes(classes)
+        self.num_classes = 10 if self.classes is None else len(self.classes)
         self.init_std = float(init_std)
         self.data_seed = int(data_seed)
         self.dtype = as_dtype(dtype) if dtype is not None else get_default_dtype()
@@ -559,7 +598,7 @@ class ConvNetProblem:
                 add(f"conv{i}.bn.bias", (out,), "fc")
             c, h, w = out, -(-h // 2), -(-w // 2)
         fan_in = c * h * w
-        widths = self.linear + (10,)
+        widths = self.linear + (self.num_classes,)
         for j, out in enumerate(widths, start=1):
             add(f"fc{j}.weight", (fan_in, out), "fc")
             add(f"fc{j}.bias", (out,), "fc")
@@ -578,7 +617,7 @@ class ConvNetProblem:
     def data(self):
         """(uint8 images (n, C, H, W), labels) of this problem's split, on the default device."""
         return _convnet_split_on_device(self.dataset, self.data_seed, self.split,
-                                        default_device())
+                                        default_device(), self.classes)
 
     def sample(self, seed) -> ConvNetInstance:
         rng = _rng(seed, _TAG_INIT)
@@ -600,14 +639,17 @@ class ConvNetProblem:
                 "conv_channels": list(self.conv_channels), "linear": list(self.linear),
                 "batch_norm": self.batch_norm, "kernel_size": self.kernel_size,
                 "batch_size": self.batch_size, "init_std": self.init_std,
-                "data_seed": self.data_seed}
+                "data_seed": self.data_seed,
+                "classes": None if self.classes is None else list(self.classes)}
 
     def describe(self) -> str:
         conv = "-".join(str(c) for c in self.conv_channels)
-        fc = "-".join(str(w) for w in self.linear + (10,))
+        fc = "-".join(str(w) for w in self.linear + (self.num_classes,))
         bn = "batch norm" if self.batch_norm else "no batch norm"
+        subset = ("" if self.classes is None else
+                  f" of classes {','.join(str(c) for c in self.classes)}")
         return (f"convnet (conv {conv}, {self.kernel_size}x{self.kernel_size}; fc {fc}; {bn}) "
-                f"on {self.dataset}, {self.split} images")
+                f"on {self.dataset}, {self.split} images{subset}")
 
 
 class ConvNetInstance:
@@ -715,7 +757,7 @@ CONFIG_KEYS = {"quadratic": ("dim", "batch", "init_std", "variant"),
                "mnist": ("optimizee", "batch_size", "init_std", "data_seed", "train_pool"),
                "square": ("x0",),
                "convnet": ("dataset", "conv_channels", "linear", "batch_norm", "kernel_size",
-                           "batch_size", "init_std", "data_seed")}
+                           "batch_size", "init_std", "data_seed", "classes")}
 
 
 def problem_from_config(config: dict, *, split: str = "train", optimizee: str | None = None,

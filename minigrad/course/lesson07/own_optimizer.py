@@ -281,6 +281,9 @@ def _loop_result(loop_run, net, recipe, settings, args, minutes, loop) -> dict:
 
 # ----- the recipe's settings, the paper's and the loop's --------------------------------------
 
+#: What each validation metric scores the weights by.
+VAL_METRIC_TEXT = {"mean": "mean loss over the horizon", "final": "final loss",
+                   "tail": "mean loss over the horizon's last tenth"}
 #: Readable names of the settings :func:`recipe_table` knows (any other shows by its key).
 SETTING_NAMES = {
     "meta_objective": "meta-loss of an unroll", "meta_lr": "meta learning rate",
@@ -290,6 +293,7 @@ SETTING_NAMES = {
     "head_init": "the head's initial weights", "output_scale": "output scale",
     "train_pool": "digits each training net fits", "processes": "processes",
     "val_metric": "best weights chosen by the validation", "imitation": "imitation warm start",
+    "collapse_guard": "a collapse to chance", "meta_segment": "the log of the mean taken over",
 }
 _OBJECTIVES = {"loss": "sum of f_t", "log": "sum of log f_t",
                "logmean": "log of the mean f_t"}
@@ -329,7 +333,12 @@ def _value_text(key: str, value) -> str:
         return {"batch": "the step's minibatch", "pool": "the net's pool of digits"}.get(
             value, str(value))
     if key == "val_metric":
-        return {"mean": "mean loss over the horizon", "final": "final loss"}.get(value, value)
+        return VAL_METRIC_TEXT.get(value, value)
+    if key == "collapse_guard":
+        return ("rolled back to the latest good weights, the meta learning rate halved"
+                if value else "left as it is")
+    if key == "meta_segment":
+        return f"segments of {value} steps of the horizon" if value else "each unroll"
     if key == "imitation":
         return f"of {value['teacher']}"
     if isinstance(value, float):
@@ -437,8 +446,7 @@ def describe_training(result: dict) -> str:
     val = result["validation"]
     if val:
         best = min(val, key=lambda r: r[1])
-        metric = ("final loss" if result["val_metric"] == "final"
-                  else "mean loss over the horizon")
+        metric = VAL_METRIC_TEXT.get(result["val_metric"], result["val_metric"])
         lines.append(f"Validation score ({metric} on {result['val_runs']} validation MLPs): "
                      f"{val[0][1]:.3f} before training, {val[-1][1]:.3f} at the end, best "
                      f"{best[1]:.3f} at meta-iteration {best[0]} (ln 10 = {math.log(10):.3f} "

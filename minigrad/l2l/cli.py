@@ -133,6 +133,16 @@ def _int_list(text):
     return values
 
 
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in (0, 1], got {text}")
+    return value
+
+
 def _classes(text):
     try:
         ids = parse_classes(text)
@@ -243,6 +253,11 @@ def _add_meta_args(g):
                         "sent to chance by one meta-update) restores the weights and Adam state "
                         "from the start of the latest horizon below half and halves the meta "
                         "lr from there (paper: off)")
+    g.add_argument("--meta-coordinates", type=_fraction, default=None, metavar="F",
+                   help="backpropagate each horizon through a random fraction F of the "
+                        "coordinates only, their terms scaled by 1/F: an unbiased estimate of "
+                        "the first-order meta-gradient for a fraction of the backward's cost "
+                        "(the other coordinates' LSTM runs forward only) (paper: 1, all)")
     g.add_argument("--meta-betas", type=_betas, default=None,
                    help=f"Adam's B1,B2 on phi (paper: {PAPER.betas[0]:g},{PAPER.betas[1]:g}); "
                         "a smaller B2 (e.g. 0.99, a memory of about 100 meta-updates) lets the "
@@ -401,7 +416,7 @@ _META_FLAGS = {"steps": "steps", "unroll": "unroll", "meta_lr": "meta_lr",
                "clip_grad_norm": "clip_grad_norm", "average": "average", "betas": "meta_betas",
                "unroll_doubling": "unroll_doubling", "meta_data": "meta_data",
                "meta_tilt": "meta_tilt", "collapse_guard": "collapse_guard",
-               "meta_segment": "meta_segment"}
+               "meta_segment": "meta_segment", "meta_coordinates": "meta_coordinates"}
 _PROBLEM_FLAGS = {"optimizee": "optimizee", "variant": "variant", "train_pool": "train_pool",
                   "dataset": "dataset", "conv_channels": "conv_channels", "linear": "linear",
                   "classes": "classes"}

@@ -73,7 +73,8 @@ def build_trainer(problem: str, net: dict, meta: dict, problem_config: dict,
     """A fresh learned optimizer (``net``: :class:`~minigrad.l2l.lstm_optimizer.LSTMOptimizer`
     settings, with ``groups`` one LSTM per parameter group: :func:`~minigrad.l2l.grouped.
     build_net`), the training problem and its trainer (``meta``: MetaConfig settings); on
-    ``processes`` > 1 a :class:`~minigrad.l2l.parallel.ParallelMetaTrainer`. ValueError for
+    ``processes`` > 1 (or a subset of the coordinates, ``meta_coordinates`` < 1) a
+    :class:`~minigrad.l2l.parallel.ParallelMetaTrainer`. ValueError for
     settings that do not go together."""
     config = MetaConfig(**{k: (tuple(v) if k == "betas" else v) for k, v in meta.items()})
     keys = CONFIG_KEYS[problem]
@@ -81,7 +82,7 @@ def build_trainer(problem: str, net: dict, meta: dict, problem_config: dict,
         {"name": problem, **{k: v for k, v in problem_config.items() if k in keys}}, dtype=dtype)
     assignment = train_problem.param_groups() if hasattr(train_problem, "param_groups") else None
     learned = build_net(net, dtype=dtype, assignment=assignment)
-    if processes > 1:
+    if processes > 1 or config.meta_coordinates < 1:  # the row-split trainer subsamples
         return ParallelMetaTrainer(learned, train_problem, config, processes=processes)
     return MetaTrainer(learned, train_problem, config)
 

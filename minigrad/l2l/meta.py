@@ -129,6 +129,9 @@ class MetaConfig:
     collapse_guard: bool = False      # roll a collapse back to chance and halve the meta lr
     meta_segment: int = 0             # logmean: the log over segments of S steps of the
                                       # horizon (0: over each unroll)
+    meta_coordinates: float = 1.0     # the fraction of coordinates the meta-gradient flows
+                                      # through, rescaled (1: all; < 1 needs the row-split
+                                      # trainer, minigrad.l2l.parallel)
     seed: int = 0
 
     def __post_init__(self):
@@ -170,6 +173,11 @@ class MetaConfig:
             raise ValueError(f"MetaConfig: meta_segment must be >= 0 and takes meta_objective "
                              f"'logmean', got {self.meta_segment} with "
                              f"{self.meta_objective!r}")
+        if not 0 < self.meta_coordinates <= 1 or (self.meta_coordinates < 1
+                                                    and self.second_order):
+            raise ValueError(f"MetaConfig: meta_coordinates must be in (0, 1] and below 1 "
+                             f"needs first order, got {self.meta_coordinates!r} with "
+                             f"second_order={self.second_order}")
         if self.unroll_doubling < 0:
             raise ValueError(f"MetaConfig: unroll_doubling must be >= 0, got "
                              f"{self.unroll_doubling}")
@@ -430,10 +438,19 @@ class MetaTrainer:
     function of the seed alone and resuming from a checkpoint continues it exactly.
     """
 
+    #: Whether :meth:`run_unroll` can backpropagate through a subset of the coordinates
+    #: (``config.meta_coordinates`` < 1): the row-split trainer of :mod:`minigrad.l2l.parallel`.
+    subsamples = False
+
     def __init__(self, net, problem, config: MetaConfig | None = None):
         self.net, self.problem = net, problem
         self.config = config or MetaConfig()
         c = self.config
+        if c.meta_coordinates < 1 and not self.subsamples:
+            raise ValueError(f"MetaConfig: meta_coordinates {c.meta_coordinates:g} needs the "
+                             f"row-split trainer (minigrad.l2l.parallel.ParallelMetaTrainer, "
+                             f"also on one process); {type(self).__name__} backpropagates "
+                             f"through every coordinate")
         if c.meta_data == "pool" and not hasattr(problem.sample(0), "pool_loss"):
             raise ValueError(f"MetaConfig: meta_data 'pool' needs a problem whose nets have a "
                              f"pool of data (the MNIST MLP), not {problem.describe()}")

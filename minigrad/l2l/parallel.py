@@ -24,6 +24,18 @@ phi at the start of each unroll and sends back its part of the gradient. The num
 of the single-process trainer to float32 rounding (tested), and validation is split by problem
 (:meth:`ParallelMetaTrainer.evaluate`), which gives exactly the single-process numbers.
 
+The same sum makes a cheaper meta-gradient (``MetaConfig.meta_coordinates`` = f < 1, on one
+process or several): each horizon draws a random subset C of f N of the N coordinates (seeded
+by the horizon's seed), the LSTM runs on C with its graph and on the other rows without one
+(forward only: no saved activations, no backward), and each term of C is scaled by N / |C|::
+
+    estimate = (N / |C|) sum over j in C of  sum_t g_{t,j} d theta_{t,j}/d phi
+
+Every coordinate is in C with probability |C| / N, so the estimate's mean over the draws is
+the full meta-gradient (unbiased; tested exactly by averaging over every subset of a small
+problem). The optimizee's trajectory, and so every loss and the meta-loss's value, is the
+full one: only the backward is cut to a fraction.
+
 Workers are started with ``spawn`` (safe beside threads) when first needed and stopped by
 :meth:`ParallelMetaTrainer.close` (or at exit: they are daemons). They ignore Ctrl-C; the main
 process handles it, and any interruption in the middle of an unroll restarts them, so a
@@ -37,9 +49,10 @@ import signal
 
 import numpy as np
 
+from ..grad_mode import no_grad
 from ..nn import detach_state
 from ..tensor import Tensor
-from .grouped import bind_net, build_net
+from .grouped import bind_net, build_net, is_grouped
 from .meta import (
     LossWithGradient,
     MetaTrainer,
@@ -48,6 +61,10 @@ from .meta import (
     meta_term,
     segment_bounds,
 )
+from .problems import _entropy
+
+#: The seed tag of a horizon's coordinate subset (the problems' tags are 1-3).
+_TAG_SUBSET = 4
 
 __all__ = ["ParallelMetaTrainer", "split_rows"]
 
@@ -58,26 +75,64 @@ def split_rows(n: int, parts: int) -> list[slice]:
     return [slice(int(a), int(b)) for a, b in zip(bounds[:-1], bounds[1:])]
 
 
+def coordinate_subset(n: int, fraction: float, seed) -> np.ndarray | None:
+    """The coordinates a horizon's meta-gradient flows through (``MetaConfig.
+    meta_coordinates``): a boolean mask of n with round(fraction n) (at least one) True
+    entries, drawn from ``seed`` (the horizon's); None when ``fraction`` is 1 (all)."""
+    if fraction >= 1:
+        return None
+    chosen = np.random.default_rng(_entropy(seed) + [_TAG_SUBSET]).choice(
+        n, max(1, round(fraction * n)), replace=False)
+    mask = np.zeros(n, dtype=bool)
+    mask[chosen] = True
+    return mask
+
+
+def _subset_update(net, g_rows, state, subset):
+    """The update of this process's rows, the LSTM run with its graph on the ``subset`` rows
+    (a boolean mask) and without one on the rest: ``(delta Tensor of the subset, delta of
+    every row as an array, (state of the subset, state of the rest))``."""
+    state_in, state_out = state if state is not None else (None, None)
+    delta = np.zeros_like(g_rows)
+    if subset.any():
+        delta_in, state_in = net.update(g_rows[subset], state_in)
+        delta[subset] = delta_in.data
+    else:  # this process holds none of the subset: its rows give no gradient
+        delta_in = Tensor.from_array(delta[:0])
+    if not subset.all():
+        with no_grad():
+            delta_out, state_out = net.update(g_rows[~subset], state_out)
+        delta[~subset] = delta_out.data
+    return delta_in, delta, (state_in, state_out)
+
+
 def unroll_rows(net, instance, flat, theta, state, t0: int, length: int, rows: slice,
                 exchange, *, report: bool = True, meta_objective: str = "loss",
                 step_weights=None, meta_data: str = "batch", meta_tilt: float = 0.0,
-                meta_segment: int = 0):
+                meta_segment: int = 0, subset=None, scale: float = 1.0):
     """The first-order unroll of :func:`~minigrad.l2l.meta.unroll` (``method="tangent"``) on
     the coordinates ``rows`` only.
 
     ``exchange(delta_rows) -> delta`` returns the whole update (N,) given this process's part;
     ``state`` is this process's rows' LSTM state. Returns ``(meta_loss, theta_end, state_end,
     values)`` like ``unroll``; ``meta_loss`` carries this process's part of the meta-gradient
-    and, if ``report``, the loss values (only one process reports them).
+    and, if ``report``, the loss values (only one process reports them). ``subset`` (a
+    boolean mask over ``rows``): the meta-gradient flows through those rows only, each term
+    times ``scale`` (N over the subset's size across all processes, for an unbiased
+    estimate); the state is then a pair (the subset's, the rest's).
     """
     loss, g = _loss_and_grad(instance, flat, theta, t0)
     theta = np.array(theta, copy=True)
-    cur = Tensor.from_array(theta[rows])
+    cur = Tensor.from_array(theta[rows] if subset is None else theta[rows][subset])
     terms, values = [], []
     for k in range(length):
-        delta, state = net.update(g[rows], state)
+        if subset is None:
+            delta, state = net.update(g[rows], state)
+            delta_all = delta.data
+        else:
+            delta, delta_all, state = _subset_update(net, g[rows], state, subset)
         cur = cur + delta
-        theta += exchange(delta.data)
+        theta += exchange(delta_all)
         loss, g = _loss_and_grad(instance, flat, theta, t0 + k + 1)
         if meta_data == "pool" or meta_tilt:  # the meta-loss counts the pool's (or the
             #                                      tilted) loss; the steps, g's
@@ -85,7 +140,8 @@ def unroll_rows(net, instance, flat, theta, state, t0: int, length: int, rows: s
                                              pool=meta_data == "pool", tilt=meta_tilt)
         else:
             g_counted = g
-        value, gradient = meta_term(loss.data, g_counted[rows], meta_objective)
+        g_meta = g_counted[rows] if subset is None else g_counted[rows][subset] * scale
+        value, gradient = meta_term(loss.data, g_meta, meta_objective)
         if step_weights is not None:
             value, gradient = step_weights[k] * value, step_weights[k] * gradient
         terms.append(LossWithGradient.apply(cur, value=value if report else 0.0 * value,
@@ -100,7 +156,8 @@ def unroll_rows(net, instance, flat, theta, state, t0: int, length: int, rows: s
         meta_loss = terms[0]
         for term in terms[1:]:
             meta_loss = meta_loss + term
-    return meta_loss, theta, detach_state(state), values
+    state = detach_state(state) if subset is None else tuple(detach_state(s) for s in state)
+    return meta_loss, theta, state, values
 
 
 # ----- the worker process ----------------------------------------------------------------------
@@ -136,15 +193,17 @@ def _worker_loop(conn, rank: int, net_config: dict, dtype: str, problem_config: 
 
             conn.send(blas_thread_counts())
         if kind == "horizon":
-            _, seed, parts = msg
+            _, seed, parts, fraction = msg
             instance = problems["train"].sample(seed)
             flat = Flattener.like(instance.init_params())
-            horizon, state = (instance, flat, split_rows(len(flat), parts)[rank]), None
+            rows = split_rows(len(flat), parts)[rank]
+            horizon, state = (instance, flat, rows, *_subset_of(len(flat), fraction, seed,
+                                                               rows)), None
         elif kind == "unroll":
             (_, weights, theta, t0, length, objective, step_weights, meta_data, tilt,
              segment) = msg
             net.load_state_dict(weights)
-            instance, flat, rows = horizon
+            instance, flat, rows, subset, scale = horizon
 
             def exchange(part):
                 conn.send(part)
@@ -156,10 +215,12 @@ def _worker_loop(conn, rank: int, net_config: dict, dtype: str, problem_config: 
                                                  meta_objective=objective,
                                                  step_weights=step_weights,
                                                  meta_data=meta_data, meta_tilt=tilt,
-                                                 meta_segment=segment)
+                                                 meta_segment=segment, subset=subset,
+                                                 scale=scale)
             for p in net.parameters():
                 p.grad = None
-            meta_loss.backward()
+            if meta_loss.requires_grad:  # not when these rows hold none of the subset
+                meta_loss.backward()
             conn.send([None if p.grad is None else p.grad.data for p in net.parameters()])
         elif kind == "evaluate":
             _, weights, split, seeds, steps = msg
@@ -168,6 +229,15 @@ def _worker_loop(conn, rank: int, net_config: dict, dtype: str, problem_config: 
             net.load_state_dict(weights)
             conn.send(evaluate_rule(lambda: LearnedRule(net), problems[split], seeds, steps,
                                     len(seeds) * getattr(problems[split], "runs_per_sample", 1)))
+
+
+def _subset_of(n: int, fraction: float, seed, rows: slice):
+    """``(mask over rows, scale)`` of a horizon's :func:`coordinate_subset` for the process
+    holding ``rows``; ``(None, 1.0)`` for all coordinates."""
+    mask = coordinate_subset(n, fraction, seed)
+    if mask is None:
+        return None, 1.0
+    return mask[rows], n / int(mask.sum())
 
 
 class _SplitMetaLoss:
@@ -181,7 +251,8 @@ class _SplitMetaLoss:
         return self.local.item()
 
     def backward(self):
-        self.local.backward()
+        if self.local.requires_grad:  # not when these rows hold none of the subset
+            self.local.backward()
         self.trainer._add_worker_grads()
 
 
@@ -195,9 +266,14 @@ class ParallelMetaTrainer(MetaTrainer):
     thread per core, which oversubscribes the cores: ``benchmarks/bench_processes.py``).
     """
 
+    subsamples = True  # config.meta_coordinates < 1: see the module docstring
+
     def __init__(self, net, problem, config=None, *, processes: int = 2,
                  problem_config: dict | None = None, worker_threads: int = 1):
         super().__init__(net, problem, config)
+        if self.config.meta_coordinates < 1 and is_grouped(net):
+            raise ValueError("ParallelMetaTrainer: meta_coordinates < 1 needs one LSTM for "
+                             "every coordinate, not one per parameter group")
         if int(processes) < 1:
             raise ValueError(f"ParallelMetaTrainer: processes must be >= 1, got {processes}")
         if self.config.second_order:
@@ -260,14 +336,16 @@ class ParallelMetaTrainer(MetaTrainer):
 
     def start_horizon(self, seed):
         instance, flat, theta, state = super().start_horizon(seed)
+        fraction = self.config.meta_coordinates
         if self.processes > 1:
             self._start()
-            self._send_all(("horizon", seed, self.processes))
+            self._send_all(("horizon", seed, self.processes, fraction))
         rows = split_rows(len(flat), self.processes)[0]
-        return instance, flat, theta, state, rows
+        return (instance, flat, theta, state, rows,
+                *_subset_of(len(flat), fraction, seed, rows))
 
     def run_unroll(self, horizon, theta, state, t0, length):
-        instance, flat, _, _, rows = horizon
+        instance, flat, _, _, rows, subset, scale = horizon
         weights = self.config.weights_for(t0, length)
         if self.processes > 1:
             self._send_all(("unroll", self.net.state_dict(), theta, t0, length,
@@ -277,7 +355,8 @@ class ParallelMetaTrainer(MetaTrainer):
             bind_net(self.net, instance, flat, rows), instance, flat, theta, state, t0, length,
             rows, self._exchange, meta_objective=self.config.meta_objective,
             step_weights=weights, meta_data=self.config.meta_data,
-            meta_tilt=self.config.meta_tilt, meta_segment=self.config.meta_segment)
+            meta_tilt=self.config.meta_tilt, meta_segment=self.config.meta_segment,
+            subset=subset, scale=scale)
         return _SplitMetaLoss(self, meta_loss), theta, state, values
 
     def _exchange(self, part):

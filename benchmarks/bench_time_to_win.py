@@ -80,6 +80,9 @@ def _fast_ideas() -> dict:
     if m.get("meta_segment"):
         ideas["segments"] = (f"the log over segments of {m['meta_segment']} steps",
                              ["--meta-segment", str(m["meta_segment"])])
+    if m.get("meta_coordinates", 1.0) < 1:
+        ideas["coordinates"] = (f"the meta-gradient through {m['meta_coordinates']:g} of the "
+                                "coordinates", ["--meta-coordinates", f"{m['meta_coordinates']:g}"])
     if fast.val_metric != "mean":
         ideas[f"{fast.val_metric} val"] = (f"best weights by the {fast.val_metric} validation "
                                            "loss", ["--val-metric", fast.val_metric])
@@ -114,6 +117,10 @@ VARIANTS = {
                                       "10 steps of the horizon",
                                       ["--recipe", "fast", "--val-metric", "tail", "--average",
                                        "0", "--collapse-guard", "--meta-segment", "10"]),
+    "fast+tail val+raw+guard+seg10+coords25": (
+        "the same, each horizon backpropagated through a quarter of the coordinates",
+        ["--recipe", "fast", "--val-metric", "tail", "--average", "0", "--collapse-guard",
+         "--meta-segment", "10", "--meta-coordinates", "0.25"]),
 }
 
 

@@ -95,8 +95,11 @@ class Recipe:
                                           if objective == "logmean" else f"sum of {objective} f_t"))
         if self.meta.get("meta_segment"):
             parts.append(f"the log over segments of {self.meta['meta_segment']} steps")
+        if self.meta.get("meta_coordinates", 1.0) < 1:
+            parts.append(f"the meta-gradient through {self.meta['meta_coordinates']:g} of the "
+                         "coordinates")
         if self.meta.get("collapse_guard"):
-            parts.append("a collapse rolled back, the meta lr halved")
+            parts.append("a collapse rolled back with the meta lr halved")
         if self.val_metric != "mean":
             parts.append(f"best weights by the {self.val_metric} validation loss")
         if self.net.get("head_init"):

@@ -1,7 +1,7 @@
-"""The collapse guard (``MetaConfig.collapse_guard``): a horizon back at chance after the run
-has left it rolls the weights, Adam state and running average back to the start of the latest
-good horizon and halves the meta learning rate; the checkpoint keeps all of it, so a resumed
-run rolls back as one that never stopped.
+"""The collapse guard (``MetaConfig.collapse_guard``): two horizons in a row back at chance
+after the run has left it roll the weights, Adam state and running average back to the start of
+the latest good horizon and halve the meta learning rate; one alone (a transient blow-up) does
+not. The checkpoint keeps all of it, so a resumed run rolls back as one that never stopped.
 
 The horizons here train for real; only the mean loss the guard reads is scripted, so each test
 decides where the run leaves chance and where it collapses."""
@@ -12,13 +12,15 @@ import pytest
 import minigrad.l2l.cli as cli
 from minigrad.l2l import LSTMOptimizer, MetaConfig, MetaTrainer, make_problem, net_defaults
 from minigrad.l2l.checkpoints import read_checkpoint, restore_trainer, write_checkpoint
-from minigrad.l2l.meta import COLLAPSE_BACK, COLLAPSE_LEFT
+from minigrad.l2l.meta import COLLAPSE_BACK, COLLAPSE_LEFT, COLLAPSE_STRIKES
 from minigrad.l2l.training import RunSettings, TrainingRun
 from minigrad.nn import load_checkpoint
 
-#: Horizon means: the first is the reference (2.0); 3 and 4 are below half of it (good), 5 is
-#: above nine tenths (a collapse), 6 and 7 go on.
-MEANS = [2.0, 1.5, 0.9, 0.8, 1.9, 0.7, 0.6]
+#: Horizon means: the first is the reference (2.0); 3 and 4 are below half of it (good), 5 and
+#: 6 are above nine tenths (a collapse: two in a row), 7 and 8 go on.
+MEANS = [2.0, 1.5, 0.9, 0.8, 1.9, 1.95, 0.7, 0.6]
+#: A transient: horizon 5 alone is back at chance, 6 recovers.
+TRANSIENT = [2.0, 1.5, 0.9, 0.8, 1.9, 0.7, 1.85, 0.6]
 
 
 def make_trainer(guard=True, average=0.0):
@@ -47,7 +49,7 @@ def same_state(a, b):
 
 
 def test_the_thresholds_are_the_documented_fractions_of_the_first_horizon():
-    assert (COLLAPSE_LEFT, COLLAPSE_BACK) == (0.5, 0.9)
+    assert (COLLAPSE_LEFT, COLLAPSE_BACK, COLLAPSE_STRIKES) == (0.5, 0.9, 2)
     assert MetaConfig().collapse_guard is False  # the paper's: off
 
 
@@ -57,21 +59,33 @@ def test_a_collapse_rolls_back_to_the_latest_good_horizons_start_and_halves_the_
     trainer = script_means(make_trainer(average=average))
     trainer.train(3)
     start_of_4 = trainer.snapshot()  # horizon 4 (mean 0.8) is the latest good one before 5
-    trainer.train(4)
+    trainer.train(5)                          # horizon 5 is at chance: one strike, no rollback
     assert trainer.guard_state.iteration == 3 and trainer.lr_scale == 1.0
+    assert trainer.strikes == 1 and trainer.rollbacks == []
     assert not same_state(trainer.net.state_dict(), start_of_4.net)
-    trainer.train(5)                          # horizon 5 collapses
-    assert trainer.rollbacks == [[5, 4]] and trainer.lr_scale == 0.5
+    trainer.train(6)                          # horizon 6 too: the collapse
+    assert trainer.rollbacks == [[6, 4]] and trainer.lr_scale == 0.5 and trainer.strikes == 0
     assert same_state(trainer.net.state_dict(), start_of_4.net)
     state = trainer.meta_opt.state_dict()["state"]
     assert all(same_state(state[i], start_of_4.optimizer["state"][i]) for i in state)
     if average:
         assert same_state(trainer.averaged, start_of_4.averaged)
     # the count, the curve and the schedule go on; the next horizon steps at half the rate
-    assert trainer.iteration == 5 and trainer.curve == MEANS[:5]
-    trainer.train(6)
+    assert trainer.iteration == 6 and trainer.curve == MEANS[:6]
+    trainer.train(7)
     assert trainer.meta_opt.param_groups[0]["lr"] == pytest.approx(0.5 * 0.01)
-    assert trainer.guard_state.iteration == 5  # horizon 6 (0.7) is good: kept from its start
+    assert trainer.guard_state.iteration == 6  # horizon 7 (0.7) is good: kept from its start
+
+
+def test_one_horizon_back_at_chance_is_a_transient_and_rolls_nothing_back():
+    guarded = script_means(make_trainer(), TRANSIENT)
+    free = script_means(make_trainer(guard=False), TRANSIENT)
+    for n in range(5, 9):
+        guarded.train(n)
+        free.train(n)
+        assert guarded.strikes == (1 if n in (5, 7) else 0)
+    assert guarded.rollbacks == [] and guarded.lr_scale == 1.0
+    assert same_state(guarded.net.state_dict(), free.net.state_dict())
 
 
 def test_no_rollback_before_the_run_has_left_chance_nor_with_the_guard_off():
@@ -83,27 +97,30 @@ def test_no_rollback_before_the_run_has_left_chance_nor_with_the_guard_off():
     off.train(4)
     on.train(4)
     assert same_state(off.net.state_dict(), on.net.state_dict())  # identical until a collapse
-    off.train(5)
+    off.train(6)
     assert off.rollbacks == [] and off.guard_state is None and off.lr_scale == 1.0
 
 
-def test_the_checkpoint_keeps_the_guard_and_a_resumed_run_rolls_back_identically(tmp_path):
+@pytest.mark.parametrize("stop", [4, 5])  # before the collapse; between its two strikes
+def test_the_checkpoint_keeps_the_guard_and_a_resumed_run_rolls_back_identically(tmp_path, stop):
     whole = script_means(make_trainer(average=0.9))
-    whole.train(7)
+    whole.train(8)
     part = script_means(make_trainer(average=0.9))
-    part.train(4)                              # stops before the collapse, guard kept
+    part.train(stop)
     path = tmp_path / "part.npz"
     write_checkpoint(path, part, part.problem.config())
     arrays, meta = read_checkpoint(path)
     assert meta["lr_scale"] == 1.0 and meta["guard"]["iteration"] == 3
+    assert meta["strikes"] == stop - 4
     assert {k for k in arrays if k.startswith("guard.net.")} == \
         {f"guard.net.{k}" for k in part.net.state_dict()}
     assert any(k.startswith("guard.optimizer.") for k in arrays)
     assert any(k.startswith("guard.average.") for k in arrays)
     resumed = script_means(make_trainer(average=0.9))
     restore_trainer(resumed, arrays, meta, path=path)
-    resumed.train(7)
-    assert resumed.rollbacks == whole.rollbacks == [[5, 4]]
+    assert resumed.strikes == stop - 4
+    resumed.train(8)
+    assert resumed.rollbacks == whole.rollbacks == [[6, 4]]
     assert resumed.lr_scale == whole.lr_scale == 0.5
     assert same_state(resumed.net.state_dict(), whole.net.state_dict())
     assert same_state(resumed.averaged, whole.averaged)
@@ -111,7 +128,7 @@ def test_the_checkpoint_keeps_the_guard_and_a_resumed_run_rolls_back_identically
     write_checkpoint(path, whole, whole.problem.config())
     again = script_means(make_trainer(average=0.9))
     restore_trainer(again, *read_checkpoint(path), path=path)
-    assert again.lr_scale == 0.5 and again.rollbacks == [[5, 4]]
+    assert again.lr_scale == 0.5 and again.rollbacks == [[6, 4]]
     assert again.guard_state.iteration == whole.guard_state.iteration
     assert same_state(again.guard_state.net, whole.guard_state.net)
 
@@ -135,16 +152,17 @@ def test_a_non_finite_guard_array_in_a_checkpoint_is_refused(tmp_path):
 def test_a_run_logs_and_says_the_rollback(tmp_path, capsys):
     trainer = script_means(make_trainer())
     log = tmp_path / "run.log"
-    run = TrainingRun(trainer, trainer.problem.config(), None, RunSettings(meta_iters=6),
+    run = TrainingRun(trainer, trainer.problem.config(), None, RunSettings(meta_iters=7),
                       log_path=log, progress=False)
     assert run.run() == 0
-    expected = ("collapse at iteration 5: horizon mean 0.95 against the first's 1; rolled "
-                "the weights back to the start of iteration 4, meta lr scale now 0.5")
+    expected = ("collapse at iteration 6: horizon means 0.95, 0.975 in a row against the "
+                "first's 1; rolled the weights back to the start of iteration 4, meta lr "
+                "scale now 0.5")
     # per run: the quadratic's meta-loss sums its batch of 2 functions; said after the
     # iteration's own line
     lines = log.read_text().splitlines()
     assert lines.index(f"# {expected}") == 1 + next(
-        i for i, ln in enumerate(lines) if ln.startswith("iteration 5 "))
+        i for i, ln in enumerate(lines) if ln.startswith("iteration 6 "))
     assert expected in capsys.readouterr().err
 
 

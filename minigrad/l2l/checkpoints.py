@@ -80,7 +80,8 @@ class RunState:
     keeps none). The collapse guard's state (``MetaConfig.collapse_guard``, see
     :mod:`minigrad.l2l.meta`): ``lr_scale``, the factor on the meta learning rate's schedule
     (halved at each rollback); ``rollbacks``, ``[collapsed iteration, iteration whose start it
-    rolled back to]`` pairs (counted from 1, as the log does); and ``guard``, the weights to
+    rolled back to]`` pairs (counted from 1, as the log does); ``strikes``, the horizons back
+    at chance in a row since the last good one; and ``guard``, the weights to
     roll back to (a RunState of weights, Adam state and running average, whose ``iteration``
     counts the meta-iterations done before them; None until a horizon has left chance). A
     checkpoint stores the guard's arrays as ``guard.net.*``, ``guard.optimizer.*`` and
@@ -101,6 +102,7 @@ class RunState:
     lr_scale: float = 1.0
     rollbacks: list = field(default_factory=list)
     guard: RunState | None = None
+    strikes: int = 0
 
     @classmethod
     def of(cls, trainer) -> RunState:
@@ -113,7 +115,8 @@ class RunState:
                    {k: v.copy() for k, v in averaged.items()},
                    lr_scale=float(getattr(trainer, "lr_scale", 1.0)),
                    rollbacks=[list(r) for r in getattr(trainer, "rollbacks", [])],
-                   guard=getattr(trainer, "guard_state", None))
+                   guard=getattr(trainer, "guard_state", None),
+                   strikes=int(getattr(trainer, "strikes", 0)))
 
     def weights_only(self) -> RunState:
         """The weights, Adam state and running average alone (what the collapse guard keeps
@@ -141,6 +144,7 @@ class RunState:
         trainer.lr_scale = float(self.lr_scale)
         trainer.rollbacks = [list(r) for r in self.rollbacks]
         trainer.guard_state = self.guard
+        trainer.strikes = int(self.strikes)
 
     def to_checkpoint(self) -> tuple[dict, dict]:
         """``(arrays, metadata)``: the state's entries of a checkpoint, ``net.*``,
@@ -155,7 +159,8 @@ class RunState:
         arrays.update(opt_arrays)
         meta = {"iteration": self.iteration, "curve": list(self.curve),
                 "final_losses": list(self.final_losses), "optimizer": opt_meta,
-                "lr_scale": self.lr_scale, "rollbacks": [list(r) for r in self.rollbacks]}
+                "lr_scale": self.lr_scale, "rollbacks": [list(r) for r in self.rollbacks],
+                "strikes": self.strikes}
         if self.guard is not None:
             guard_arrays, guard_meta = self.guard.to_checkpoint()
             arrays.update({f"guard.{k}": v for k, v in guard_arrays.items()})
@@ -179,7 +184,8 @@ class RunState:
                    final_losses=list(meta.get("final_losses", [])),
                    averaged=split_arrays(arrays, "average") or None,
                    lr_scale=float(meta.get("lr_scale", 1.0)),
-                   rollbacks=[list(r) for r in meta.get("rollbacks", [])], guard=guard)
+                   rollbacks=[list(r) for r in meta.get("rollbacks", [])], guard=guard,
+                   strikes=int(meta.get("strikes", 0)))
 
 
 def write_checkpoint(path, trainer, problem_config: dict, *, best=None, extra=None) -> Path:

@@ -249,10 +249,10 @@ def _add_meta_args(g):
                         f"fast {RECIPES['fast'].meta.get('min_lr_ratio', 0.1):g}; otherwise 0.1)")
     g.add_argument("--collapse-guard", action=argparse.BooleanOptionalAction, default=None,
                    help="roll back a collapse: once a horizon's mean loss has fallen below half "
-                        "the first horizon's, a horizon back above nine tenths of it (the LSTM "
-                        "sent to chance by one meta-update) restores the weights and Adam state "
-                        "from the start of the latest horizon below half and halves the meta "
-                        "lr from there (paper: off)")
+                        "the first horizon's, two horizons in a row back above nine tenths of "
+                        "it (the LSTM sent to chance by a meta-update; one alone is a transient) "
+                        "restore the weights and Adam state from the start of the latest "
+                        "horizon below half and halve the meta lr from there (paper: off)")
     g.add_argument("--meta-coordinates", type=_fraction, default=None, metavar="F",
                    help="backpropagate each horizon through a random fraction F of the "
                         "coordinates only, their terms scaled by 1/F: an unbiased estimate of "

@@ -50,12 +50,16 @@ meta-update sends the LSTM to an optimizer that takes no useful step, the horizo
 jumps back to chance (on MNIST from 0.47 to 2.30 in one meta-iteration) and the meta-gradient
 there is too small (about 0.03) for training ever to leave it. Once a horizon's mean loss has
 fallen below ``COLLAPSE_LEFT`` (one half) of the run's first horizon's, the guard keeps the
-weights, Adam state and running average at the start of the latest such horizon; a horizon
-whose mean loss rises above ``COLLAPSE_BACK`` (nine tenths) of the first's puts them back
-and halves the meta learning rate from there on (``lr_scale``, kept in the checkpoint like
-the rest of the run's state, so a resumed run rolls back exactly as one that never stopped).
-The meta-iteration count, the problem sequence and the schedule go on: the collapsed horizon
-stays in the curve, and ``rollbacks`` records ``[iteration, iteration rolled back to]``.
+weights, Adam state and running average at the start of the latest such horizon. A horizon
+whose mean loss rises above ``COLLAPSE_BACK`` (nine tenths) of the first's is a strike; after
+``COLLAPSE_STRIKES`` (two) such horizons in a row the guard puts the kept state back and halves
+the meta learning rate from there on (``lr_scale``). One strike alone is not a collapse: a
+young optimizer's horizon may blow up once (mean 2.1, final loss 1.7) while its meta-gradient
+is still large, and the next horizon recovers; a collapsed one stays at chance with a
+meta-gradient of 0.03. The strikes, the kept state and ``lr_scale`` are in the checkpoint like
+the rest of the run's state, so a resumed run rolls back exactly as one that never stopped.
+The meta-iteration count, the problem sequence and the schedule go on: the collapsed horizons
+stay in the curve, and ``rollbacks`` records ``[iteration, iteration rolled back to]``.
 
 A meta-loss or meta-gradient that is not finite stops training with
 :class:`MetaTrainingDiverged`; the trainer then holds the weights and Adam state from the end of
@@ -92,8 +96,9 @@ META_DATA = ("batch", "pool")
 #: How the steps of a horizon are weighted: all alike (the paper), or rising linearly.
 HORIZON_WEIGHTS = ("uniform", "linear")
 #: The collapse guard: a horizon whose mean loss is below COLLAPSE_LEFT times the run's first
-#: horizon's has left chance; one above COLLAPSE_BACK times it afterwards has collapsed.
-COLLAPSE_LEFT, COLLAPSE_BACK = 0.5, 0.9
+#: horizon's has left chance; one above COLLAPSE_BACK times it afterwards is a strike, and
+#: COLLAPSE_STRIKES strikes in a row are a collapse.
+COLLAPSE_LEFT, COLLAPSE_BACK, COLLAPSE_STRIKES = 0.5, 0.9, 2
 
 
 class MetaTrainingDiverged(RuntimeError):
@@ -463,8 +468,9 @@ class MetaTrainer:
         # the running average of phi (config.average > 0), starting at the initial weights
         self.averaged = self.net.state_dict() if c.average else None
         # the collapse guard (config.collapse_guard): the factor on the meta lr, the weights to
-        # roll back to (None until a horizon has left chance) and the rollbacks so far
-        self.lr_scale, self.guard_state, self.rollbacks = 1.0, None, []
+        # roll back to (None until a horizon has left chance), the horizons at chance in a row
+        # since then and the rollbacks so far
+        self.lr_scale, self.guard_state, self.strikes, self.rollbacks = 1.0, None, 0, []
 
     def problem_seed(self, iteration: int) -> tuple:
         return (int(self.config.seed), SEED_TAGS["train"], int(iteration))
@@ -519,18 +525,24 @@ class MetaTrainer:
 
     def guard_collapse(self, start: RunState, mean: float) -> bool:
         """The collapse guard after a horizon that began at ``start`` with mean loss ``mean``
-        (see the module docstring): keep ``start`` if the horizon has left chance, roll back to
-        the kept state and halve ``lr_scale`` if it has collapsed. True if it rolled back."""
+        (see the module docstring): keep ``start`` if the horizon has left chance; count a
+        strike if it is back at chance, and at the ``COLLAPSE_STRIKES``-th in a row roll back
+        to the kept state and halve ``lr_scale``. True if it rolled back."""
         first = self.curve[0]
         if mean < COLLAPSE_LEFT * first:
             self.guard_state = start.weights_only()
-        elif mean > COLLAPSE_BACK * first and self.guard_state is not None:
-            self.guard_state.put_weights(self)
-            self.lr_scale *= 0.5
-            # [the collapsed iteration, the iteration whose start it went back to], 1-based
-            self.rollbacks.append([self.iteration, self.guard_state.iteration + 1])
-            return True
-        return False
+        if mean <= COLLAPSE_BACK * first or self.guard_state is None:
+            self.strikes = 0
+            return False
+        self.strikes += 1
+        if self.strikes < COLLAPSE_STRIKES:
+            return False
+        self.guard_state.put_weights(self)
+        self.lr_scale *= 0.5
+        self.strikes = 0
+        # [the iteration that made the collapse, the iteration whose start it went back to]
+        self.rollbacks.append([self.iteration, self.guard_state.iteration + 1])
+        return True
 
     def start_horizon(self, seed):
         """Draw the problem instance of ``seed``; returns the horizon's starting point

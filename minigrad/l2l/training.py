@@ -39,7 +39,7 @@ from pathlib import Path
 from ..nn import CheckpointError
 from .checkpoints import write_checkpoint
 from .evaluate import LearnedRule, evaluate_rule, problem_seeds
-from .meta import MetaTrainingDiverged
+from .meta import COLLAPSE_STRIKES, MetaTrainingDiverged
 from .stats import mean_or_inf
 
 #: How validation scores weights: the mean loss over the horizon, the final loss, or the mean
@@ -375,10 +375,11 @@ class TrainingRun:
         ``collapse_guard``) after the iteration whose horizon mean was ``value``."""
         t = self.trainer
         collapsed, back_to = t.rollbacks[-1]
-        message = (f"collapse at iteration {collapsed}: horizon mean {value / self._per_run():.4g} "
-                   f"against the first's {t.curve[0] / self._per_run():.4g}; rolled the weights "
-                   f"back to the start of iteration {back_to}, meta lr scale now "
-                   f"{t.lr_scale:g}")
+        per_run = self._per_run()
+        means = ", ".join(f"{m / per_run:.4g}" for m in t.curve[-COLLAPSE_STRIKES:])
+        message = (f"collapse at iteration {collapsed}: horizon means {means} in a row against "
+                   f"the first's {t.curve[0] / per_run:.4g}; rolled the weights back to the "
+                   f"start of iteration {back_to}, meta lr scale now {t.lr_scale:g}")
         self.log("# " + message)
         self._say("\n" + message)
 

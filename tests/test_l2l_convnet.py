@@ -312,3 +312,38 @@ def test_train_on_some_classes_and_evaluate_on_others(tmp_path, capsys):
     assert "--classes applies to the convnet problem only" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["train", "--problem", "convnet", "--classes", "0"])
+
+
+# ----- transfer: another problem's learned optimizer on the convnet --------------------------
+def test_the_shipped_mnist_optimizer_is_evaluated_on_the_convnet(tmp_path, capsys):
+    js = tmp_path / "transfer.json"
+    assert main(["evaluate", "--problem", "convnet", "--trained-on", "mnist", "--checkpoint",
+                 "pretrained", "--steps", "2", "--runs", "1", "--lr-min", "0.1", "--lr-max",
+                 "0.1", "--optimizers", "lstm,sgd", "--no-progress", "--threads", "1",
+                 "--json", str(js)]) == 0
+    result = json.loads(js.read_text())
+    assert result["checkpoint"]["trained_on"] == "mnist"
+    assert result["problem_config"]["name"] == "convnet"
+    assert result["problem_config"]["dataset"] == "mnist"  # the convnet's defaults
+    assert len(result["lstm"]["curve"]) == 3 and "paired" in result
+    # the same weights as on MNIST: the shipped optimizer's, one LSTM
+    net, _ = load_learned_optimizer("pretrained", "mnist")
+    assert type(net) is LSTMOptimizer
+
+
+def test_a_transfer_needs_one_lstm_and_the_learned_optimizer(tmp_path, capsys):
+    out = tmp_path / "cnn.npz"
+    assert main(_train_args(out, "--meta-iters", "1")) == 0  # two LSTMs: conv and fc
+    capsys.readouterr()
+    for args, match in [
+        (["--problem", "mnist", "--trained-on", "convnet", "--checkpoint", str(out)],
+         "a transfer needs a one-LSTM optimizer"),
+        (["--problem", "convnet", "--trained-on", "mnist", "--checkpoint", str(out)],
+         "trained on the 'convnet' problem, not the 'mnist' one"),
+        (["--problem", "convnet", "--trained-on", "mnist", "--optimizers", "sgd"],
+         "add 'lstm' to --optimizers"),
+        (["--problem", "convnet", "--trained-on", "cifar", "--checkpoint", str(out)],
+         "--trained-on 'cifar': unknown problem"),
+    ]:
+        assert main(["evaluate", *args, "--steps", "2", "--runs", "1", "--no-progress"]) == 2
+        assert match in capsys.readouterr().err

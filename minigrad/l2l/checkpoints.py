@@ -239,8 +239,8 @@ def read_checkpoint(path, problem: str | None = None):
     trained_on = meta["problem"].get("name")
     if problem is not None and trained_on != problem:
         raise CheckpointMismatch(
-            f"{path} holds an optimizer trained on the {trained_on!r} problem, but "
-            f"--problem {problem} was asked")
+            f"{path} holds an optimizer trained on the {trained_on!r} problem, not the "
+            f"{problem!r} one asked for")
     return arrays, meta
 
 

@@ -49,7 +49,7 @@ from .checkpoints import (
     restore_trainer,
 )
 from .evaluate import OPTIMIZERS, run_protocol
-from .grouped import parse_groups
+from .grouped import is_grouped, parse_groups
 from .imitation import ImitationConfig
 from .launch import base_config, build_trainer, recipe_flags, warm_start
 from .lstm_optimizer import INITS, net_defaults
@@ -368,6 +368,11 @@ def build_parser() -> argparse.ArgumentParser:
     _add_problem_args(e)
     e.add_argument("--checkpoint", default=None,
                    help="PATH of a trained optimizer, or 'pretrained' (the shipped one)")
+    e.add_argument("--trained-on", default=None, metavar="PROBLEM",
+                   help="transfer: the checkpoint is a learned optimizer of PROBLEM (one LSTM), "
+                        "evaluated on --problem with that problem's defaults; e.g. --problem "
+                        "convnet --trained-on mnist --checkpoint pretrained applies the MNIST "
+                        "optimizer to the convnet (default: --problem)")
     e.add_argument("--weights", choices=("best", "last"), default="best",
                    help="the best-on-validation weights if the checkpoint has them, or the last")
     e.add_argument("--steps", type=_positive_int, default=100, help="optimizee steps (100)")
@@ -693,7 +698,7 @@ def cmd_evaluate(args) -> int:
               "problem_config": test_problem.config(),
               "checkpoint": None if meta is None else {
                   "path": str(args.checkpoint), "iteration": meta.get("iteration"),
-                  "weights": args.weights}, **result}
+                  "weights": args.weights, "trained_on": meta["problem"]["name"]}, **result}
     if args.json:
         atomic_write_text(args.json, json.dumps(result, indent=1, allow_nan=False))
     if args.plot:
@@ -735,20 +740,33 @@ def _evaluate_request(args) -> list:
 
 def _evaluated_optimizer(args, names):
     """``(net, meta, dtype, problem_config)``: the learned optimizer of ``--checkpoint`` (None
-    when ``lstm`` is not among ``names``) and the problem to evaluate on: the checkpoint's,
-    with ``--variant``, ``--dataset`` and ``--classes`` applied."""
+    when ``lstm`` is not among ``names``) and the problem to evaluate on: the checkpoint's
+    (``--problem``'s defaults for a transfer, ``--trained-on``), with ``--variant``,
+    ``--dataset`` and ``--classes`` applied."""
     net, meta, dtype = None, None, "float32"
     prob_cfg = {"name": args.problem}
+    source = args.trained_on or args.problem
+    if source not in PROBLEMS:
+        raise UsageError(f"--trained-on {source!r}: unknown problem; expected one of "
+                         f"{', '.join(PROBLEMS)}")
+    if args.trained_on is not None and "lstm" not in names:
+        raise UsageError("--trained-on names the learned optimizer's problem; add 'lstm' to "
+                         "--optimizers")
     if "lstm" in names:
         if args.checkpoint is None:
             raise UsageError("--checkpoint PATH|pretrained is needed to evaluate the learned "
                              "optimizer (or leave 'lstm' out of --optimizers)")
         try:
-            net, meta = load_learned_optimizer(args.checkpoint, args.problem, args.weights)
+            net, meta = load_learned_optimizer(args.checkpoint, source, args.weights)
         except (FileNotFoundError, CheckpointMismatch) as exc:
             raise UsageError(str(exc)) from None
+        if source != args.problem and is_grouped(net):
+            raise UsageError(f"--trained-on {source}: {args.checkpoint} has one LSTM per "
+                             f"parameter group ({', '.join(net.groups)}), which fit only "
+                             f"{source}'s parameters; a transfer needs a one-LSTM optimizer")
         dtype = meta.get("dtype", "float32")
-        prob_cfg = dict(meta["problem"])
+        if source == args.problem:
+            prob_cfg = dict(meta["problem"])
     if args.variant is not None:
         prob_cfg["variant"] = args.variant
     prob_cfg.setdefault("variant", "paper")

@@ -59,3 +59,21 @@ def test_report_only_renders_the_stored_rows_without_training(tmp_path):
     text = out.read_text()
     assert "- fast, seed 0: 2 min" in text and "- fast, seed 1: not measured yet" in text
     assert not (tmp_path / "fast-seed1.npz").exists()
+
+
+def test_each_row_is_paired_against_the_shipped_optimizer():
+    shipped = [0.01, 0.02, 0.03, 0.04]
+    worse = bench["against_shipped"]([0.05, 0.06, 0.08, 0.07], shipped)
+    assert worse["diff"] == pytest.approx(0.04) and worse["not_worse"] is False
+    assert worse["ci"][0] > 0 and worse["shipped"] == pytest.approx(0.025)
+    tie = bench["against_shipped"]([0.02, 0.01, 0.04, 0.03], shipped)  # d = +-0.01: t(3) 3.18
+    assert tie["not_worse"] is True and tie["ci"][0] < 0 < tie["ci"][1]
+    rows = [dict(_row("fast", 0, 60, True, -0.03), vs_shipped=tie),
+            dict(_row("fast", 1, 60, True, -0.03), vs_shipped=worse),
+            _row("fast", 2, 10, True, -0.02)]  # measured before the column existed
+    args = argparse.Namespace(runs=4, variants=["fast"], seeds=[0, 1, 2], marks=[60.0])
+    lines = bench["report"](rows, args, "cmd").splitlines()
+    table = [ln for ln in lines if ln.startswith("| fast |")]
+    assert table[0].endswith("| +0 [-0.0184, 0.0184] **not worse** |")
+    assert table[1].endswith(f"| +0.04 {bench['_ci'](worse['ci'])} |")
+    assert table[2].endswith("| 2.3 | - |")

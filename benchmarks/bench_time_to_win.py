@@ -78,8 +78,11 @@ def _fast_ideas() -> dict:
         ideas["tilted loss"] = (f"the meta-loss tilted towards hard digits (tau "
                                 f"{m['meta_tilt']:g})", ["--meta-tilt", f"{m['meta_tilt']:g}"])
     if m.get("collapse_guard"):
-        ideas["collapse guard"] = ("a collapse rolled back and the meta lr halved",
-                                   ["--collapse-guard"])
+        rewarm = m.get("collapse_rewarm", 0)
+        ideas["collapse guard"] = (
+            "a collapse rolled back and the meta lr halved" + (
+                f", back to the schedule's over {rewarm} meta-iterations" if rewarm else ""),
+            ["--collapse-guard"] + (["--collapse-rewarm", str(rewarm)] if rewarm else []))
     if m.get("meta_segment"):
         ideas["segments"] = (f"the log over segments of {m['meta_segment']} steps",
                              ["--meta-segment", str(m["meta_segment"])])
@@ -124,6 +127,12 @@ VARIANTS = {
         "the same, each horizon backpropagated through a quarter of the coordinates",
         ["--recipe", "fast", "--val-metric", "tail", "--average", "0", "--collapse-guard",
          "--meta-segment", "10", "--meta-coordinates", "0.25"]),
+    # session 7
+    "fast+tail val+raw+guard rewarm30+seg10+coords25": (
+        "the same, the meta lr halved by a rollback coming back to the schedule's over 30 "
+        "meta-iterations", ["--recipe", "fast", "--val-metric", "tail", "--average", "0",
+                            "--collapse-guard", "--collapse-rewarm", "30", "--meta-segment",
+                            "10", "--meta-coordinates", "0.25"]),
 }
 
 

@@ -177,3 +177,42 @@ def test_the_flag_reaches_the_checkpoint_and_a_resume_may_not_change_it(tmp_path
     assert "--collapse-guard False (checkpoint: True)" in capsys.readouterr().err
     assert cli.main([*args, "--meta-iters", "2", "--resume"]) == 0
     assert load_checkpoint(out)[1]["iteration"] == 2
+
+
+#: Two collapses: horizons 5-6 and 9-10 back at chance.
+TWICE = [2.0, 1.5, 0.9, 0.8, 1.9, 1.95, 0.7, 0.6, 1.9, 1.9, 0.5, 0.5]
+
+
+def test_rewarm_brings_the_halved_meta_lr_back_to_the_schedule():
+    trainer = script_means(make_trainer(), TWICE)
+    trainer.config.collapse_rewarm = 4
+    trainer.config.lr_at = lambda iteration: 0.01  # a flat schedule: the factor alone shows
+    lrs = []
+    for n in range(1, len(TWICE) + 1):
+        trainer.train(n)
+        lrs.append(trainer.meta_opt.param_groups[0]["lr"])  # the rate horizon n stepped at
+    # the rollback after horizon 6 halves the rate of 7; it climbs back over 4 meta-iterations
+    assert lrs[:6] == [0.01] * 6
+    assert lrs[6:9] == pytest.approx([0.005, 0.00625, 0.0075])
+    # the second collapse (after horizon 10, three meta-iterations after the first, factor
+    # 0.875) halves what was there: 0.4375, then climbs again from it
+    assert trainer.rollbacks == [[6, 4], [10, 8]]
+    assert trainer.lr_scale == pytest.approx(0.4375)
+    assert lrs[10] == pytest.approx(0.004375)
+    assert lrs[11] == pytest.approx(0.01 * (0.4375 + 0.5625 / 4))
+    assert trainer.lr_factor() == pytest.approx(0.4375 + 0.5625 * 2 / 4)
+    trainer.iteration += 10
+    assert trainer.lr_factor() == 1.0  # back on the schedule
+
+
+def test_without_rewarm_the_halving_stays_and_rewarm_needs_the_guard():
+    trainer = script_means(make_trainer(), TWICE)
+    trainer.train(len(TWICE))
+    assert trainer.lr_scale == trainer.lr_factor() == 0.25
+    with pytest.raises(ValueError, match="collapse_rewarm must be >= 0 and takes"):
+        MetaConfig(collapse_rewarm=30)
+    with pytest.raises(ValueError, match="collapse_rewarm must be >= 0"):
+        MetaConfig(collapse_guard=True, collapse_rewarm=-1)
+    args = cli.build_parser().parse_args(["train", "--problem", "mnist", "--collapse-guard",
+                                          "--collapse-rewarm", "30"])
+    assert args.collapse_rewarm == 30

@@ -630,12 +630,14 @@ def test_recipe_table_follows_the_recipe():
     assert table[0].startswith("| setting |") and len(table) == 2 + len(rows)
     guarded = Recipe("guarded", "the session-6 settings", val_metric="tail",
                      meta={"meta_objective": "logmean", "meta_segment": 10,
-                           "collapse_guard": True})
+                           "collapse_guard": True, "collapse_rewarm": 30})
     rows = {r[0]: r[1:] for r in L.recipe_rows(guarded)}
     assert rows["the log of the mean taken over"] == (
         "each unroll", "segments of 10 steps of the horizon", "each unroll")
     assert rows["a collapse to chance"][0] == rows["a collapse to chance"][2] == "left as it is"
     assert rows["a collapse to chance"][1].startswith("rolled back")
+    assert rows["after a rollback, the meta learning rate"] == (
+        "halved for good", "back to the schedule's over 30 meta-iterations", "halved for good")
     assert rows["best weights chosen by the validation"][1:] == (
         "mean loss over the horizon's last tenth",) * 2
 

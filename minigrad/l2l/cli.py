@@ -253,6 +253,10 @@ def _add_meta_args(g):
                         "it (the LSTM sent to chance by a meta-update; one alone is a transient) "
                         "restore the weights and Adam state from the start of the latest "
                         "horizon below half and halve the meta lr from there (paper: off)")
+    g.add_argument("--collapse-rewarm", type=_non_negative_int, default=None, metavar="R",
+                   help="with --collapse-guard: after a rollback, bring the halved meta lr back "
+                        "to the schedule's linearly over R meta-iterations (default 0: it stays "
+                        "halved)")
     g.add_argument("--meta-coordinates", type=_fraction, default=None, metavar="F",
                    help="backpropagate each horizon through a random fraction F of the "
                         "coordinates only, their terms scaled by 1/F: an unbiased estimate of "
@@ -421,6 +425,7 @@ _META_FLAGS = {"steps": "steps", "unroll": "unroll", "meta_lr": "meta_lr",
                "clip_grad_norm": "clip_grad_norm", "average": "average", "betas": "meta_betas",
                "unroll_doubling": "unroll_doubling", "meta_data": "meta_data",
                "meta_tilt": "meta_tilt", "collapse_guard": "collapse_guard",
+               "collapse_rewarm": "collapse_rewarm",
                "meta_segment": "meta_segment", "meta_coordinates": "meta_coordinates"}
 _PROBLEM_FLAGS = {"optimizee": "optimizee", "variant": "variant", "train_pool": "train_pool",
                   "dataset": "dataset", "conv_channels": "conv_channels", "linear": "linear",

@@ -53,7 +53,9 @@ fallen below ``COLLAPSE_LEFT`` (one half) of the run's first horizon's, the guar
 weights, Adam state and running average at the start of the latest such horizon. A horizon
 whose mean loss rises above ``COLLAPSE_BACK`` (nine tenths) of the first's is a strike; after
 ``COLLAPSE_STRIKES`` (two) such horizons in a row the guard puts the kept state back and halves
-the meta learning rate from there on (``lr_scale``). One strike alone is not a collapse: a
+the meta learning rate from there on (``lr_scale``; with ``collapse_rewarm=R`` the rate
+climbs back to the schedule's over the next R meta-iterations, as in a warm-up, so that a run
+that collapsed twice does not go on at a quarter of it). One strike alone is not a collapse: a
 young optimizer's horizon may blow up once (mean 2.1, final loss 1.7) while its meta-gradient
 is still large, and the next horizon recovers; a collapsed one stays at chance with a
 meta-gradient of 0.03. The strikes, the kept state and ``lr_scale`` are in the checkpoint like
@@ -132,6 +134,8 @@ class MetaConfig:
     meta_tilt: float = 0.0            # f_t tilted towards the digits the net gets wrong:
                                       # (1/tau) log mean exp(tau * l_i) (0: the mean, paper)
     collapse_guard: bool = False      # roll a collapse back to chance and halve the meta lr
+    collapse_rewarm: int = 0          # ... then bring it back to the schedule's linearly over
+                                      # this many meta-iterations (0: halved for good)
     meta_segment: int = 0             # logmean: the log over segments of S steps of the
                                       # horizon (0: over each unroll)
     meta_coordinates: float = 1.0     # the fraction of coordinates the meta-gradient flows
@@ -178,6 +182,10 @@ class MetaConfig:
             raise ValueError(f"MetaConfig: meta_segment must be >= 0 and takes meta_objective "
                              f"'logmean', got {self.meta_segment} with "
                              f"{self.meta_objective!r}")
+        if self.collapse_rewarm < 0 or (self.collapse_rewarm and not self.collapse_guard):
+            raise ValueError(f"MetaConfig: collapse_rewarm must be >= 0 and takes "
+                             f"collapse_guard=True, got {self.collapse_rewarm} with "
+                             f"collapse_guard={self.collapse_guard}")
         if not 0 < self.meta_coordinates <= 1 or (self.meta_coordinates < 1
                                                     and self.second_order):
             raise ValueError(f"MetaConfig: meta_coordinates must be in (0, 1] and below 1 "
@@ -538,11 +546,22 @@ class MetaTrainer:
         if self.strikes < COLLAPSE_STRIKES:
             return False
         self.guard_state.put_weights(self)
-        self.lr_scale *= 0.5
+        self.lr_scale = 0.5 * self.lr_factor(self.iteration - 1)  # half the collapsed rate
         self.strikes = 0
         # [the iteration that made the collapse, the iteration whose start it went back to]
         self.rollbacks.append([self.iteration, self.guard_state.iteration + 1])
         return True
+
+    def lr_factor(self, iteration: int | None = None) -> float:
+        """The collapse guard's factor on the scheduled meta lr of the horizon that starts
+        after ``iteration`` meta-iterations (default: the next): the ``lr_scale`` the latest
+        rollback left, which stays, or with ``collapse_rewarm`` R climbs back to 1 linearly,
+        ``s + (1 - s) min(1, n / R)`` n meta-iterations after the rollback."""
+        rewarm, s = self.config.collapse_rewarm, self.lr_scale
+        if not rewarm or not self.rollbacks or s >= 1.0:
+            return s
+        since = (self.iteration if iteration is None else iteration) - self.rollbacks[-1][0]
+        return s + (1.0 - s) * min(1.0, since / rewarm)
 
     def start_horizon(self, seed):
         """Draw the problem instance of ``seed``; returns the horizon's starting point
@@ -566,7 +585,7 @@ class MetaTrainer:
     def _horizon(self, snap) -> float:
         c = self.config
         for group in self.meta_opt.param_groups:
-            group["lr"] = c.lr_at(self.iteration) * self.lr_scale
+            group["lr"] = c.lr_at(self.iteration) * self.lr_factor()
         horizon = self.start_horizon(self.problem_seed(self.iteration))
         theta, state = horizon[2], horizon[3]
         total, t, u, norms = 0.0, 0, 0, []

@@ -99,7 +99,9 @@ class Recipe:
             parts.append(f"the meta-gradient through {self.meta['meta_coordinates']:g} of the "
                          "coordinates")
         if self.meta.get("collapse_guard"):
-            parts.append("a collapse rolled back with the meta lr halved")
+            parts.append("a collapse rolled back with the meta lr halved" + (
+                f", back to the schedule's over {self.meta['collapse_rewarm']} meta-iterations"
+                if self.meta.get("collapse_rewarm") else ""))
         if self.val_metric != "mean":
             parts.append(f"best weights by the {self.val_metric} validation loss")
         if self.net.get("head_init"):

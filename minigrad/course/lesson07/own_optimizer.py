@@ -294,6 +294,7 @@ SETTING_NAMES = {
     "train_pool": "digits each training net fits", "processes": "processes",
     "val_metric": "best weights chosen by the validation", "imitation": "imitation warm start",
     "collapse_guard": "a collapse to chance", "meta_segment": "the log of the mean taken over",
+    "collapse_rewarm": "after a rollback, the meta learning rate",
 }
 _OBJECTIVES = {"loss": "sum of f_t", "log": "sum of log f_t",
                "logmean": "log of the mean f_t"}
@@ -339,6 +340,9 @@ def _value_text(key: str, value) -> str:
                 if value else "left as it is")
     if key == "meta_segment":
         return f"segments of {value} steps of the horizon" if value else "each unroll"
+    if key == "collapse_rewarm":
+        return (f"back to the schedule's over {value} meta-iterations" if value
+                else "halved for good")
     if key == "imitation":
         return f"of {value['teacher']}"
     if isinstance(value, float):

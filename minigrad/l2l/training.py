@@ -357,7 +357,7 @@ class TrainingRun:
             self._unlogged = None
             self.log(line)
             if len(getattr(t, "rollbacks", ())) > rollbacks:
-                self._report_rollback(value)
+                self._report_rollback()
             bar.set_postfix_str(post, refresh=False)
             bar.update(1)
             if time.monotonic() - last_save >= s.checkpoint_every:
@@ -370,9 +370,9 @@ class TrainingRun:
                 self.log(f"# stopped by the callback after iteration {t.iteration}")
                 return
 
-    def _report_rollback(self, value: float) -> None:
-        """Log and say the collapse guard's rollback (:class:`~minigrad.l2l.meta.MetaConfig`
-        ``collapse_guard``) after the iteration whose horizon mean was ``value``."""
+    def _report_rollback(self) -> None:
+        """Log and say the collapse guard's latest rollback (:class:`~minigrad.l2l.meta.MetaConfig`
+        ``collapse_guard``), with the horizon means that made it a collapse."""
         t = self.trainer
         collapsed, back_to = t.rollbacks[-1]
         per_run = self._per_run()

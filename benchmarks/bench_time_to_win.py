@@ -133,6 +133,12 @@ VARIANTS = {
         "meta-iterations", ["--recipe", "fast", "--val-metric", "tail", "--average", "0",
                             "--collapse-guard", "--collapse-rewarm", "30", "--meta-segment",
                             "10", "--meta-coordinates", "0.25"]),
+    # session 8
+    "fast+tail val+raw+guard rewarm30+seg10+coords25+floor1e-3": (
+        "the same, the meta lr's halvings stopping at 1e-3 (the paper's rate) instead of 1e-4",
+        ["--recipe", "fast", "--val-metric", "tail", "--average", "0", "--collapse-guard",
+         "--collapse-rewarm", "30", "--meta-segment", "10", "--meta-coordinates", "0.25",
+         "--min-lr-ratio", "0.1"]),
 }
 
 

@@ -55,7 +55,9 @@ def _fast_ideas() -> dict:
     if m.get("unroll_doubling"):
         ideas["unroll curriculum"] = (f"the unroll doubled every {m['unroll_doubling']} "
                                       "meta-iterations",
-                                      ["--unroll-doubling", str(m["unroll_doubling"])])
+                                      ["--unroll-doubling", str(m["unroll_doubling"])]
+                                      + (["--max-unroll", str(m["max_unroll"])]
+                                         if m.get("max_unroll") else []))
     if m.get("meta_objective", "loss") != "loss":
         ideas["log objective"] = (f"the {m['meta_objective']} meta-loss",
                                   ["--meta-objective", m["meta_objective"]])

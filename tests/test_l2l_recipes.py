@@ -57,6 +57,25 @@ def test_unroll_doubling_lengthens_each_meta_iterations_unrolls_up_to_the_horizo
         MetaConfig(unroll=2, step_weights=[1, 2], unroll_doubling=3)
 
 
+def test_max_unroll_stops_the_doubling_below_the_horizon():
+    c = MetaConfig(steps=12, unroll=2, unroll_doubling=2, max_unroll=4)
+    assert [c.unroll_at(i) for i in range(8)] == [2, 2, 4, 4, 4, 4, 4, 4]
+    assert MetaConfig(steps=12, unroll=2, unroll_doubling=1, max_unroll=50).unroll_at(9) == 12
+    problem = make_problem("quadratic", dim=3, batch=2)
+    trainer = MetaTrainer(LSTMOptimizer(**net_defaults("quadratic")), problem,
+                          MetaConfig(steps=6, unroll=2, unroll_doubling=1, max_unroll=4))
+    lengths = []
+    run_unroll = trainer.run_unroll
+    trainer.run_unroll = lambda h, th, st, t0, k: (lengths.append(k) or
+                                                   run_unroll(h, th, st, t0, k))
+    trainer.train(3)
+    assert lengths == [2, 2, 2, 4, 2, 4, 2]  # K = 2, then 4 (and the horizon's rest) for good
+    for bad in ({"unroll": 4, "unroll_doubling": 2, "max_unroll": 3},  # below the first
+                {"unroll": 2, "max_unroll": 4}):                      # nothing to cap
+        with pytest.raises(ValueError, match="max_unroll caps unroll_doubling"):
+            MetaConfig(steps=12, **bad)
+
+
 def test_horizon_weights_rise_linearly_over_the_horizon():
     assert MetaConfig().weights_for(0, 20) is None  # the paper's: every term 1
     c = MetaConfig(steps=4, unroll=2, horizon_weights="linear")
@@ -436,9 +455,11 @@ def test_meta_betas_reach_adam_the_checkpoint_and_the_log(tmp_path, capsys):
     out = tmp_path / "b.npz"
     args = ["train", "--problem", "mnist", "--optimizee", "sigmoid-2", "--steps", "4",
             "--unroll", "2", "--meta-iters", "2", "--no-progress", "--out", str(out)]
-    assert cli.main([*args, "--meta-betas", "0.8,0.99", "--unroll-doubling", "5"]) == 0
+    assert cli.main([*args, "--meta-betas", "0.8,0.99", "--unroll-doubling", "5",
+                     "--max-unroll", "3"]) == 0
     _, meta = load_checkpoint(out)
     assert meta["meta"]["betas"] == [0.8, 0.99] and meta["meta"]["unroll_doubling"] == 5
+    assert meta["meta"]["max_unroll"] == 3
     # every meta-iteration logs its largest meta-gradient norm (before any clipping)
     lines = [ln for ln in out.with_suffix(".log").read_text().splitlines()
              if ln.startswith("iteration")]

@@ -630,7 +630,8 @@ def test_recipe_table_follows_the_recipe():
     assert table[0].startswith("| setting |") and len(table) == 2 + len(rows)
     guarded = Recipe("guarded", "the session-6 settings", val_metric="tail",
                      meta={"meta_objective": "logmean", "meta_segment": 10,
-                           "collapse_guard": True, "collapse_rewarm": 30})
+                           "collapse_guard": True, "collapse_rewarm": 30, "unroll": 10,
+                           "unroll_doubling": 40, "max_unroll": 20, "meta_coordinates": 0.25})
     rows = {r[0]: r[1:] for r in L.recipe_rows(guarded)}
     assert rows["the log of the mean taken over"] == (
         "each unroll", "segments of 10 steps of the horizon", "each unroll")
@@ -640,6 +641,9 @@ def test_recipe_table_follows_the_recipe():
         "halved for good", "back to the schedule's over 30 meta-iterations", "halved for good")
     assert rows["best weights chosen by the validation"][1:] == (
         "mean loss over the horizon's last tenth",) * 2
+    assert rows["unroll length K"] == ("20", "10, doubled every 40 meta-iterations up to 20", "10")
+    assert rows["the meta-gradient flows through"] == (
+        "every coordinate", "a random 0.25 of the coordinates, scaled by 4", "every coordinate")
 
 
 def test_train_panel_trains_with_the_loop_or_the_recipe():

@@ -237,6 +237,9 @@ def _add_meta_args(g):
                    help="double the unroll length every N meta-iterations, up to the horizon "
                         "(a curriculum: many cheap meta-updates first, then longer unrolls "
                         "against truncation's short-horizon bias; paper: 0, fixed)")
+    g.add_argument("--max-unroll", type=_non_negative_int, default=None,
+                   help="with --unroll-doubling: the doubling stops at this length, so every "
+                        "horizon keeps several meta-updates (0, the default: at the horizon)")
     g.add_argument("--meta-lr", type=_positive_float, default=None,
                    help=f"Adam lr on phi ({PAPER.meta_lr:g})")
     g.add_argument("--warmup-iters", type=_non_negative_int, default=None,
@@ -423,7 +426,8 @@ _META_FLAGS = {"steps": "steps", "unroll": "unroll", "meta_lr": "meta_lr",
                "min_lr_ratio": "min_lr_ratio", "meta_objective": "meta_objective",
                "horizon_weights": "horizon_weights",
                "clip_grad_norm": "clip_grad_norm", "average": "average", "betas": "meta_betas",
-               "unroll_doubling": "unroll_doubling", "meta_data": "meta_data",
+               "unroll_doubling": "unroll_doubling", "max_unroll": "max_unroll",
+               "meta_data": "meta_data",
                "meta_tilt": "meta_tilt", "collapse_guard": "collapse_guard",
                "collapse_rewarm": "collapse_rewarm",
                "meta_segment": "meta_segment", "meta_coordinates": "meta_coordinates"}

@@ -128,7 +128,8 @@ class MetaConfig:
     min_lr_ratio: float = 0.1         # ... down to this fraction of meta_lr
     average: float = 0.0              # a in phi_avg <- a phi_avg + (1 - a) phi (0: no average)
     unroll_doubling: int = 0          # the unroll length doubles every N meta-iterations, up
-                                      # to the horizon (0: fixed at ``unroll``)
+                                      # to the horizon (0: fixed at ``unroll``) ...
+    max_unroll: int = 0               # ... or up to this length (0: the horizon)
     meta_data: str = "batch"          # what f_t in the meta-loss is computed on: the step's
                                       # minibatch (paper) or the net's whole pool of data
     meta_tilt: float = 0.0            # f_t tilted towards the digits the net gets wrong:
@@ -194,6 +195,11 @@ class MetaConfig:
         if self.unroll_doubling < 0:
             raise ValueError(f"MetaConfig: unroll_doubling must be >= 0, got "
                              f"{self.unroll_doubling}")
+        if self.max_unroll and (self.max_unroll < self.unroll or not self.unroll_doubling):
+            raise ValueError(f"MetaConfig: max_unroll caps unroll_doubling's lengths, so it "
+                             f"takes unroll_doubling > 0 and must be >= unroll, got "
+                             f"max_unroll={self.max_unroll} with unroll={self.unroll} and "
+                             f"unroll_doubling={self.unroll_doubling}")
         if self.unroll_doubling and self.step_weights is not None:
             raise ValueError("MetaConfig: step_weights fix the unroll's length; they cannot be "
                              "combined with unroll_doubling")
@@ -220,17 +226,20 @@ class MetaConfig:
 
     def unroll_at(self, iteration: int) -> int:
         """The unroll length K_i of meta-iteration ``i = iteration`` (0-based): ``unroll``,
-        doubled every N = ``unroll_doubling`` meta-iterations, at most the horizon T::
+        doubled every N = ``unroll_doubling`` meta-iterations, at most the horizon T (or
+        M = ``max_unroll`` when it is set)::
 
-            K_i = min(T, unroll * 2 ** (i // N))
+            K_i = min(T, M, unroll * 2 ** (i // N))
 
         A curriculum over the unroll (Chen et al. 2020): short unrolls give many cheap
         meta-updates while the optimizer is poor, and longer ones later remove the short-horizon
         bias of truncation (an optimizer meta-trained on K steps favours what pays within K
-        steps). N = 0: always ``unroll`` (the paper)."""
+        steps). A cap M below T keeps several meta-updates per horizon for good, as the
+        paper's fixed K = 20 does. N = 0: always ``unroll`` (the paper)."""
         if not self.unroll_doubling:
             return self.unroll
-        return min(self.steps, self.unroll * 2 ** (iteration // self.unroll_doubling))
+        cap = min(self.steps, self.max_unroll or self.steps)
+        return min(cap, self.unroll * 2 ** (iteration // self.unroll_doubling))
 
     def weights_for(self, t0: int, length: int) -> list | None:
         """The weights of the meta-loss terms of the unroll over steps t0+1 .. t0+length:

@@ -118,7 +118,8 @@ class Recipe:
             parts.append(f"the meta-loss on each net's {self.meta['meta_data']} of data")
         if self.meta.get("unroll_doubling"):
             parts.append(f"the unroll doubled every {self.meta['unroll_doubling']} "
-                         "meta-iterations")
+                         "meta-iterations" + (f" up to {self.meta['max_unroll']} steps"
+                                              if self.meta.get("max_unroll") else ""))
         if self.meta.get("betas"):
             parts.append("Adam's betas {:g}, {:g}".format(*self.meta["betas"]))
         if self.meta.get("clip_grad_norm"):

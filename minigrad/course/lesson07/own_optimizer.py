@@ -295,12 +295,13 @@ SETTING_NAMES = {
     "val_metric": "best weights chosen by the validation", "imitation": "imitation warm start",
     "collapse_guard": "a collapse to chance", "meta_segment": "the log of the mean taken over",
     "collapse_rewarm": "after a rollback, the meta learning rate",
+    "meta_coordinates": "the meta-gradient flows through",
 }
 _OBJECTIVES = {"loss": "sum of f_t", "log": "sum of log f_t",
                "logmean": "log of the mean f_t"}
 #: MetaConfig settings that a 05.3 loop takes (as arguments) or that only set its schedule.
 _LOOP_ARGS = ("steps", "unroll", "meta_lr", "seed", "warmup_iters", "decay_iters",
-              "min_lr_ratio", "unroll_doubling")
+              "min_lr_ratio", "unroll_doubling", "max_unroll")
 
 
 def _lr_text(meta: dict) -> str:
@@ -316,7 +317,7 @@ def _lr_text(meta: dict) -> str:
 def _unroll_text(meta: dict) -> str:
     if meta.get("unroll_doubling"):
         return (f"{meta['unroll']}, doubled every {meta['unroll_doubling']} meta-iterations up "
-                f"to {meta['steps']}")
+                f"to {min(meta['steps'], meta.get('max_unroll') or meta['steps'])}")
     return f"{meta['unroll']}"
 
 
@@ -343,6 +344,9 @@ def _value_text(key: str, value) -> str:
     if key == "collapse_rewarm":
         return (f"back to the schedule's over {value} meta-iterations" if value
                 else "halved for good")
+    if key == "meta_coordinates":
+        return ("every coordinate" if value is None or value >= 1 else
+                f"a random {value:g} of the coordinates, scaled by {1 / value:g}")
     if key == "imitation":
         return f"of {value['teacher']}"
     if isinstance(value, float):

@@ -86,8 +86,9 @@ def _fast_ideas() -> dict:
                 f", back to the schedule's over {rewarm} meta-iterations" if rewarm else ""),
             ["--collapse-guard"] + (["--collapse-rewarm", str(rewarm)] if rewarm else []))
     if m.get("meta_segment"):
-        ideas["segments"] = (f"the log over segments of {m['meta_segment']} steps",
-                             ["--meta-segment", str(m["meta_segment"])])
+        ideas["segments"] = (f"the log of the mean over segments of {m['meta_segment']} "
+                             "steps", ["--meta-objective", "logmean",  # segments need it
+                                       "--meta-segment", str(m["meta_segment"])])
     if m.get("meta_coordinates", 1.0) < 1:
         ideas["coordinates"] = (f"the meta-gradient through {m['meta_coordinates']:g} of the "
                                 "coordinates", ["--meta-coordinates", f"{m['meta_coordinates']:g}"])

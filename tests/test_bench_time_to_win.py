@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from minigrad.l2l import cli
 from minigrad.l2l.cli import build_parser
+from minigrad.l2l.meta import MetaConfig
+from minigrad.l2l.recipes import get_recipe
 
 bench = runpy.run_path(str(Path(__file__).resolve().parent.parent / "benchmarks"
                            / "bench_time_to_win.py"), run_name="bench_time_to_win")
@@ -21,6 +24,10 @@ def test_every_variant_is_a_valid_train_command(variant):
     args = build_parser().parse_args(["train", "--problem", "mnist",
                                       *bench["VARIANTS"][variant][1]])
     assert args.command == "train" and args.recipe in ("paper", "fast")
+    # and the settings they resolve to are a valid configuration (an idea that needs another,
+    # like segments the log-of-mean meta-loss, carries it in the ablation)
+    _, meta, _, _ = cli._resolve_train_config(args, None, get_recipe(args.recipe))
+    MetaConfig(**meta)
 
 
 def _row(variant, seed, minutes, win, diff):

@@ -142,6 +142,12 @@ VARIANTS = {
         ["--recipe", "fast", "--val-metric", "tail", "--average", "0", "--collapse-guard",
          "--collapse-rewarm", "30", "--meta-segment", "10", "--meta-coordinates", "0.25",
          "--min-lr-ratio", "0.1"]),
+    "fast+tail val+raw+guard rewarm30+seg10+coords25+floor1e-3+max20": (
+        "the same, the unroll's doubling stopped at 20 steps, so every horizon keeps 5 "
+        "meta-updates", ["--recipe", "fast", "--val-metric", "tail", "--average", "0",
+                         "--collapse-guard", "--collapse-rewarm", "30", "--meta-segment", "10",
+                         "--meta-coordinates", "0.25", "--min-lr-ratio", "0.1",
+                         "--max-unroll", "20"]),
 }
 
 

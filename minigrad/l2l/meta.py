@@ -192,6 +192,10 @@ class MetaConfig:
             raise ValueError(f"MetaConfig: meta_coordinates must be in (0, 1] and below 1 "
                              f"needs first order, got {self.meta_coordinates!r} with "
                              f"second_order={self.second_order}")
+        self._check_schedules()
+
+    def _check_schedules(self):
+        """ValueError unless the schedules of the unroll and of the meta lr make sense."""
         if self.unroll_doubling < 0:
             raise ValueError(f"MetaConfig: unroll_doubling must be >= 0, got "
                              f"{self.unroll_doubling}")

@@ -84,3 +84,29 @@ def test_each_row_is_paired_against_the_shipped_optimizer():
     assert table[0].endswith("| +0 [-0.0184, 0.0184] **not worse** |")
     assert table[1].endswith(f"| +0.04 {bench['_ci'](worse['ci'])} |")
     assert table[2].endswith("| 2.3 | - |")
+
+
+def test_every_idea_of_a_richer_recipe_alone_on_the_papers_is_a_valid_configuration(monkeypatch):
+    """The ablation's rows for ideas the recipe does not use yet (segments, which need the
+    log-of-mean meta-loss; the rewarm, which needs the guard; the cap on the unroll, which
+    needs the doubling) each carry what they need, so the rows resolve when the recipe takes
+    them."""
+    from dataclasses import replace
+
+    from minigrad.l2l import recipes
+    fast = recipes.get_recipe("fast")
+    richer = replace(fast, val_metric="tail", meta={
+        **fast.meta, "average": 0, "meta_segment": 10, "meta_coordinates": 0.25,
+        "collapse_guard": True, "collapse_rewarm": 30, "max_unroll": 20})
+    monkeypatch.setitem(recipes.RECIPES, "fast", richer)
+    ideas = bench["_fast_ideas"]()
+    assert {"segments", "coordinates", "collapse guard", "tail val"} <= set(ideas)
+    assert "--max-unroll" in ideas["unroll curriculum"][1]
+    for name, (_, flags) in ideas.items():
+        args = build_parser().parse_args(["train", "--problem", "mnist", "--recipe", "paper",
+                                          *flags])
+        _, meta, _, _ = cli._resolve_train_config(args, None, get_recipe("paper"))
+        try:
+            MetaConfig(**meta)
+        except ValueError as exc:
+            pytest.fail(f"the ablation's row paper+{name}: {exc}")

@@ -20,6 +20,10 @@ validation problems (mean optimizee loss over steps 1..T) and the best weights a
 beside the last ones (``evaluate`` uses them by default). A NaN/inf meta-loss stops training
 with a message naming the iteration; the checkpoint keeps the last good weights (exit 1).
 
+``--population K --population-minutes M`` starts K runs side by side (one process each, seeds
+``SEED*K+i``) and lets the best on validation go on alone after M minutes
+(:mod:`minigrad.l2l.population`).
+
 ``evaluate`` runs the protocol of :mod:`minigrad.l2l.evaluate` and prints a table (each
 optimizer's tuned learning rate, marked when it sits at the edge of the grid, its mean final
 loss with a 95% interval, and the paired verdict against the best baseline); ``--json`` and
@@ -41,6 +45,7 @@ from pathlib import Path
 
 from ..files import FileLocked, atomic_write_text, exclusive_lock, probe_writable
 from ..threads import DEFAULT_THREADS, array_threads
+from . import population
 from .baselines import DISPLAY_NAMES, lr_grid
 from .checkpoints import (
     CheckpointMismatch,
@@ -211,6 +216,13 @@ def _add_run_args(g):
                         "fast 2); the numbers agree to float32 rounding whatever the count")
     g.add_argument("--dtype", choices=("float32", "float64"), default=None, help="(float32)")
     g.add_argument("--no-progress", action="store_true", help="no progress bar")
+    g.add_argument("--population", type=_positive_int, default=None,
+                   help="a population start: K runs (seeds SEED*K+i), one process each, side by "
+                        "side for --population-minutes, then the best on validation goes on "
+                        "alone on --processes up to --minutes; each member's checkpoint and log "
+                        "sit next to --out as NAME.member<i> (default 1: no population)")
+    g.add_argument("--population-minutes", type=_positive_float, default=None,
+                   help="with --population: the members' share of the --minutes budget")
 
 
 def _add_validation_args(g):
@@ -508,6 +520,9 @@ def cmd_train(args) -> int:
     """``train``: check the problem, that ``--out`` and ``--log`` can be written, and take the
     run's lock, all before any work; then train (:func:`_train`)."""
     _check_problem(args)
+    if args.population_minutes is not None and (args.population or 1) < 2:
+        raise UsageError(f"--population-minutes {args.population_minutes:g} is the members' "
+                         "share of a population start; give --population K (K >= 2) too")
     out = Path(args.out or f"runs/l2l-{args.problem}.npz")
     args.out = out
     log = args.log if args.log is not None else out.with_suffix(".log")
@@ -522,6 +537,11 @@ def cmd_train(args) -> int:
     try:
         with exclusive_lock(lock, f"pid {os.getpid()}, started "
                                   f"{time.strftime('%Y-%m-%d %H:%M:%S')}: {command}"):
+            if (args.population or 1) > 1 and not (args.resume and out.is_file()):
+                code, processes = _population_start(args, out, log)
+                if code != 0:
+                    return code
+                args = _continuation(args, processes)
             return _train(args, out)
     except FileLocked as exc:
         raise UsageError(f"--out {out}: another train is writing to it ({exc.owner}); wait "
@@ -539,10 +559,117 @@ def _check_writable(targets: dict) -> None:
                                  f"Choose a folder you can write to") from None
 
 
+def _population_start(args, out: Path, log) -> tuple[int, int]:
+    """``--population K``: train the K members side by side for ``--population-minutes`` (or
+    resume them), then write the best on validation to ``out``
+    (:mod:`minigrad.l2l.population`). Returns ``(status, processes)``: 0, or a member's exit
+    status when one was stopped (130, 143: ``--resume`` continues the stage) or failed; and
+    the processes the chosen member goes on with."""
+    k, minutes = args.population, args.population_minutes
+    if minutes is None or args.minutes is None or not minutes < args.minutes:
+        raise UsageError(f"--population {k} needs --minutes (the budget) and "
+                         f"--population-minutes below it (the members' share); got --minutes "
+                         f"{args.minutes} and --population-minutes {minutes}")
+    paths = [population.member_path(out, i) for i in range(k)]
+    found = [p for p in paths if p.is_file()]
+    if args.resume and not found:
+        raise UsageError(f"--resume: there is no checkpoint at {out}, nor population members "
+                         f"({paths[0].name}, ...) to resume")
+    if found and not (args.resume or args.force):
+        raise UsageError(f"{found[0]} already exists; pass --resume to continue the population, "
+                         "--force to start it afresh, or choose another --out")
+    stored = [read_checkpoint(p)[1] for p in found] if args.resume else []
+    recipe = _resolve_recipe(args, stored[0] if stored else None)
+    if not (stored or args.val_every or recipe.val_every):
+        raise UsageError(f"--population {k}: the members are chosen by validation; give "
+                         "--val-every (the recipe has no validation schedule)")
+    seeds = population.member_seeds(args.seed or 0, k)
+    members = [_member_args(args, i, seeds[i], paths[i], log) for i in range(k)]
+    before = max((float(m.get("elapsed_s", 0.0)) for m in stored), default=0.0)
+    print(f"population: {k} members (seeds {', '.join(map(str, seeds))}), one process each, "
+          f"for {minutes:g} minutes: {', '.join(str(p) for p in paths)}", file=sys.stderr)
+    start = time.time()
+    codes = population.run_members(_run_member, members)
+    elapsed = before + time.time() - start
+    for i, code in enumerate(codes):
+        if code in (130, 143):
+            print(f"population: member {i} stopped; --resume continues the population",
+                  file=sys.stderr)
+            return code, 0
+        if code != 0:
+            raise UsageError(f"population member {i} (seed {seeds[i]}, {paths[i]}) exited with "
+                             f"status {code}; see its log {members[i].log}")
+    _adopt_best(out, log, paths, seeds, minutes, elapsed, args.seed or 0)
+    return 0, args.processes or recipe.processes
+
+
+def _member_args(args, index: int, seed: int, path: Path, log):
+    """The ``train`` arguments of population member ``index``: the run's, on one process,
+    for the members' minutes, with its own seed, checkpoint and log."""
+    member = argparse.Namespace(**vars(args))
+    member.population = member.population_minutes = None
+    member.seed, member.out, member.processes = seed, path, 1
+    member.minutes, member.no_progress = args.population_minutes, True
+    member.validate_last = True
+    member.log = str(population.member_log(log, index))
+    member.resume = path.is_file() and args.resume
+    member.force = not member.resume
+    argv = sys.argv[1:] if args._argv is None else list(args._argv)
+    member._argv = [*argv, f"(population member {index}: --seed {seed} --processes 1 "
+                           f"--minutes {args.population_minutes:g} --out {path})"]
+    return member
+
+
+def _run_member(args) -> int:
+    """A population member's ``train`` (in its own process)."""
+    try:
+        with array_threads(args.threads):
+            return cmd_train(args)
+    except UsageError as exc:
+        print(f"error: population member {args.out}: {exc}", file=sys.stderr)
+        return 2
+
+
+def _adopt_best(out: Path, log, paths, seeds, minutes, elapsed, seed) -> None:
+    """Write the member with the best validation score to ``out`` with the ``population``
+    record, and its log to ``log``."""
+    checkpoints = [read_checkpoint(p) for p in paths]
+    metas = [meta for _, meta in checkpoints]
+    try:
+        chosen = population.choose_member(metas)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    record = {"seed": seed, "minutes": minutes, "elapsed_s": elapsed, "chosen": chosen,
+              "members": [{"seed": s, "checkpoint": str(p), "iteration": m["iteration"],
+                           "best": m["validation"]["best"], "elapsed_s": m.get("elapsed_s")}
+                          for s, p, m in zip(seeds, paths, metas)]}
+    log = None if str(log) == "-" else Path(log)
+    member_log = population.member_log(log, chosen) if log is not None else None
+    text = member_log.read_text() if member_log is not None and member_log.is_file() else ""
+    arrays, meta = checkpoints[chosen]
+    population.adopt_member(out, arrays, meta, record, elapsed, log, text)
+    best = record["members"][chosen]["best"]
+    print(f"population: member {chosen} (seed {seeds[chosen]}) chosen, best validation "
+          f"{best[1]:.6g} at meta-iteration {best[0]} (the others: "
+          + ", ".join(f"{m['best'][1]:.6g}" for i, m in enumerate(record["members"])
+                      if i != chosen) + f"); it goes on in {out}", file=sys.stderr)
+
+
+def _continuation(args, processes: int):
+    """The arguments that resume the chosen member in ``--out`` on ``processes``, up to the
+    whole budget."""
+    cont = argparse.Namespace(**vars(args))
+    cont.resume, cont.processes = True, processes
+    return cont
+
+
 def _train(args, out: Path) -> int:
     """``train``: open the checkpoint to resume (if any), resolve the settings, build or restore
     the trainer, record what the run is, warm-start it if the recipe says so, and run it."""
     ckpt_arrays, ckpt_meta = _open_for_training(args, out)
+    chosen_by = (ckpt_meta or {}).get("population") or {}
+    if chosen_by and args.seed is not None and args.seed == chosen_by.get("seed"):
+        args.seed = None  # the population's training seed: its chosen member's seed goes on
     recipe = _resolve_recipe(args, ckpt_meta)
     settings, notes = _run_settings(args, recipe, ckpt_meta)
     if not out.parent.is_dir():
@@ -564,6 +691,8 @@ def _train(args, out: Path) -> int:
     if settings.val_every:
         val_problem = problem_from_config(trainer.problem.config(), split="val", dtype=dtype)
     extra = _provenance(args, recipe, processes, imitation, stored)
+    if ckpt_meta is not None and ckpt_meta.get("population"):
+        extra["population"] = ckpt_meta["population"]
     if ckpt_meta is not None and ckpt_meta.get("imitation"):
         extra["imitation"] = ckpt_meta["imitation"]
     elif imitation is not None and trainer.iteration == 0:
@@ -584,11 +713,32 @@ def _train(args, out: Path) -> int:
                 f"iteration {trainer.iteration}")
     try:
         code = run.run()
+        if code == 0 and getattr(args, "validate_last", False):
+            code = _validate_last(run, trainer)
         return 143 if code == 130 and run.stopped_by == signal.SIGTERM else code
     finally:
         close = getattr(trainer, "close", None)
         if close is not None:
             close()
+
+
+def _validate_last(run, trainer) -> int:
+    """A population member's last weights validated and saved (members are chosen by their
+    best validation score, so their last meta-iterations count too): 0, 130 when stopped
+    (the checkpoint then holds the run as it ended), 1 when the save failed."""
+    if run.val_problem is None or (run.val_history
+                                   and run.val_history[-1][0] == trainer.iteration):
+        return 0
+    try:
+        with population.sigterm_interrupts():
+            run.validate()
+    except KeyboardInterrupt:
+        return 130
+    run.log(f"validation {trainer.iteration} (the population stage's last weights) val "
+            f"{run.last_val['mean']:.6g} val_final {run.last_val['final']:.6g} val_tail "
+            f"{run.last_val['tail']:.6g}" + (" best" if run.best_iteration() == trainer.iteration
+                                             else ""))
+    return 0 if run.save("done") else 1
 
 
 def _open_for_training(args, out: Path):

@@ -148,6 +148,13 @@ VARIANTS = {
                          "--collapse-guard", "--collapse-rewarm", "30", "--meta-segment", "10",
                          "--meta-coordinates", "0.25", "--min-lr-ratio", "0.1",
                          "--max-unroll", "20"]),
+    # session 9
+    "fast+tail val+raw+guard rewarm30+seg10+coords25+floor1e-3+pop2": (
+        "the floor-of-1e-3 variant from a population start: two runs (one process each) for "
+        "the first 5 minutes, then the better on validation on both processes",
+        ["--recipe", "fast", "--val-metric", "tail", "--average", "0", "--collapse-guard",
+         "--collapse-rewarm", "30", "--meta-segment", "10", "--meta-coordinates", "0.25",
+         "--min-lr-ratio", "0.1", "--population", "2", "--population-minutes", "5"]),
 }
 
 

@@ -266,6 +266,28 @@ def test_parallel_trainer_gives_the_single_process_numbers_for_two_lstms():
         np.testing.assert_allclose(two.net.state_dict()[k], v, rtol=1e-4, atol=1e-6, err_msg=k)
 
 
+def test_two_lstms_take_the_meta_gradient_through_a_subset_on_one_process_or_two():
+    """--meta-coordinates < 1 with one LSTM per group: both LSTMs train, and two processes give
+    the one-process numbers (the subset is drawn from the horizon's seed, not per process)."""
+    net_cfg = {**net_defaults("convnet"), "hidden_size": 3}
+    meta = MetaConfig(steps=4, unroll=2, meta_lr=1e-2, meta_coordinates=0.25).to_dict()
+    one = build_trainer("convnet", net_cfg, meta, dict(TINY), "float32")
+    two = build_trainer("convnet", net_cfg, meta, dict(TINY), "float32", processes=2)
+    before = one.net.state_dict()
+    try:
+        one.train(2)
+        two.train(2)
+    finally:
+        one.close()
+        two.close()
+    after = one.net.state_dict()
+    for grp in ("conv", "fc"):
+        assert not np.array_equal(before[f"{grp}.head.weight"], after[f"{grp}.head.weight"])
+    np.testing.assert_allclose(two.curve, one.curve, rtol=1e-5)
+    for k, v in after.items():
+        np.testing.assert_allclose(two.net.state_dict()[k], v, rtol=1e-4, atol=1e-6, err_msg=k)
+
+
 # ----- a subset of the classes (the paper's LSTM-sub) ------------------------------------------
 def test_a_class_subset_keeps_only_its_images_relabelled_and_sizes_the_output_layer():
     whole = ConvNetProblem("mnist", split="val", **TINY)

@@ -7,6 +7,8 @@ conv, fc, conv (so the conv group is not one contiguous run), W dense, so every 
 gradient depends on both groups' updates (the second-order meta-gradient crosses groups).
 """
 
+import itertools
+
 import numpy as np
 import pytest
 from test_l2l_metagrad import (  # the one-LSTM check's settings and helpers
@@ -30,11 +32,14 @@ from minigrad.l2l.grouped import (
     bind_net,
     build_net,
     make_layout,
+    mask_layout,
     parse_groups,
     restrict_layout,
+    subset_net,
 )
 from minigrad.l2l.lstm_optimizer import LSTMOptimizer
 from minigrad.l2l.meta import MetaConfig, MetaTrainer, unroll
+from minigrad.l2l.parallel import unroll_rows
 from minigrad.tensor import Tensor
 
 SHAPES = [(2,), (3,), (1, 2)]
@@ -220,3 +225,59 @@ def test_meta_trainer_trains_both_lstms():
     after = net.state_dict()
     for grp in ("conv", "fc"):
         assert not np.array_equal(before[f"{grp}.head.weight"], after[f"{grp}.head.weight"])
+
+
+# ----- the meta-gradient through a subset of the coordinates (MetaConfig.meta_coordinates) ------
+def test_mask_layout_gathers_each_groups_chosen_coordinates():
+    layout = make_layout(KINDS, [2, 3, 2])  # conv 0-2, fc 2-5, conv 5-7
+    mask = np.array([True, False, False, True, True, True, False])
+    assert mask_layout(layout, mask) == (("conv", 0, 1), ("fc", 1, 3), ("conv", 3, 4))
+    assert mask_layout(layout, ~mask) == (("conv", 0, 1), ("fc", 1, 2), ("conv", 2, 3))
+    # runs of a kind brought together by the mask merge
+    assert mask_layout(layout, np.array([1, 0, 0, 0, 0, 1, 1], dtype=bool)) == (("conv", 0, 3),)
+    assert mask_layout(layout, np.zeros(7, dtype=bool)) == ()
+
+
+def test_a_subset_steps_each_coordinate_with_its_own_groups_lstm():
+    inst, net = TinyInstance(1), _net()
+    flat = Flattener.like(inst.init_params())
+    bound = bind_net(net, inst, flat)
+    g = np.random.default_rng(0).standard_normal(7)
+    full, _ = bound.update_array(g)
+    mask = np.array([False, True, True, False, False, True, True])
+    part, _ = subset_net(bound, mask).update_array(g[mask])
+    np.testing.assert_allclose(part, full[mask], rtol=1e-12)
+    assert subset_net(net.net("fc"), mask) is net.net("fc")  # one LSTM: as it is
+
+
+def grouped_meta_gradient(net, inst, flat, theta, subset=None, scale=1.0):
+    net.zero_grad()
+    meta_loss, _, _, values = unroll_rows(
+        bind_net(net, inst, flat), inst, flat, theta, None, 0, 4, slice(0, len(theta)),
+        lambda d: d, meta_objective="logmean", meta_segment=2, subset=subset, scale=scale)
+    meta_loss.backward()
+    # a subset without coordinates of a group gives that group's LSTM no gradient (zero)
+    return values, {n: np.zeros(p.shape) if p.grad is None else p.grad.numpy().copy()
+                    for n, p in net.named_parameters()}
+
+
+def test_the_mean_over_every_subset_is_the_grouped_meta_gradient():
+    """The subsampled meta-gradient of a grouped optimizer is unbiased: its mean over every
+    subset of a size is the full one, for both LSTMs (exactly, in float64)."""
+    inst, net = TinyInstance(4), _net()
+    flat = Flattener.like(inst.init_params())
+    theta = flat.flatten(inst.init_params())
+    values, full = grouped_meta_gradient(net, inst, flat, theta)
+    for size in (1, 3):
+        subsets = list(itertools.combinations(range(7), size))
+        total = {k: np.zeros_like(v) for k, v in full.items()}
+        for chosen in subsets:
+            mask = np.zeros(7, dtype=bool)
+            mask[list(chosen)] = True
+            vals, grads = grouped_meta_gradient(net, inst, flat, theta, mask, 7 / size)
+            assert vals == pytest.approx(values, rel=1e-12)  # the trajectory is the full one
+            for k in total:
+                total[k] += grads[k] / len(subsets)
+        for k, g in full.items():
+            np.testing.assert_allclose(total[k], g, rtol=1e-9, atol=1e-12, err_msg=k)
+

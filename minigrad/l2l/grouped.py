@@ -41,7 +41,7 @@ from ..tensor import Tensor
 from .lstm_optimizer import LSTMOptimizer
 
 __all__ = ["GROUP_KINDS", "GroupedLSTMOptimizer", "bind_net", "build_net", "is_grouped",
-           "make_layout", "parse_groups", "restrict_layout"]
+           "make_layout", "mask_layout", "parse_groups", "restrict_layout", "subset_net"]
 
 #: The parameter kinds problems label their arrays with, hence the possible group names.
 GROUP_KINDS = ("conv", "fc")
@@ -221,6 +221,32 @@ def restrict_layout(layout, rows: slice) -> tuple:
         if a2 < b2:
             out.append((kind, a2 - lo, b2 - lo))
     return tuple(out)
+
+
+def mask_layout(layout, mask) -> tuple:
+    """The layout of the coordinates where the boolean ``mask`` is True, gathered in order
+    and renumbered from 0 (what a subset of :mod:`minigrad.l2l.parallel`'s coordinates
+    steps): each run keeps its kind and shrinks to its chosen coordinates."""
+    out, start = [], 0
+    for kind, a, b in layout:
+        size = int(mask[a:b].sum())
+        if size == 0:
+            continue
+        if out and out[-1][0] == kind:
+            out[-1] = (kind, out[-1][1], start + size)
+        else:
+            out.append((kind, start, start + size))
+        start += size
+    return tuple(out)
+
+
+def subset_net(net, mask):
+    """``net`` stepping only the coordinates where ``mask`` is True (gathered in order): a
+    single LSTM as it is (coordinatewise, it does not see which), a bound grouped one
+    (:class:`BoundGroups`) bound to its layout's :func:`mask_layout`."""
+    if not isinstance(net, BoundGroups):
+        return net
+    return net.net.bind(mask_layout(net.layout, mask))
 
 
 def is_grouped(net) -> bool:

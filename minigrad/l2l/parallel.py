@@ -25,9 +25,11 @@ of the single-process trainer to float32 rounding (tested), and validation is sp
 (:meth:`ParallelMetaTrainer.evaluate`), which gives exactly the single-process numbers.
 
 The same sum makes a cheaper meta-gradient (``MetaConfig.meta_coordinates`` = f < 1, on one
-process or several): each horizon draws a random subset C of f N of the N coordinates (seeded
-by the horizon's seed), the LSTM runs on C with its graph and on the other rows without one
-(forward only: no saved activations, no backward), and each term of C is scaled by N / |C|::
+process or several, with one LSTM or one per parameter group): each horizon draws a random
+subset C of f N of the N coordinates (seeded by the horizon's seed), the LSTM runs on C with
+its graph and on the other rows without one (forward only: no saved activations, no
+backward; a coordinate keeps its group's LSTM either way), and each term of C is scaled by
+N / |C|::
 
     estimate = (N / |C|) sum over j in C of  sum_t g_{t,j} d theta_{t,j}/d phi
 
@@ -52,7 +54,7 @@ import numpy as np
 from ..grad_mode import no_grad
 from ..nn import detach_state
 from ..tensor import Tensor
-from .grouped import bind_net, build_net, is_grouped
+from .grouped import bind_net, build_net, subset_net
 from .meta import (
     LossWithGradient,
     MetaTrainer,
@@ -90,18 +92,19 @@ def coordinate_subset(n: int, fraction: float, seed) -> np.ndarray | None:
 
 def _subset_update(net, g_rows, state, subset):
     """The update of this process's rows, the LSTM run with its graph on the ``subset`` rows
-    (a boolean mask) and without one on the rest: ``(delta Tensor of the subset, delta of
-    every row as an array, (state of the subset, state of the rest))``."""
+    (a boolean mask) and without one on the rest (a grouped net's layout split the same way:
+    :func:`~minigrad.l2l.grouped.subset_net`): ``(delta Tensor of the subset, delta of every
+    row as an array, (state of the subset, state of the rest))``."""
     state_in, state_out = state if state is not None else (None, None)
     delta = np.zeros_like(g_rows)
     if subset.any():
-        delta_in, state_in = net.update(g_rows[subset], state_in)
+        delta_in, state_in = subset_net(net, subset).update(g_rows[subset], state_in)
         delta[subset] = delta_in.data
     else:  # this process holds none of the subset: its rows give no gradient
         delta_in = Tensor.from_array(delta[:0])
     if not subset.all():
         with no_grad():
-            delta_out, state_out = net.update(g_rows[~subset], state_out)
+            delta_out, state_out = subset_net(net, ~subset).update(g_rows[~subset], state_out)
         delta[~subset] = delta_out.data
     return delta_in, delta, (state_in, state_out)
 
@@ -271,9 +274,6 @@ class ParallelMetaTrainer(MetaTrainer):
     def __init__(self, net, problem, config=None, *, processes: int = 2,
                  problem_config: dict | None = None, worker_threads: int = 1):
         super().__init__(net, problem, config)
-        if self.config.meta_coordinates < 1 and is_grouped(net):
-            raise ValueError("ParallelMetaTrainer: meta_coordinates < 1 needs one LSTM for "
-                             "every coordinate, not one per parameter group")
         if int(processes) < 1:
             raise ValueError(f"ParallelMetaTrainer: processes must be >= 1, got {processes}")
         if self.config.second_order:

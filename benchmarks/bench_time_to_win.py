@@ -155,6 +155,12 @@ VARIANTS = {
         ["--recipe", "fast", "--val-metric", "tail", "--average", "0", "--collapse-guard",
          "--collapse-rewarm", "30", "--meta-segment", "10", "--meta-coordinates", "0.25",
          "--min-lr-ratio", "0.1", "--population", "2", "--population-minutes", "5"]),
+    "fast+tail val+raw+guard rewarm30+seg10+coords25+floor1e-3+max20+pop2": (
+        "the unroll-capped variant from the same population start",
+        ["--recipe", "fast", "--val-metric", "tail", "--average", "0", "--collapse-guard",
+         "--collapse-rewarm", "30", "--meta-segment", "10", "--meta-coordinates", "0.25",
+         "--min-lr-ratio", "0.1", "--max-unroll", "20", "--population", "2",
+         "--population-minutes", "5"]),
 }
 
 

@@ -161,6 +161,13 @@ VARIANTS = {
          "--collapse-rewarm", "30", "--meta-segment", "10", "--meta-coordinates", "0.25",
          "--min-lr-ratio", "0.1", "--max-unroll", "20", "--population", "2",
          "--population-minutes", "5"]),
+    "fast+tail val+raw+guard rewarm30+seg10+coords25+floor1e-3+max20+pool3000": (
+        "the unroll-capped variant, each training net fitting the whole training split (3,000 "
+        "digits, harder than the 1,000 the recipe draws) for an optimizer robust on harder "
+        "nets", ["--recipe", "fast", "--val-metric", "tail", "--average", "0",
+                 "--collapse-guard", "--collapse-rewarm", "30", "--meta-segment", "10",
+                 "--meta-coordinates", "0.25", "--min-lr-ratio", "0.1", "--max-unroll", "20",
+                 "--train-pool", "3000"]),
 }
 
 

@@ -92,6 +92,10 @@ def _fast_ideas() -> dict:
     if m.get("meta_coordinates", 1.0) < 1:
         ideas["coordinates"] = (f"the meta-gradient through {m['meta_coordinates']:g} of the "
                                 "coordinates", ["--meta-coordinates", f"{m['meta_coordinates']:g}"])
+    if fast.population > 1:
+        ideas["population"] = (f"a population start of {fast.population} runs (one process "
+                               "each) for half the budget", ["--population",
+                                                             str(fast.population)])
     if fast.val_metric != "mean":
         ideas[f"{fast.val_metric} val"] = (f"best weights by the {fast.val_metric} validation "
                                            "loss", ["--val-metric", fast.val_metric])

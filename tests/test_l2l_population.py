@@ -165,3 +165,33 @@ def test_a_population_stopped_by_sigterm_resumes(tmp_path):
     _, meta = load_checkpoint(out)
     assert meta["population"]["chosen"] == int(np.argmin(
         [m["validation"]["best"][1] for m in members]))
+
+
+@pytest.mark.slow
+def test_a_recipes_population_starts_for_half_of_a_budget_only(tmp_path, capsys, monkeypatch):
+    from dataclasses import replace
+
+    from minigrad.l2l.recipes import RECIPES
+
+    assert RECIPES["paper"].population == 1
+    # the fast recipe with a population of two (its members are one run each, whatever the
+    # recipe says: they run in fresh processes that see the unpatched recipe)
+    monkeypatch.setitem(RECIPES, "fast", replace(RECIPES["fast"], population=2))
+    fast = ["train", "--problem", "quadratic", "--recipe", "fast", "--steps", "4", "--unroll",
+            "2", "--no-progress", "--val-every", "2", "--val-runs", "2", "--seed", "1"]
+    out = tmp_path / "f.npz"
+    assert cli.main([*fast, "--minutes", "0.12", "--out", str(out)]) == 0
+    record = load_checkpoint(out)[1]["population"]
+    assert record["minutes"] == pytest.approx(0.06) and len(record["members"]) == 2
+    assert "population: 2 members (seeds 2, 3)" in capsys.readouterr().err
+    # without a budget, or with --population 1, one run trains
+    one = tmp_path / "one.npz"
+    assert cli.main([*fast, "--meta-iters", "1", "--out", str(one)]) == 0
+    assert "population start needs a budget (--minutes); one run trains" in \
+        capsys.readouterr().err
+    plain = tmp_path / "plain.npz"
+    assert cli.main([*fast, "--minutes", "0.02", "--population", "1", "--out",
+                     str(plain)]) == 0
+    for path in (one, plain):
+        assert "population" not in load_checkpoint(path)[1]
+        assert not population.member_path(path, 0).exists()

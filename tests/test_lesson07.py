@@ -12,6 +12,7 @@ matplotlib.use("Agg")
 import importlib.util  # noqa: E402
 import json  # noqa: E402
 import math  # noqa: E402
+from dataclasses import replace  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402
@@ -616,10 +617,17 @@ def test_recipe_table_follows_the_recipe():
         assert rows["output scale"][1:] == (f"{fast.mnist_net['output_scale']:g}",) * 2
     if fast.processes > 1:
         assert rows["processes"] == ("1", str(fast.processes), "1")
+    if fast.population > 1:
+        started = rows["runs started (with a budget, on the command line)"]
+        assert started[0] == started[2] == "1" and started[1].startswith(str(fast.population))
     other = Recipe("other", "a changed recipe", meta={"meta_lr": 0.05, "unroll": 5,
                                                        "meta_objective": "log"},
                    net={"head_init": "zeros"}, mnist_problem={"train_pool": 500})
     rows = {r[0]: r[1:] for r in L.recipe_rows(other, meta_lr=0.002)}
+    assert "runs started (with a budget, on the command line)" not in rows
+    started = dict((r[0], r[1:]) for r in L.recipe_rows(replace(other, population=3)))
+    assert started["runs started (with a budget, on the command line)"][::2] == ("1", "1")
+    assert started["runs started (with a budget, on the command line)"][1].startswith("3 side")
     assert rows["meta-loss of an unroll"] == ("sum of f_t", "sum of log f_t", "sum of f_t")
     assert rows["meta learning rate"][1:] == ("0.05, constant", "0.002, constant")
     assert rows["unroll length K"] == ("20", "5", "5")

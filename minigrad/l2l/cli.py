@@ -220,9 +220,11 @@ def _add_run_args(g):
                    help="a population start: K runs (seeds SEED*K+i), one process each, side by "
                         "side for --population-minutes, then the best on validation goes on "
                         "alone on --processes up to --minutes; each member's checkpoint and log "
-                        "sit next to --out as NAME.member<i> (default 1: no population)")
+                        "sit next to --out as NAME.member<i> (default: with --minutes, the "
+                        "recipe's: paper 1, fast 2; without, 1)")
     g.add_argument("--population-minutes", type=_positive_float, default=None,
-                   help="with --population: the members' share of the --minutes budget")
+                   help="with --population: the members' share of the --minutes budget "
+                        "(default: half of it)")
 
 
 def _add_validation_args(g):
@@ -537,7 +539,8 @@ def cmd_train(args) -> int:
     try:
         with exclusive_lock(lock, f"pid {os.getpid()}, started "
                                   f"{time.strftime('%Y-%m-%d %H:%M:%S')}: {command}"):
-            if (args.population or 1) > 1 and not (args.resume and out.is_file()):
+            args.population = _population_size(args, out)
+            if args.population > 1:
                 code, processes = _population_start(args, out, log)
                 if code != 0:
                     return code
@@ -559,6 +562,23 @@ def _check_writable(targets: dict) -> None:
                                  f"Choose a folder you can write to") from None
 
 
+def _population_size(args, out: Path) -> int:
+    """How many runs start side by side: ``--population``, else the recipe's when there is a
+    budget (``--minutes``); 1 once ``--out`` exists and is resumed (its run goes on)."""
+    if args.resume and out.is_file():
+        return 1
+    if args.population is not None:
+        return args.population
+    first = population.member_path(out, 0)
+    stored = read_checkpoint(first)[1] if args.resume and first.is_file() else None
+    recipe = _resolve_recipe(args, stored)
+    if recipe.population > 1 and args.minutes is None:
+        print(f"note: the {recipe.name} recipe's population start needs a budget (--minutes); "
+              "one run trains", file=sys.stderr)
+        return 1
+    return recipe.population
+
+
 def _population_start(args, out: Path, log) -> tuple[int, int]:
     """``--population K``: train the K members side by side for ``--population-minutes`` (or
     resume them), then write the best on validation to ``out``
@@ -566,6 +586,8 @@ def _population_start(args, out: Path, log) -> tuple[int, int]:
     status when one was stopped (130, 143: ``--resume`` continues the stage) or failed; and
     the processes the chosen member goes on with."""
     k, minutes = args.population, args.population_minutes
+    if minutes is None and args.minutes is not None:
+        minutes = args.population_minutes = population.SHARE * args.minutes
     if minutes is None or args.minutes is None or not minutes < args.minutes:
         raise UsageError(f"--population {k} needs --minutes (the budget) and "
                          f"--population-minutes below it (the members' share); got --minutes "
@@ -607,7 +629,7 @@ def _member_args(args, index: int, seed: int, path: Path, log):
     """The ``train`` arguments of population member ``index``: the run's, on one process,
     for the members' minutes, with its own seed, checkpoint and log."""
     member = argparse.Namespace(**vars(args))
-    member.population = member.population_minutes = None
+    member.population, member.population_minutes = 1, None  # a member starts no population
     member.seed, member.out, member.processes = seed, path, 1
     member.minutes, member.no_progress = args.population_minutes, True
     member.validate_last = True

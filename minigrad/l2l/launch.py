@@ -127,6 +127,8 @@ def train_recipe(recipe: str | Recipe = "fast", minutes: float = 2.0, *, problem
     validation's) says would end past it, so the run ends within the budget but for the error
     of that estimate (a budget spent before the first meta-iteration leaves the weights
     untrained). Ctrl-C (or a kernel interrupt) ends it early, keeping what it has.
+    One run trains: a recipe's population start (``Recipe.population``,
+    :mod:`minigrad.l2l.population`) is the command line's.
 
     ``callback(event)`` is called after every meta-iteration and validation with a dict:
     ``iteration``, ``train_loss`` (the mean optimizee loss over that meta-iteration's horizon,

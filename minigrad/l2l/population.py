@@ -34,8 +34,11 @@ from pathlib import Path
 from ..files import atomic_write_bytes
 from ..nn import save_checkpoint
 
-__all__ = ["adopt_member", "choose_member", "member_log", "member_path", "member_seeds",
+__all__ = ["SHARE", "adopt_member", "choose_member", "member_log", "member_path", "member_seeds",
            "run_members", "sigterm_interrupts"]
+
+#: The members' share of the budget when none is given (``--population-minutes``).
+SHARE = 0.5
 
 
 def member_seeds(seed: int, population: int) -> list[int]:

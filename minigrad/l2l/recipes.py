@@ -48,6 +48,11 @@ away (``--imitation``); it did not pay. The recipe's values are still being tune
 the paper's recipe in the same run), and ``training/fast-recipe/STATUS.md`` says where that
 stands.
 
+A recipe's ``population`` (1 for both today) is the command line's population start
+(:mod:`minigrad.l2l.population`): with a budget, that many runs side by side for its first
+half, then the better on validation goes on; :func:`minigrad.l2l.launch.train_recipe`
+(lesson 07's live run) trains one run.
+
 ``python -m minigrad.l2l train --recipe fast`` starts from the recipe; any flag given as well
 (``--meta-lr``, ``--processes``, ...) overrides that one setting. The checkpoint stores the
 recipe's name and the settings used, so ``--resume``, ``evaluate`` and ``reproduce`` read
@@ -79,6 +84,7 @@ class Recipe:
     val_every: int = 0                         # validation every N meta-iterations (0: the
     val_runs: int = 16                         # run's own setting) on this many problems
     val_metric: str = "mean"                   # the best weights: lowest mean or final loss
+    population: int = 1                        # runs side by side for half of a budget (CLI)
 
     def describe(self) -> str:
         parts = [f"meta lr {self.meta.get('meta_lr', PAPER.meta_lr):g}"]
@@ -129,6 +135,9 @@ class Recipe:
             parts.append(f"imitation of {i.teacher} (lr {i.teacher_lr:g}) on {i.problems} "
                          f"problems")
         parts.append(f"{self.processes} process{'es' if self.processes > 1 else ''}")
+        if self.population > 1:
+            parts.append(f"with a budget, a population start of {self.population} runs for its "
+                         "first half")
         return f"{self.name}: {self.summary} ({', '.join(parts)})"
 
 

@@ -296,6 +296,7 @@ SETTING_NAMES = {
     "collapse_guard": "a collapse to chance", "meta_segment": "the log of the mean taken over",
     "collapse_rewarm": "after a rollback, the meta learning rate",
     "meta_coordinates": "the meta-gradient flows through",
+    "population": "runs started (with a budget, on the command line)",
 }
 _OBJECTIVES = {"loss": "sum of f_t", "log": "sum of log f_t",
                "logmean": "log of the mean f_t"}
@@ -392,6 +393,10 @@ def recipe_rows(recipe=RECIPE, meta_lr: float = LOOP_META_LR) -> list[tuple[str,
                      _value_text("imitation", recipe.imitation.to_dict()), "none"))
     if recipe.processes != 1:
         rows.append((SETTING_NAMES["processes"], "1", str(recipe.processes), "1"))
+    if recipe.population > 1:
+        rows.append((SETTING_NAMES["population"], "1",
+                     f"{recipe.population} side by side for half the budget, one process each; "
+                     "the better on validation goes on", "1"))
     return rows
 
 

@@ -156,13 +156,17 @@ def test_a_population_stopped_by_sigterm_resumes(tmp_path):
     stopped = [load_checkpoint(population.member_path(out, i))[1] for i in range(2)]
     assert all(m["status"] == "interrupted" and m["iteration"] >= 2 for m in stopped)
 
-    resumed = subprocess.run([*cmd[:cmd.index("--population-minutes") + 1], "0.05",
+    # resumed without --seed: the members' checkpoints say which training seed they belong to
+    resumed = subprocess.run([sys.executable, "-m", "minigrad.l2l", "train", *SMALL,
+                              "--population", "2", "--population-minutes", "0.05",
                               "--minutes", "0.1", "--out", str(out), "--resume"],
                              capture_output=True, text=True, timeout=300)
     assert resumed.returncode == 0, resumed.stderr
     members = [load_checkpoint(population.member_path(out, i))[1] for i in range(2)]
     assert all(m["iteration"] >= s["iteration"] for m, s in zip(members, stopped))
+    assert [m["meta"]["seed"] for m in members] == [2, 3]
     _, meta = load_checkpoint(out)
+    assert meta["population"]["seed"] == 1
     assert meta["population"]["chosen"] == int(np.argmin(
         [m["validation"]["best"][1] for m in members]))
 

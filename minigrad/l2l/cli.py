@@ -605,7 +605,10 @@ def _population_start(args, out: Path, log) -> tuple[int, int]:
     if not (stored or args.val_every or recipe.val_every):
         raise UsageError(f"--population {k}: the members are chosen by validation; give "
                          "--val-every (the recipe has no validation schedule)")
-    seeds = population.member_seeds(args.seed or 0, k)
+    seed = args.seed
+    if seed is None and stored:  # a stage resumed without --seed: its members' training seed
+        seed = (int(stored[0]["meta"]["seed"]) - paths.index(found[0])) // k
+    seeds = population.member_seeds(seed or 0, k)
     members = [_member_args(args, i, seeds[i], paths[i], log) for i in range(k)]
     before = max((float(m.get("elapsed_s", 0.0)) for m in stored), default=0.0)
     print(f"population: {k} members (seeds {', '.join(map(str, seeds))}), one process each, "
@@ -621,7 +624,7 @@ def _population_start(args, out: Path, log) -> tuple[int, int]:
         if code != 0:
             raise UsageError(f"population member {i} (seed {seeds[i]}, {paths[i]}) exited with "
                              f"status {code}; see its log {members[i].log}")
-    _adopt_best(out, log, paths, seeds, minutes, elapsed, args.seed or 0)
+    _adopt_best(out, log, paths, seeds, minutes, elapsed, seed or 0)
     return 0, args.processes or recipe.processes
 
 

@@ -226,18 +226,10 @@ def restrict_layout(layout, rows: slice) -> tuple:
 def mask_layout(layout, mask) -> tuple:
     """The layout of the coordinates where the boolean ``mask`` is True, gathered in order
     and renumbered from 0 (what a subset of :mod:`minigrad.l2l.parallel`'s coordinates
-    steps): each run keeps its kind and shrinks to its chosen coordinates."""
-    out, start = [], 0
-    for kind, a, b in layout:
-        size = int(mask[a:b].sum())
-        if size == 0:
-            continue
-        if out and out[-1][0] == kind:
-            out[-1] = (kind, out[-1][1], start + size)
-        else:
-            out.append((kind, start, start + size))
-        start += size
-    return tuple(out)
+    steps): each run keeps its kind and shrinks to its chosen coordinates (:func:`make_layout`
+    of the shrunk runs)."""
+    return make_layout([kind for kind, _, _ in layout],
+                       [int(mask[a:b].sum()) for _, a, b in layout])
 
 
 def subset_net(net, mask):

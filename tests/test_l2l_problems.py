@@ -173,6 +173,49 @@ def test_a_train_pool_gives_each_training_net_its_own_digits_and_leaves_val_and_
         MnistProblem(train_pool=4000).sample(0)
 
 
+def test_param_scale_gives_each_training_net_scaled_coordinates_of_the_same_net():
+    plain = MnistProblem("sigmoid-3", dtype="float64")
+    scaled = MnistProblem("sigmoid-3", param_scale=2.0, dtype="float64")
+    a, s = plain.sample(4), scaled.sample(4)
+    assert len(s.scales) == len(a.params0) == 4
+    for c, w, theta in zip(s.scales, a.params0, s.params0):
+        assert c.shape == w.shape and np.exp(-2.0) <= c.min() and c.max() <= np.exp(2.0)
+        assert np.log(c).std() > 0.5                     # one scale per weight, spread out
+        np.testing.assert_allclose(theta * c, w, rtol=1e-12)  # theta_0 = w_0 / c
+    # the same net at the start, and dL/dtheta = c * dL/dw, checked against differences
+    thetas = [leaf(p) for p in s.init_params()]
+    ws = [leaf(p) for p in a.init_params()]
+    loss_s, loss_a = s.loss(thetas, step=3), a.loss(ws, step=3)
+    assert loss_s.item() == pytest.approx(loss_a.item(), rel=1e-12)
+    g_s, g_a = mg.grad(loss_s, thetas), mg.grad(loss_a, ws)
+    for gs, ga, c in zip(g_s, g_a, s.scales):
+        np.testing.assert_allclose(gs.numpy(), c * ga.numpy(), rtol=1e-10, atol=1e-14)
+    theta = s.init_params()
+    e = np.zeros_like(theta[2])
+    e[1, 2] = 1e-6
+
+    def f(d):
+        return s.loss([mg.tensor(p + d if i == 2 else p) for i, p in enumerate(theta)], 3).item()
+
+    assert g_s[2].numpy()[1, 2] == pytest.approx((f(e) - f(-e)) / 2e-6, rel=1e-6)
+    # a step on theta moves w by c * step: the scaled net after a step is the plain net after
+    # the step times c
+    step = [0.1 * np.ones_like(p) for p in theta]
+    moved = s.loss([mg.tensor(p + d) for p, d in zip(theta, step)], 3).item()
+    want = a.loss([mg.tensor(w + c * d) for w, c, d in zip(a.params0, s.scales, step)], 3).item()
+    assert moved == pytest.approx(want, rel=1e-12)
+    # seeded, per instance; validation and test nets are never scaled
+    np.testing.assert_array_equal(scaled.sample(4).scales[0], s.scales[0])
+    assert not np.array_equal(scaled.sample(5).scales[0], s.scales[0])
+    for split in ("val", "test"):
+        assert MnistProblem("sigmoid-3", split=split, param_scale=2.0).sample(1).scales is None
+    assert scaled.config()["param_scale"] == 2.0 and "param_scale" not in plain.config()
+    assert "randomly scaled by exp(U(-2, 2))" in scaled.describe()
+    for bad in (0, -1, 11):
+        with pytest.raises(ValueError, match=f"param_scale is the spread L.*got {bad}"):
+            MnistProblem(param_scale=bad)
+
+
 def test_flattener_roundtrip():
     arrays = [np.arange(6.0).reshape(2, 3), np.array(7.0), np.arange(4.0)]
     flat = Flattener.like(arrays)

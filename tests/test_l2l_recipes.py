@@ -474,16 +474,19 @@ def test_meta_betas_reach_adam_the_checkpoint_and_the_log(tmp_path, capsys):
         assert exc.value.code == 2
 
 
-def test_train_pool_is_recorded_for_mnist_and_refused_elsewhere(tmp_path, capsys):
+@pytest.mark.parametrize("flag, value, key, stored", [("--train-pool", "64", "train_pool", 64),
+                                                     ("--param-scale", "1.5", "param_scale", 1.5)])
+def test_an_mnist_problem_setting_is_recorded_for_mnist_and_refused_elsewhere(
+        tmp_path, capsys, flag, value, key, stored):
     out = tmp_path / "p.npz"
     assert cli.main(["train", "--problem", "mnist", "--optimizee", "sigmoid-2", "--steps", "2",
-                     "--unroll", "2", "--meta-iters", "1", "--train-pool", "64",
+                     "--unroll", "2", "--meta-iters", "1", flag, value,
                      "--no-progress", "--out", str(out)]) == 0
-    assert load_checkpoint(out)[1]["problem"]["train_pool"] == 64
+    assert load_checkpoint(out)[1]["problem"][key] == stored
     capsys.readouterr()
-    assert cli.main(["train", "--problem", "quadratic", "--meta-iters", "1", "--train-pool",
-                     "64", "--out", str(tmp_path / "q.npz")]) == 2
-    assert "--train-pool applies to the mnist problem only" in capsys.readouterr().err
+    assert cli.main(["train", "--problem", "quadratic", "--meta-iters", "1", flag, value,
+                     "--out", str(tmp_path / "q.npz")]) == 2
+    assert f"{flag} applies to the mnist problem only" in capsys.readouterr().err
 
 
 def test_a_recipes_mnist_settings_reach_mnist_runs_only():

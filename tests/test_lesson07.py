@@ -622,7 +622,8 @@ def test_recipe_table_follows_the_recipe():
         assert started[0] == started[2] == "1" and started[1].startswith(str(fast.population))
     other = Recipe("other", "a changed recipe", meta={"meta_lr": 0.05, "unroll": 5,
                                                        "meta_objective": "log"},
-                   net={"head_init": "zeros"}, mnist_problem={"train_pool": 500})
+                   net={"head_init": "zeros"},
+                   mnist_problem={"train_pool": 500, "param_scale": 1.5})
     rows = {r[0]: r[1:] for r in L.recipe_rows(other, meta_lr=0.002)}
     assert "runs started (with a budget, on the command line)" not in rows
     started = dict((r[0], r[1:]) for r in L.recipe_rows(replace(other, population=3)))
@@ -633,6 +634,8 @@ def test_recipe_table_follows_the_recipe():
     assert rows["unroll length K"] == ("20", "5", "5")
     assert rows["the head's initial weights"] == ("as the LSTM's", "zeros", "zeros")
     assert rows["digits each training net fits"][1:] == ("500", "500")
+    assert rows["each training weight scaled by"] == (
+        "1 (not scaled)", *["exp(u), u ~ U(-1.5, 1.5), one per weight and net"] * 2)
     assert "processes" not in rows and "Adam's betas (on phi)" not in rows
     table = L.recipe_table(other).splitlines()
     assert table[0].startswith("| setting |") and len(table) == 2 + len(rows)

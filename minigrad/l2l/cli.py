@@ -359,6 +359,12 @@ def _add_training_problem_args(g):
                    help="MNIST: each training net fits its own N digits, drawn from the "
                         "training split by its seed (default: all 3,000); validation and test "
                         "nets fit their whole split of 1,000, so 1000 trains in their regime")
+    g.add_argument("--param-scale", type=_positive_float, default=None, metavar="L",
+                   help="MNIST: random scaling of the training nets (Lv et al. 2017): each "
+                        "weight of a training net is scaled by its own exp(U(-L, L)), the "
+                        "optimizer stepping the unscaled weight, so it meets every coordinate's "
+                        "curvature times up to exp(2L); validation and test nets are not "
+                        "scaled (default: off)")
     g.add_argument("--conv-channels", type=_int_list, default=None,
                    help="convnet: channels of each convolutional layer (16,16,16)")
     g.add_argument("--linear", type=_int_list, default=None,
@@ -446,6 +452,7 @@ _META_FLAGS = {"steps": "steps", "unroll": "unroll", "meta_lr": "meta_lr",
                "collapse_rewarm": "collapse_rewarm",
                "meta_segment": "meta_segment", "meta_coordinates": "meta_coordinates"}
 _PROBLEM_FLAGS = {"optimizee": "optimizee", "variant": "variant", "train_pool": "train_pool",
+                  "param_scale": "param_scale",
                   "dataset": "dataset", "conv_channels": "conv_channels", "linear": "linear",
                   "classes": "classes"}
 
@@ -477,6 +484,8 @@ def _resolve_train_config(args, meta_ckpt, recipe):
     an error (:func:`~minigrad.l2l.training.merge_settings`)."""
     if args.train_pool is not None and args.problem != "mnist":
         raise UsageError(f"--train-pool applies to the mnist problem only, not {args.problem}")
+    if args.param_scale is not None and args.problem != "mnist":
+        raise UsageError(f"--param-scale applies to the mnist problem only, not {args.problem}")
     net, meta, problem, dtype = _stored_config(args.problem, meta_ckpt, recipe)
     conflicts, merged = [], []
     for values, names in ((net, _NET_FLAGS), (meta, _META_FLAGS), (problem, _PROBLEM_FLAGS),

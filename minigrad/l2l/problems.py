@@ -32,7 +32,13 @@ Families
     by the instance seed (validation and test problems keep their whole split): with the
     default splits a validation or test net fits 1,000 digits, a training net 3,000, and 100
     steps take a net on 1,000 digits much further (a final loss several times lower), so a
-    pool of 1,000 trains the optimizer on the regime it is judged in.
+    pool of 1,000 trains the optimizer on the regime it is judged in. ``param_scale = L``
+    (Lv et al. 2017, "Learning Gradient Descent: Better Generalization and Longer Horizons")
+    gives each TRAINING problem a random scale per weight, c = exp(u), u ~ U(-L, L): the
+    optimizer steps theta while the net computes with w = c * theta, from theta_0 = w_0 / c
+    (the same net at the start). The gradient it sees is c * dL/dw and its step moves w by
+    c * delta, so the curvature along each coordinate is multiplied by c^2: one optimizer has
+    to do well on many differently scaled versions of the same net.
 :class:`ConvNetProblem`
     The paper's small convnet (its CIFAR experiment; the official code's ``cifar10`` problem)
     on ``mnist`` (the shipped digits), ``fashion-mnist`` or ``cifar10`` images, with the same
@@ -69,7 +75,7 @@ PROBLEMS = ("quadratic", "mnist", "square", "convnet")
 OPTIMIZEE_HELP = ("sigmoid-20 (the paper's), sigmoid-40, sigmoid-20x2 (two hidden layers of 20), "
                   "relu-20; in general ACT-W (one hidden layer of W units), ACT-WxL (L layers "
                   "of W) or ACT-W1-W2-... (explicit widths), ACT in {sigmoid, relu}")
-_TAG_INIT, _TAG_BATCH, _TAG_POOL = 1, 2, 3
+_TAG_INIT, _TAG_BATCH, _TAG_POOL, _TAG_SCALE = 1, 2, 3, 4
 
 
 def _entropy(seed) -> list[int]:
@@ -274,7 +280,8 @@ class MnistProblem:
 
     def __init__(self, optimizee: str = PAPER.mnist_optimizee, split: str = "train",
                  batch_size: int = PAPER.batch_size, init_std: float = PAPER.init_std,
-                 data_seed: int = 0, train_pool: int | None = None, dtype=None):
+                 data_seed: int = 0, train_pool: int | None = None,
+                 param_scale: float | None = None, dtype=None):
         self.activation, self.hidden = parse_optimizee(optimizee)
         if split not in self.SPLITS:
             raise ValueError(f"mnist: unknown split {split!r}; expected one of "
@@ -283,6 +290,10 @@ class MnistProblem:
             raise ValueError(f"mnist: train_pool must be a number of digits >= 1, got "
                              f"{train_pool}")
         self.train_pool = None if train_pool is None else int(train_pool)
+        if param_scale is not None and not 0 < float(param_scale) <= 10:
+            raise ValueError(f"mnist: param_scale is the spread L of the scales exp(U(-L, L)), "
+                             f"a number in (0, 10]; got {param_scale}")
+        self.param_scale = None if param_scale is None else float(param_scale)
         self.optimizee = optimizee
         self.split = split
         self.batch_size = int(batch_size)
@@ -311,7 +322,15 @@ class MnistProblem:
             pool = _rng(seed, _TAG_POOL).choice(len(labels), self.train_pool, replace=False)
             pool = to_device(pool, default_device())
             images, labels = images[pool], labels[pool]
-        return MnistInstance(params, images, labels, self.activation, self.batch_size, seed)
+        scales = None
+        if self.param_scale is not None and self.split == "train":
+            scale_rng = _rng(seed, _TAG_SCALE)
+            scales = [to_device(np.exp(scale_rng.uniform(-self.param_scale, self.param_scale,
+                                                          p.shape)).astype(self.dtype),
+                                default_device()) for p in params]
+            params = [p / c for p, c in zip(params, scales)]
+        return MnistInstance(params, images, labels, self.activation, self.batch_size, seed,
+                             scales)
 
     def sample_runs(self, seeds) -> list:
         return [self.sample(s) for s in seeds]
@@ -322,22 +341,30 @@ class MnistProblem:
                   "data_seed": self.data_seed}
         if self.train_pool is not None:
             config["train_pool"] = self.train_pool
+        if self.param_scale is not None:
+            config["param_scale"] = self.param_scale
         return config
 
     def describe(self) -> str:
         arch = "-".join(str(s) for s in self.sizes)
         pool = (f" ({self.train_pool} per problem)"
                 if self.train_pool is not None and self.split == "train" else "")
+        if self.param_scale is not None and self.split == "train":
+            pool += f", weights randomly scaled by exp(U(-{self.param_scale:g}, "
+            pool += f"{self.param_scale:g}))"
         return f"MNIST MLP {arch} ({self.activation}), {self.split} digits{pool}"
 
 
 class MnistInstance:
-    """One MLP with its initial weights; minibatch ``step`` is a pure function of the seed."""
+    """One MLP with its initial weights; minibatch ``step`` is a pure function of the seed.
+    With ``scales`` (one array per parameter) the net computes with ``scales[k] * params[k]``
+    (``MnistProblem``'s ``param_scale``)."""
 
     num_runs = 1
 
-    def __init__(self, params, images, labels, activation, batch_size, seed):
+    def __init__(self, params, images, labels, activation, batch_size, seed, scales=None):
         self.params0 = params
+        self.scales = scales
         self.images, self.labels = images, labels
         self.device = default_device()
         self.act = ops.sigmoid if activation == "sigmoid" else ops.relu
@@ -382,6 +409,8 @@ class MnistInstance:
         return ops.log(ops.mean(ops.exp((per_digit - m) * tilt))) * (1.0 / tilt) + m
 
     def _logits(self, params, x) -> Tensor:
+        if self.scales is not None:
+            params = [p * c for p, c in zip(params, self.scales)]
         h = Tensor.from_array(x)
         n_layers = len(params) // 2
         for k in range(n_layers):
@@ -754,7 +783,8 @@ def make_problem(name: str, optimizee: str | None = None, *, split: str = "train
 
 #: The settings a problem family takes from a configuration (what ``config()`` stores).
 CONFIG_KEYS = {"quadratic": ("dim", "batch", "init_std", "variant"),
-               "mnist": ("optimizee", "batch_size", "init_std", "data_seed", "train_pool"),
+               "mnist": ("optimizee", "batch_size", "init_std", "data_seed", "train_pool",
+                         "param_scale"),
                "square": ("x0",),
                "convnet": ("dataset", "conv_channels", "linear", "batch_norm", "kernel_size",
                            "batch_size", "init_std", "data_seed", "classes")}

@@ -117,6 +117,9 @@ class Recipe:
         if self.mnist_problem.get("train_pool"):
             parts.append(f"each MNIST training net on {self.mnist_problem['train_pool']} "
                          "digits")
+        if self.mnist_problem.get("param_scale"):
+            parts.append(f"each MNIST training net's weights randomly scaled by exp(U(-L, L)), "
+                         f"L = {self.mnist_problem['param_scale']:g}")
         if self.meta.get("average"):
             parts.append(f"validation on a running average of the weights "
                          f"(a = {self.meta['average']:g})")

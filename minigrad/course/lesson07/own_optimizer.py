@@ -292,6 +292,7 @@ SETTING_NAMES = {
     "meta-gradient clipped at norm", "meta_data": "meta-loss computed on",
     "head_init": "the head's initial weights", "output_scale": "output scale",
     "train_pool": "digits each training net fits", "processes": "processes",
+    "param_scale": "each training weight scaled by",
     "val_metric": "best weights chosen by the validation", "imitation": "imitation warm start",
     "collapse_guard": "a collapse to chance", "meta_segment": "the log of the mean taken over",
     "collapse_rewarm": "after a rollback, the meta learning rate",
@@ -327,7 +328,9 @@ def _value_text(key: str, value) -> str:
         return _OBJECTIVES.get(value, str(value))
     if value is None or value == 0 and key in ("average", "clip_grad_norm"):
         return {"head_init": "as the LSTM's", "train_pool": "every training digit",
-                "imitation": "none"}.get(key, "none")
+                "imitation": "none", "param_scale": "1 (not scaled)"}.get(key, "none")
+    if key == "param_scale":
+        return f"exp(u), u ~ U(-{value:g}, {value:g}), one per weight and net"
     if key == "average":
         return f"a = {value:g} (about the last {round(1 / (1 - value))} meta-updates)"
     if key == "betas":

@@ -12,17 +12,25 @@ freshly initialised LSTM, one process: :data:`~minigrad.l2l.paper.PAPER`.
 
 ``fast``: ideas from later work, each an option of ``train`` that is off by default:
 
-* the meta-loss is the log of each unroll's mean loss (``--meta-objective logmean``; the
-  sum of log f_t, ``log``, is Wichrowska et al. 2017's): a horizon's losses fall from 2.3 to a
-  few hundredths, so in the sum of f_t its first steps outweigh its last many times over,
-  while a log counts each unroll by its relative improvement;
-* the best weights are those with the lowest FINAL validation loss (``--val-metric final``),
-  the number the claims compare, not the mean over the horizon, and what is validated is a
-  running average of the weights over about 100 meta-updates (``--average 0.99``);
+* the meta-loss is the log of the mean loss over each segment of 10 steps of the horizon
+  (``--meta-objective logmean --meta-segment 10``; the sum of log f_t, ``log``, is Wichrowska
+  et al. 2017's): a horizon's losses fall from 2.3 to a few hundredths, so in the sum of f_t
+  its first steps outweigh its last many times over, while a log counts each segment by its
+  relative improvement;
+* the best weights are those with the lowest validation loss over the horizon's last tenth
+  (``--val-metric tail``): the final loss the claims compare, estimated on ten times as many
+  minibatches as the last step alone; the weights themselves, not a running average (which
+  did worse on test in every check);
 * a meta learning rate ten times the paper's, warmed up (without the warm-up a high rate can
-  leave the LSTM at chance) and halved every 30 meta-iterations down to 1e-4
+  leave the LSTM at chance) and halved every 30 meta-iterations down to the paper's 1e-3
   (``--warmup-iters``, ``--decay-iters``, ``--min-lr-ratio``), Adam's beta2 at 0.99
   (``--meta-betas``);
+* the meta-gradient backpropagated through a random quarter of the coordinates of each
+  horizon, scaled by 4 (``--meta-coordinates 0.25``): an unbiased estimate (in first order each
+  coordinate's path to phi is its own) for about two thirds of the time per meta-iteration;
+* a collapse back to chance (two horizons in a row) rolled back to the last good weights, with
+  the meta lr halved and brought back to the schedule's over 30 meta-iterations
+  (``--collapse-guard --collapse-rewarm 30``);
 * unrolls of 10 steps at first, doubled every 40 meta-iterations up to the horizon
   (``--unroll 10 --unroll-doubling 40``; Chen et al. 2020's curriculum): short unrolls give
   many cheap meta-updates while the optimizer is poor, and with unrolls of 10 throughout every
@@ -40,18 +48,20 @@ freshly initialised LSTM, one process: :data:`~minigrad.l2l.paper.PAPER`.
   (``--train-pool 1000``), as every validation and test net fits its split's 1,000: 100 steps
   on 1,000 digits reach losses several times lower than on 3,000, and that late regime is
   the one the optimizer is judged in;
-* both cores (:mod:`minigrad.l2l.parallel`).
+* both cores (:mod:`minigrad.l2l.parallel`);
+* with a budget (``--minutes``), a population start (``--population 2``,
+  :mod:`minigrad.l2l.population`): two runs with two seeds, one process each, for the first
+  half of the budget, then the better on validation goes on alone on both processes. A fresh
+  LSTM sometimes never leaves chance, or falls behind in its first minutes and stays behind;
+  two starts for the price of one core each leave the budget's second half to the better one.
+  It is the command line's: :func:`minigrad.l2l.launch.train_recipe` (lesson 07's live run)
+  trains one run.
 
 The imitation warm start of :mod:`minigrad.l2l.imitation` (Chen et al. 2020) is one flag
 away (``--imitation``); it did not pay. The recipe's values are still being tuned:
 ``benchmarks/bench_time_to_win.py`` measures it (each idea alone and all together, against
 the paper's recipe in the same run), and ``training/fast-recipe/STATUS.md`` says where that
 stands.
-
-A recipe's ``population`` (1 for both today) is the command line's population start
-(:mod:`minigrad.l2l.population`): with a budget, that many runs side by side for its first
-half, then the better on validation goes on; :func:`minigrad.l2l.launch.train_recipe`
-(lesson 07's live run) trains one run.
 
 ``python -m minigrad.l2l train --recipe fast`` starts from the recipe; any flag given as well
 (``--meta-lr``, ``--processes``, ...) overrides that one setting. The checkpoint stores the
@@ -148,20 +158,24 @@ PAPER_RECIPE = Recipe("paper", "the paper's meta-training")
 
 FAST_RECIPE = Recipe(
     "fast",
-    "a higher meta learning rate with warm-up and decay, unrolls of 10 doubled every 40 "
-    "meta-iterations, the log-of-mean meta-loss, Adam's beta2 0.99, a running average of the "
-    "weights chosen by the final validation loss, a zero-initialised head with output scale "
-    "0.5, training nets on 1,000 digits each, on both cores",
+    "a higher meta learning rate with warm-up and decay to the paper's rate, unrolls of 10 "
+    "doubled every 40 meta-iterations, the log of the mean loss over segments of 10 steps, "
+    "Adam's beta2 0.99, the meta-gradient through a random quarter of the coordinates, a "
+    "collapse rolled back, the weights chosen by the validation loss over the horizon's last "
+    "tenth, a zero-initialised head with output scale 0.5, training nets on 1,000 digits "
+    "each, on both cores, from a population start of two runs",
     net={"head_init": "zeros"},
     mnist_net={"output_scale": 0.5},
     mnist_problem={"train_pool": 1000},
-    meta={"meta_lr": 1e-2, "warmup_iters": 30, "decay_iters": 30, "min_lr_ratio": 0.01,
-          "unroll": 10, "unroll_doubling": 40, "meta_objective": "logmean", "average": 0.99,
-          "betas": [0.9, 0.99]},
+    meta={"meta_lr": 1e-2, "warmup_iters": 30, "decay_iters": 30, "min_lr_ratio": 0.1,
+          "unroll": 10, "unroll_doubling": 40, "meta_objective": "logmean", "meta_segment": 10,
+          "betas": [0.9, 0.99], "meta_coordinates": 0.25, "collapse_guard": True,
+          "collapse_rewarm": 30},
     processes=2,
     val_every=25,
     val_runs=16,
-    val_metric="final",
+    val_metric="tail",
+    population=2,
 )
 
 #: The recipes by name (``--recipe``).

@@ -116,6 +116,9 @@ VARIANTS = {
     **{f"paper+{name}": (f"the paper's, with {what}", ["--recipe", "paper", *flags])
        for name, (what, flags) in _fast_ideas().items()},
     "fast": ("the fast recipe (all of its ideas)", ["--recipe", "fast"]),
+    "fast+scale1": ("the fast recipe, each training net's weights randomly scaled by "
+                    "exp(U(-1, 1)) (Lv et al. 2017) for an optimizer robust on nets unlike its "
+                    "training nets", ["--recipe", "fast", "--param-scale", "1"]),
     "fast+imitation": ("the fast recipe after the imitation warm start",
                        ["--recipe", "fast", "--imitation"]),
     # candidates for the recipe, measured before it changes (session 5)

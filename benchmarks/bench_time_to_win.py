@@ -299,7 +299,10 @@ def report(rows, args, command) -> str:
         "# Time to win: meta-training until the learned optimizer beats tuned NAG (MNIST)",
         "",
         f"Written by `{command}` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-        f"{cpu_model()}, {os.cpu_count()} cores; do not edit by hand, rerun the command.",
+        f"{cpu_model()}, {os.cpu_count()} cores; do not edit by hand, rerun the command."
+        + (f" It trains nothing: it reports the rows (`{args.workdir}/rows.json`) that the "
+           f"commands in `{args.workdir}/bench.log` measured, each run's log beside it."
+           if getattr(args, "report_only", False) else ""),
         "",
         "Each row: a variant trained from a fresh LSTM with one training seed, its "
         "best-on-validation weights at that mark of its wall-clock budget (the run's own clock:"

@@ -66,6 +66,7 @@ def test_report_only_renders_the_stored_rows_without_training(tmp_path):
     text = out.read_text()
     assert "- fast, seed 0: 2 min" in text and "- fast, seed 1: not measured yet" in text
     assert not (tmp_path / "fast-seed1.npz").exists()
+    assert f"It trains nothing: it reports the rows (`{tmp_path}/rows.json`)" in text
 
 
 def test_each_row_is_paired_against_the_shipped_optimizer():

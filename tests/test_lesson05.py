@@ -592,5 +592,8 @@ def test_the_explorer_answers_hold():
     assert (runs["K1"].curve[:5] < adam).any() and end["K1"] < adam  # below the line early
     assert end["K1"] < end["K10"] < adam < end["K20"] and end["K20"] > 2 * end["K1"]
     assert not (runs["K20"].curve < adam).any()
-    assert end["lr1e-3"] > 5 * adam and end["lr1e-1"] > adam and end["lr3e-1"] > 10 * adam
+    assert end["lr1e-3"] > 5 * adam and end["lr3e-1"] > 10 * adam
+    # "ends near the line, well above the default rate's": just above or just below the line
+    # by CPU (an unsteady float32 run), so the margin is wide
+    assert end["lr1e-1"] > 0.8 * adam and end["lr1e-1"] > 1.2 * end["K10"]
     assert (runs["h2"].curve < adam).any()

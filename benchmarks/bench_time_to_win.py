@@ -166,14 +166,6 @@ VARIANTS = {
         ["--recipe", "fast", "--val-metric", "tail", "--average", "0", "--collapse-guard",
          "--collapse-rewarm", "30", "--meta-segment", "10", "--meta-coordinates", "0.25",
          "--min-lr-ratio", "0.1", "--population", "2", "--population-minutes", "5"]),
-    "fast+tail val+raw+guard rewarm30+seg10+coords25+floor1e-3+pop2+scale1": (
-        "the floor-of-1e-3 variant from the population start, each training net's weights "
-        "randomly scaled by exp(U(-1, 1)) (Lv et al. 2017) for an optimizer robust on nets "
-        "unlike its training nets",
-        ["--recipe", "fast", "--val-metric", "tail", "--average", "0", "--collapse-guard",
-         "--collapse-rewarm", "30", "--meta-segment", "10", "--meta-coordinates", "0.25",
-         "--min-lr-ratio", "0.1", "--population", "2", "--population-minutes", "5",
-         "--param-scale", "1"]),
     "fast+tail val+raw+guard rewarm30+seg10+coords25+floor1e-3+max20+pop2": (
         "the unroll-capped variant from the same population start",
         ["--recipe", "fast", "--val-metric", "tail", "--average", "0", "--collapse-guard",
